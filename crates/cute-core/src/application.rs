@@ -1,0 +1,149 @@
+//! The application object ([`CoreApplication`], Qt's `QCoreApplication`).
+
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::dispatcher::{self, LoopCore};
+use crate::error::Error;
+use crate::event_loop::LoopHandle;
+use crate::signal::Signal;
+
+/// The process-wide record of the application, so `quit`/`exit` work from any thread.
+static APP: Mutex<Option<LoopHandle>> = Mutex::new(None);
+
+fn app_handle() -> Option<LoopHandle> {
+    APP.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The application object: owns the main event loop (Qt's `QCoreApplication`).
+///
+/// One may exist per process at a time; it lives on the thread that created it.
+/// [`exec`](Self::exec) runs the loop until [`CoreApplication::quit`] or
+/// [`CoreApplication::exit`], which are associated functions callable from any thread and
+/// from slots, just as PyQt scripts call `QCoreApplication.quit()`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use cute_core::{CoreApplication, Timer};
+///
+/// let app = CoreApplication::new();
+/// Timer::single_shot(Duration::from_millis(10), || CoreApplication::exit(3));
+/// assert_eq!(app.exec(), 3);
+/// ```
+#[doc(alias = "QCoreApplication")]
+pub struct CoreApplication {
+    core: Rc<LoopCore>,
+    about_to_quit: Signal<()>,
+}
+
+impl fmt::Debug for CoreApplication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoreApplication").field("running", &(self.core.depth() > 0)).finish()
+    }
+}
+
+impl CoreApplication {
+    /// Creates the application on the current thread.
+    ///
+    /// # Panics
+    ///
+    /// If an application already exists, or the event loop cannot be created. Use
+    /// [`try_new`](Self::try_new) to handle those as errors.
+    pub fn new() -> Self {
+        Self::try_new().unwrap_or_else(|e| panic!("CoreApplication::new: {e}"))
+    }
+
+    /// Creates the application on the current thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ApplicationExists`] if one already exists in the process;
+    /// [`Error::Poller`] if the event loop cannot be created.
+    pub fn try_new() -> Result<Self, Error> {
+        let mut app = APP.lock().unwrap_or_else(|e| e.into_inner());
+        if app.is_some() {
+            return Err(Error::ApplicationExists);
+        }
+        let core = dispatcher::try_current().map_err(Error::Poller)?;
+        *app = Some(LoopHandle::from_shared(core.shared().clone()));
+        log::debug!("CoreApplication created");
+        Ok(CoreApplication { core, about_to_quit: Signal::new() })
+    }
+
+    /// Whether an application exists in this process.
+    pub fn exists() -> bool {
+        app_handle().is_some()
+    }
+
+    /// Runs the main event loop until [`quit`](Self::quit) or [`exit`](Self::exit); returns
+    /// the exit code, after emitting [`about_to_quit`](Self::about_to_quit). Calling it
+    /// while it is already running returns `-1` at once (as Qt does).
+    ///
+    /// A quit requested before `exec` is kept: `exec` then returns at once (Qt drops such a
+    /// request, and the program hangs).
+    ///
+    /// # Panics
+    ///
+    /// A panicking slot unwinds out of `exec`; the application stays usable afterwards.
+    pub fn exec(&self) -> i32 {
+        if self.core.depth() > 0 {
+            log::warn!("CoreApplication::exec: the event loop is already running");
+            return -1;
+        }
+        let code = self.core.exec(None);
+        log::debug!("CoreApplication::exec returned {code}");
+        self.about_to_quit.emit(&());
+        code
+    }
+
+    /// Makes [`exec`](Self::exec) (and every nested [`EventLoop`](crate::EventLoop) of the
+    /// application's thread) return `code`. Callable from any thread. Does nothing if no
+    /// application exists.
+    pub fn exit(code: i32) {
+        match app_handle() {
+            Some(handle) => {
+                let _ = handle.exit(code);
+            }
+            None => log::debug!("CoreApplication::exit({code}) without an application: ignored"),
+        }
+    }
+
+    /// [`exit`](Self::exit) with code 0.
+    pub fn quit() {
+        Self::exit(0);
+    }
+
+    /// Emitted when [`exec`](Self::exec) has left the loop, before it returns.
+    pub fn about_to_quit(&self) -> &Signal<()> {
+        &self.about_to_quit
+    }
+
+    /// A `Send + Clone` handle to the application's loop.
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle::from_shared(self.core.shared().clone())
+    }
+
+    /// Runs one round of the loop (Qt's `processEvents`); see
+    /// [`EventLoop::process_events`](crate::EventLoop::process_events).
+    pub fn process_events(&self, max_wait: Duration) -> usize {
+        self.core.round(Some(max_wait))
+    }
+}
+
+impl Default for CoreApplication {
+    /// Same as [`CoreApplication::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for CoreApplication {
+    fn drop(&mut self) {
+        *APP.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        log::debug!("CoreApplication dropped");
+    }
+}

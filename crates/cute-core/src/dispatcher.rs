@@ -1,0 +1,336 @@
+//! The per-thread event loop core (private plumbing).
+//!
+//! Every thread that uses cute's loop gets one [`LoopCore`], created lazily and kept in a
+//! thread-local until the thread ends. It owns:
+//!
+//! - one mio [`Poll`] and a mio [`Waker`], the only way the thread ever sleeps and wakes;
+//! - the receiving end of a crossbeam channel of [`Message`]s from other threads; senders
+//!   push and then wake the poller only when the `wake_pending` flag flips from false to
+//!   true, so a burst of posts costs one system call;
+//! - a queue of same-thread events (queued slot calls), touched without locks;
+//! - the [`TimerQueue`] deadline heap, which sets the poll timeout;
+//! - the registry of typed emitter sources (see [`Source`]).
+//!
+//! [`Shared`] is the `Send + Sync` half, held by every [`LoopHandle`](crate::LoopHandle) and
+//! emitter. Dropping the core (thread exit) drops the receiver, after which posts fail and
+//! hand their value back.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use mio::{Events, Poll, Token, Waker};
+use slab::Slab;
+
+use crate::timer_queue::{Fire, TimerQueue};
+
+const WAKER: Token = Token(0);
+
+/// A closure posted from another thread that can be handed back if the loop is gone.
+pub(crate) trait Task: Send {
+    fn run(self: Box<Self>);
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send>;
+}
+
+impl<F: FnOnce() + Send + 'static> Task for F {
+    fn run(self: Box<Self>) {
+        (*self)()
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
+    }
+}
+
+/// What crosses threads into a loop.
+pub(crate) enum Message {
+    /// Run a closure on the loop's thread.
+    Call(Box<dyn Task>),
+    /// Drain the typed emitter source with this registry key.
+    Drain(usize),
+    /// Exit every running loop of the thread with this code.
+    Exit(i32),
+}
+
+/// The `Send + Sync` half of a loop.
+pub(crate) struct Shared {
+    tx: Sender<Message>,
+    waker: Waker,
+    wake_pending: AtomicBool,
+    thread: ThreadId,
+}
+
+impl Shared {
+    pub(crate) fn thread(&self) -> ThreadId {
+        self.thread
+    }
+
+    /// Pushes a message, then wakes the loop if nobody has since it last looked.
+    pub(crate) fn send(&self, msg: Message) -> Result<(), Message> {
+        self.tx.send(msg).map_err(|e| e.0)?;
+        self.notify();
+        Ok(())
+    }
+
+    /// Coalesced wake: only the sender that flips `wake_pending` pays for the system call.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        // Pairs with the fence in `LoopCore::round`: either the loop sees our message when
+        // it checks the channel, or we see the flag it cleared and wake it.
+        fence(Ordering::SeqCst);
+        if !self.wake_pending.load(Ordering::SeqCst)
+            && !self.wake_pending.swap(true, Ordering::SeqCst)
+            && let Err(e) = self.waker.wake()
+        {
+            log::error!("cute: waking an event loop failed: {e}");
+        }
+    }
+}
+
+/// A typed stream of emissions from other threads, drained on the loop's thread.
+pub(crate) trait Source {
+    /// Delivers what is queued. Called for a `Message::Drain`.
+    fn drain(&self);
+}
+
+thread_local! {
+    static CORE: RefCell<Option<Rc<LoopCore>>> = const { RefCell::new(None) };
+}
+
+/// The current thread's loop core, created on first use.
+///
+/// # Panics
+///
+/// If the operating system refuses to create a poller (file descriptors exhausted), or if
+/// called while the thread is being torn down.
+pub(crate) fn current() -> Rc<LoopCore> {
+    try_current().unwrap_or_else(|e| panic!("cute: cannot create this thread's event loop: {e}"))
+}
+
+/// The current thread's loop core, created on first use.
+pub(crate) fn try_current() -> io::Result<Rc<LoopCore>> {
+    CORE.try_with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if let Some(core) = slot.as_ref() {
+            return Ok(core.clone());
+        }
+        let core = Rc::new(LoopCore::new()?);
+        *slot = Some(core.clone());
+        Ok(core)
+    })
+    .map_err(|_| io::Error::other("the thread is shutting down"))?
+}
+
+/// The current thread's loop core if it exists (never creates one; safe in destructors).
+pub(crate) fn existing() -> Option<Rc<LoopCore>> {
+    CORE.try_with(|slot| slot.try_borrow().ok().and_then(|s| s.clone())).ok().flatten()
+}
+
+/// Drops the current thread's core after running what was already posted to it.
+pub(crate) fn shutdown_current() {
+    let core = CORE.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
+    if let Some(core) = core {
+        // Messages posted before the thread stopped still run (nothing posted is lost
+        // silently); anything posted after the receiver is gone is handed back.
+        core.exit_code.set(None);
+        core.round(Some(Duration::ZERO));
+        drop(core);
+    }
+}
+
+pub(crate) struct LoopCore {
+    shared: Arc<Shared>,
+    rx: Receiver<Message>,
+    poll: RefCell<Poll>,
+    events: RefCell<Events>,
+    local: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    pub(crate) timers: RefCell<TimerQueue>,
+    sources: RefCell<Slab<Rc<dyn Source>>>,
+    /// A thread-wide exit request (`LoopHandle::exit`, `CoreApplication::exit`).
+    exit_code: Cell<Option<i32>>,
+    /// Running `exec` frames.
+    depth: Cell<usize>,
+}
+
+impl LoopCore {
+    fn new() -> io::Result<LoopCore> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            tx,
+            waker,
+            wake_pending: AtomicBool::new(false),
+            thread: std::thread::current().id(),
+        });
+        log::trace!("event loop created on {:?}", shared.thread);
+        Ok(LoopCore {
+            shared,
+            rx,
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(8)),
+            local: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(TimerQueue::default()),
+            sources: RefCell::new(Slab::new()),
+            exit_code: Cell::new(None),
+            depth: Cell::new(0),
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Queues a same-thread event for the next round (queued connections, deferred calls).
+    pub(crate) fn post_local(&self, f: Box<dyn FnOnce()>) {
+        self.local.borrow_mut().push_back(f);
+    }
+
+    /// Registers a source, built by `make` from its registry key.
+    pub(crate) fn register_source(&self, make: impl FnOnce(usize) -> Rc<dyn Source>) -> usize {
+        let mut sources = self.sources.borrow_mut();
+        let entry = sources.vacant_entry();
+        let key = entry.key();
+        entry.insert(make(key));
+        key
+    }
+
+    pub(crate) fn unregister_source(&self, key: usize) {
+        // Take it out first so its drop (which may drop a signal) runs without the borrow.
+        let removed = self.sources.borrow_mut().try_remove(key);
+        drop(removed);
+    }
+
+    pub(crate) fn request_exit(&self, code: i32) {
+        log::debug!("event loop exit requested with code {code}");
+        self.exit_code.set(Some(code));
+    }
+
+    pub(crate) fn exit_requested(&self) -> Option<i32> {
+        self.exit_code.get()
+    }
+
+    pub(crate) fn depth(&self) -> usize {
+        self.depth.get()
+    }
+
+    /// Runs rounds until the thread is asked to exit, or `own` (a local loop's flag) is set.
+    /// Returns the exit code. Nested calls are allowed.
+    pub(crate) fn exec(&self, own: Option<&Cell<Option<i32>>>) -> i32 {
+        struct Frame<'a>(&'a LoopCore);
+        impl Drop for Frame<'_> {
+            fn drop(&mut self) {
+                let depth = self.0.depth.get() - 1;
+                self.0.depth.set(depth);
+                if depth == 0 {
+                    // The outermost loop has returned: the exit request is spent.
+                    self.0.exit_code.set(None);
+                }
+            }
+        }
+        self.depth.set(self.depth.get() + 1);
+        let _frame = Frame(self);
+        loop {
+            if let Some(code) = self.exit_code.get() {
+                return code;
+            }
+            if let Some(code) = own.and_then(Cell::take) {
+                return code;
+            }
+            self.round(None);
+        }
+    }
+
+    /// One round of the loop: wait up to `max_wait` (`None`: until something happens) for
+    /// work, then run, in order: messages from other threads, same-thread events queued
+    /// before the round, and timers that are due. Returns how many were dispatched.
+    pub(crate) fn round(&self, max_wait: Option<Duration>) -> usize {
+        // Clear the flag *before* looking at the channel (see `Shared::notify`).
+        self.shared.wake_pending.store(false, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+
+        let busy = !self.rx.is_empty() || !self.local.borrow().is_empty() || self.exit_code.get().is_some();
+        if !busy && max_wait != Some(Duration::ZERO) {
+            let next_timer = self.timers.borrow_mut().next_deadline();
+            let until_timer = next_timer.map(|d| d.saturating_duration_since(Instant::now()));
+            let timeout = match (max_wait, until_timer) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if timeout != Some(Duration::ZERO) {
+                self.wait(timeout);
+            }
+        }
+
+        let mut dispatched = 0;
+        // Messages from other threads, bounded by what is there now so a flooding sender
+        // cannot starve timers and local events.
+        for _ in 0..self.rx.len() {
+            let Ok(msg) = self.rx.try_recv() else { break };
+            dispatched += 1;
+            match msg {
+                Message::Call(task) => task.run(),
+                Message::Drain(key) => {
+                    let source = self.sources.borrow().get(key).cloned();
+                    if let Some(source) = source {
+                        source.drain();
+                    }
+                }
+                Message::Exit(code) => self.request_exit(code),
+            }
+        }
+
+        // Same-thread events queued before this point.
+        let queued = self.local.borrow().len();
+        for _ in 0..queued {
+            let Some(event) = self.local.borrow_mut().pop_front() else { break };
+            dispatched += 1;
+            event();
+        }
+
+        // Timers due now that were started before now (a zero-delay timer restarted by its
+        // own slot fires in the next round, after the events queued meanwhile).
+        let (now, limit) = (Instant::now(), self.timers.borrow().seq_limit());
+        loop {
+            let fire = self.timers.borrow_mut().pop_due(now, limit);
+            match fire {
+                None => break,
+                Some(Fire::Once(f)) => f(),
+                Some(Fire::Timer { owner, done }) => {
+                    if let Some(timer) = owner.upgrade() {
+                        timer.fired(done);
+                    }
+                }
+            }
+            dispatched += 1;
+        }
+        dispatched
+    }
+
+    fn wait(&self, timeout: Option<Duration>) {
+        let mut events = self.events.borrow_mut();
+        let result = self.poll.borrow_mut().poll(&mut events, timeout);
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                // A failing poller would turn every round into a busy loop; sleep a bit.
+                log::error!("cute: polling failed: {e}");
+                std::thread::sleep(
+                    timeout.unwrap_or(Duration::from_millis(10)).min(Duration::from_millis(10)),
+                );
+            }
+        }
+    }
+}
+
+impl Drop for LoopCore {
+    fn drop(&mut self) {
+        log::trace!("event loop on {:?} dropped", self.shared.thread);
+    }
+}

@@ -1,0 +1,71 @@
+//! Error types of the core crate.
+
+use std::fmt;
+
+/// Errors from setting up or misusing the core objects.
+///
+/// Runtime events (a slot panicking, a loop being asked to quit) are not errors; this type
+/// only covers set-up failures and misuse, following the crate's rule that `Result` is for
+/// set-up and misuse while events travel through signals.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A [`CoreApplication`](crate::CoreApplication) already exists in this process.
+    #[error("a CoreApplication already exists in this process (only one is allowed at a time)")]
+    ApplicationExists,
+    /// The operating system refused to create the poller or waker of an event loop
+    /// (usually because the process ran out of file descriptors).
+    #[error("could not create the event loop's poller")]
+    Poller(#[source] std::io::Error),
+    /// The operating system refused to spawn a thread.
+    #[error("could not spawn a thread")]
+    Spawn(#[source] std::io::Error),
+    /// A [`Thread`](crate::Thread) ended by panicking; the panic's message is kept.
+    #[error("the thread panicked: {0}")]
+    ThreadPanicked(String),
+    /// [`Thread::wait_timeout`](crate::Thread::wait_timeout) gave up before the thread
+    /// finished.
+    #[error("timed out waiting for the thread to finish")]
+    WaitTimedOut,
+}
+
+/// Posting to an event loop that no longer exists: the value is handed back.
+///
+/// Returned by [`LoopHandle::post`](crate::LoopHandle::post),
+/// [`Emitter::emit`](crate::Emitter::emit) and friends when the receiving thread has ended
+/// (or the receiving signal was dropped). Posting never blocks and never panics.
+///
+/// # Examples
+///
+/// ```
+/// use cute_core::Thread;
+///
+/// let mut thread = Thread::start().unwrap();
+/// let handle = thread.handle();
+/// thread.quit();
+/// thread.wait().unwrap();
+/// let err = handle.post(|| println!("never runs")).unwrap_err();
+/// let _closure = err.into_inner(); // the closure comes back
+/// ```
+pub struct PostError<T>(pub T);
+
+impl<T> PostError<T> {
+    /// Takes back the value that could not be delivered.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for PostError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PostError(..)")
+    }
+}
+
+impl<T> fmt::Display for PostError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the receiving event loop or signal is gone")
+    }
+}
+
+impl<T> std::error::Error for PostError<T> {}

@@ -1,0 +1,88 @@
+//! The core of [cute](https://github.com/cute-rs/cute), a Qt-style application framework:
+//! typed signals and slots, an event loop on [mio](https://docs.rs/mio), a quit-able
+//! application object, timers, threads with their own loops, and a signal spy for tests.
+//!
+//! ```
+//! use std::time::Duration;
+//! use cute_core::{CoreApplication, Signal, Thread, Timer};
+//!
+//! let app = CoreApplication::new();
+//!
+//! // A signal and a slot, as in Qt.
+//! let greeted = Signal::<String>::new();
+//! greeted.connect(|name| println!("hello, {name}"));
+//! greeted.emit(&"world".to_string());
+//!
+//! // Another thread reports back through an emitter: the slot runs on this thread.
+//! let done = Signal::<u64>::new();
+//! done.connect(|sum| {
+//!     println!("the worker computed {sum}");
+//!     CoreApplication::quit();
+//! });
+//! let emitter = done.emitter();
+//! let worker = Thread::start().unwrap();
+//! worker.post(move || emitter.emit((1..=100).sum()).unwrap()).unwrap();
+//!
+//! // A watchdog, in case something goes wrong.
+//! Timer::single_shot(Duration::from_secs(10), || CoreApplication::exit(1));
+//! assert_eq!(app.exec(), 0);
+//! ```
+//!
+//! # Threading model
+//!
+//! Objects live on the thread that created them, as in Qt. A [`Signal`] is `!Send`; its
+//! slots are `FnMut(&T) + 'static` closures that may capture `Rc`/`RefCell` state, and
+//! [`Signal::emit`] calls them directly, in connection order. Other threads reach a signal
+//! through its [`Emitter`] (`Send + Clone`), which queues the value to the signal's loop
+//! (Qt's queued connection), or post closures through a [`LoopHandle`].
+//!
+//! Each thread has at most one event loop, created on first use: one mio `Poll` and
+//! `Waker`, a crossbeam channel for posts from other threads (the poller is woken only when
+//! a "wake pending" flag flips, so a burst of posts costs one system call), a lock-free
+//! queue of same-thread events, and a deadline heap for timers. [`CoreApplication`],
+//! [`EventLoop`] (nested, Qt's `QEventLoop`), [`SignalSpy::wait`] and [`Thread`] all run that
+//! loop. One round of it runs, in order: messages from other threads, same-thread events
+//! queued before the round, then due timers.
+//!
+//! # Errors
+//!
+//! Set-up failures and misuse return [`Error`]; posting to a loop that is gone returns a
+//! [`PostError`] that hands the value back. Nothing posts, emits or quits by blocking.
+//!
+//! # Panics in slots
+//!
+//! A panicking slot (or posted closure, or timer slot) propagates: the panic unwinds out
+//! of `emit`, and so out of [`CoreApplication::exec`] or [`EventLoop::exec`]. The loop stays
+//! consistent: the events behind the panicking one stay queued and run on the next round,
+//! and `exec` can be called again. A [`Thread`] whose loop panics reports the panic from
+//! [`Thread::wait`]. (Swallowing panics would hide bugs; Qt's behaviour here is undefined.)
+//!
+//! # Features
+//!
+//! - [`Signal`], [`Connection`], [`ConnectionType`] (direct, queued, single-shot),
+//!   [`Emitter`] for other threads;
+//! - [`CoreApplication`] with `exec`, `quit`, `exit` (any thread), `about_to_quit`;
+//! - [`EventLoop`] and [`EventLoop::process_events`]; [`LoopHandle`] to post and quit;
+//! - [`Timer`] (interval, single shot, `remaining_time`, `Timer::single_shot`);
+//! - [`Thread`] with its own loop and exit code;
+//! - [`SignalSpy`] with a bounded `wait`.
+//!
+//! Library code never prints; it logs through the [`log`](https://docs.rs/log) facade.
+
+mod application;
+mod dispatcher;
+mod error;
+mod event_loop;
+mod signal;
+mod spy;
+mod thread;
+mod timer;
+mod timer_queue;
+
+pub use application::CoreApplication;
+pub use error::{Error, PostError};
+pub use event_loop::{EventLoop, LoopHandle};
+pub use signal::{Connection, ConnectionType, Emitter, Signal};
+pub use spy::SignalSpy;
+pub use thread::Thread;
+pub use timer::Timer;

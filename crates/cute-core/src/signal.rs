@@ -1,0 +1,524 @@
+//! Typed signals, their connections and cross-thread emitters.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::dispatcher::{self, Message, Source};
+use crate::error::PostError;
+use crate::event_loop::LoopHandle;
+
+/// How a slot is invoked when its signal is emitted (Qt's `Qt::ConnectionType`).
+///
+/// A [`Signal`] lives on one thread and its slots run there, so `Auto` always means
+/// `Direct`. To emit from another thread, take an [`Emitter`]: its emissions are queued to
+/// the signal's loop, which is what Qt's `AutoConnection` does across threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum ConnectionType {
+    /// Direct on the signal's own thread, which is the only thread a slot can run on.
+    #[default]
+    Auto,
+    /// The slot runs inside `emit`, before `emit` returns.
+    Direct,
+    /// The slot runs on a later round of the thread's event loop, with a clone of the
+    /// emitted value. A call still pending when the connection is disconnected is dropped
+    /// (Qt delivers it anyway).
+    Queued,
+}
+
+#[derive(Clone, Copy)]
+enum Mode<T> {
+    Direct,
+    Queued(fn(&T) -> T),
+}
+
+/// A boxed slot closure.
+type SlotFn<T> = Box<dyn FnMut(&T)>;
+
+struct Slot<T: 'static> {
+    active: Cell<bool>,
+    once: bool,
+    /// A single-shot queued slot has been scheduled.
+    fired: Cell<bool>,
+    mode: Mode<T>,
+    func: RefCell<SlotFn<T>>,
+    signal: Weak<SignalInner<T>>,
+}
+
+impl<T: 'static> Slot<T> {
+    #[inline]
+    fn call(&self, value: &T) {
+        // A slot that is running (it emitted its own signal recursively) is not re-entered:
+        // an `FnMut` cannot be called while it is already being called.
+        match self.func.try_borrow_mut() {
+            Ok(mut f) => f(value),
+            Err(_) => log::trace!("slot skipped: it is already running (recursive emission)"),
+        }
+    }
+}
+
+/// Type-erased control over one connection, for [`Connection`].
+trait Link {
+    fn disconnect(&self) -> bool;
+    fn is_connected(&self) -> bool;
+}
+
+impl<T: 'static> Link for Slot<T> {
+    fn disconnect(&self) -> bool {
+        if !self.active.replace(false) {
+            return false;
+        }
+        if let Some(signal) = self.signal.upgrade() {
+            signal.remove(self);
+        }
+        true
+    }
+
+    fn is_connected(&self) -> bool {
+        self.active.get()
+    }
+}
+
+struct SignalInner<T: 'static> {
+    /// The connected slots in connection order. Emission clones this `Rc` and walks the
+    /// snapshot, so slots connected during an emission are not part of it, and connecting
+    /// or disconnecting never invalidates a running emission.
+    slots: RefCell<Rc<[Rc<Slot<T>>]>>,
+    /// The registry key and sending half of this signal's emitter source, once created.
+    source: RefCell<Option<(usize, Box<dyn Any>)>>,
+}
+
+impl<T: 'static> SignalInner<T> {
+    fn remove(&self, slot: &Slot<T>) {
+        let mut slots = self.slots.borrow_mut();
+        let kept: Rc<[Rc<Slot<T>>]> =
+            slots.iter().filter(|s| !std::ptr::eq(Rc::as_ptr(s), slot)).cloned().collect();
+        *slots = kept;
+    }
+
+    #[inline]
+    fn emit(&self, value: &T) {
+        let snapshot = self.slots.borrow().clone();
+        for slot in snapshot.iter() {
+            if !slot.active.get() {
+                continue;
+            }
+            match slot.mode {
+                Mode::Direct => {
+                    if slot.once {
+                        slot.disconnect();
+                    }
+                    slot.call(value);
+                }
+                Mode::Queued(clone) => {
+                    if slot.once {
+                        if slot.fired.replace(true) {
+                            continue;
+                        }
+                        // Out of the list now; `active` stays set until the call runs, so
+                        // a disconnect before delivery still cancels it.
+                        self.remove(slot);
+                    }
+                    let slot = slot.clone();
+                    let value = clone(value);
+                    dispatcher::current().post_local(Box::new(move || {
+                        let run = if slot.once { slot.active.replace(false) } else { slot.active.get() };
+                        if run {
+                            slot.call(&value);
+                        }
+                    }));
+                }
+            }
+        }
+    }
+}
+
+impl<T: 'static> Drop for SignalInner<T> {
+    fn drop(&mut self) {
+        // Slots kept alive by a pending queued call see that they are disconnected.
+        for slot in self.slots.get_mut().iter() {
+            slot.active.set(false);
+        }
+        if let Some((key, _)) = self.source.get_mut().take()
+            && let Some(core) = dispatcher::existing()
+        {
+            core.unregister_source(key);
+        }
+    }
+}
+
+/// A typed signal: Qt's `signals:` member, as a value.
+///
+/// Connect closures (`FnMut(&T) + 'static`, free to capture `Rc`/`RefCell` state) with
+/// [`connect`](Self::connect); [`emit`](Self::emit) calls them in connection order. A
+/// signal is `!Send`: it and its slots live on one thread. Other threads reach it through
+/// an [`Emitter`], which queues the value to the signal's event loop.
+///
+/// # Emission semantics
+///
+/// - Slots run in connection order; a slot connected twice runs twice.
+/// - A slot connected during an emission is not called by that emission.
+/// - A slot disconnected during an emission is not called after that point.
+/// - A slot may emit recursively, connect, disconnect, quit the loop or drop the object
+///   that owns the signal. A slot that is already running is not re-entered by a
+///   recursive emission (an `FnMut` cannot be aliased); the other slots are called.
+/// - A panicking slot propagates the panic to the caller of `emit` (and so out of
+///   [`exec`](crate::CoreApplication::exec)); the signal stays usable.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use cute_core::Signal;
+///
+/// let value_changed = Signal::<i32>::new();
+/// let seen = Rc::new(Cell::new(0));
+/// let s = seen.clone();
+/// let connection = value_changed.connect(move |v| s.set(s.get() + v));
+/// value_changed.emit(&40);
+/// value_changed.emit(&2);
+/// assert_eq!(seen.get(), 42);
+/// connection.disconnect();
+/// value_changed.emit(&100);
+/// assert_eq!(seen.get(), 42);
+/// ```
+pub struct Signal<T: 'static> {
+    inner: Rc<SignalInner<T>>,
+}
+
+impl<T: 'static> Default for Signal<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: 'static> fmt::Debug for Signal<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signal")
+            .field("type", &std::any::type_name::<T>())
+            .field("receivers", &self.receivers())
+            .finish()
+    }
+}
+
+impl<T: 'static> Signal<T> {
+    /// Creates a signal with no slots.
+    pub fn new() -> Self {
+        Signal {
+            inner: Rc::new(SignalInner { slots: RefCell::new(Rc::new([])), source: RefCell::new(None) }),
+        }
+    }
+
+    fn add(&self, once: bool, mode: Mode<T>, func: SlotFn<T>) -> Connection {
+        let slot = Rc::new(Slot {
+            active: Cell::new(true),
+            once,
+            fired: Cell::new(false),
+            mode,
+            func: RefCell::new(func),
+            signal: Rc::downgrade(&self.inner),
+        });
+        let weak = Rc::downgrade(&slot);
+        let mut slots = self.inner.slots.borrow_mut();
+        let grown: Rc<[Rc<Slot<T>>]> = slots.iter().cloned().chain(std::iter::once(slot)).collect();
+        *slots = grown;
+        Connection { link: Some(weak) }
+    }
+
+    /// Connects a slot, called directly on every emission (Qt's `AutoConnection`, which is
+    /// always direct here because the slot lives on the signal's thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let clicked = cute_core::Signal::<()>::new();
+    /// clicked.connect(|_| println!("clicked"));
+    /// clicked.emit(&());
+    /// ```
+    #[doc(alias = "QObject::connect")]
+    pub fn connect<F: FnMut(&T) + 'static>(&self, slot: F) -> Connection {
+        self.add(false, Mode::Direct, Box::new(slot))
+    }
+
+    /// Connects a slot with an explicit [`ConnectionType`].
+    ///
+    /// `Queued` runs the slot on a later loop round with a clone of the value, so `T` must
+    /// be `Clone` for this form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    /// use cute_core::{ConnectionType, EventLoop, Signal};
+    ///
+    /// let sig = Signal::<String>::new();
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// let l = log.clone();
+    /// sig.connect_with(ConnectionType::Queued, move |s: &String| l.borrow_mut().push(s.clone()));
+    /// sig.emit(&"hello".to_string());
+    /// assert!(log.borrow().is_empty()); // not yet: queued
+    /// EventLoop::process_events(Duration::ZERO);
+    /// assert_eq!(*log.borrow(), ["hello"]);
+    /// ```
+    pub fn connect_with<F: FnMut(&T) + 'static>(&self, kind: ConnectionType, slot: F) -> Connection
+    where
+        T: Clone,
+    {
+        self.add(false, mode_for(kind), Box::new(slot))
+    }
+
+    /// Connects a slot that runs once: it is disconnected when the signal is next emitted,
+    /// before it runs (Qt's `SingleShotConnection`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let sig = cute_core::Signal::<u8>::new();
+    /// let hits = Rc::new(Cell::new(0));
+    /// let h = hits.clone();
+    /// sig.connect_once(move |_| h.set(h.get() + 1));
+    /// sig.emit(&1);
+    /// sig.emit(&2);
+    /// assert_eq!(hits.get(), 1);
+    /// assert_eq!(sig.receivers(), 0);
+    /// ```
+    pub fn connect_once<F: FnOnce(&T) + 'static>(&self, slot: F) -> Connection {
+        self.add(true, Mode::Direct, once_fn(slot))
+    }
+
+    /// [`connect_once`](Self::connect_once) with an explicit [`ConnectionType`].
+    pub fn connect_once_with<F: FnOnce(&T) + 'static>(&self, kind: ConnectionType, slot: F) -> Connection
+    where
+        T: Clone,
+    {
+        self.add(true, mode_for(kind), once_fn(slot))
+    }
+
+    /// Calls the connected slots in connection order with `value` (Qt's `emit`).
+    #[inline]
+    pub fn emit(&self, value: &T) {
+        self.inner.emit(value);
+    }
+
+    /// Disconnects every slot. Emissions in progress call no further slots.
+    pub fn disconnect_all(&self) {
+        let slots = std::mem::replace(&mut *self.inner.slots.borrow_mut(), Rc::new([]));
+        for slot in slots.iter() {
+            slot.active.set(false);
+        }
+    }
+
+    /// The number of connected slots (Qt's `receivers()`).
+    pub fn receivers(&self) -> usize {
+        self.inner.slots.borrow().len()
+    }
+
+    /// A `Send + Clone` handle whose [`emit`](Emitter::emit) queues the value to this
+    /// signal's thread, where the signal is emitted on the next loop round. This is how
+    /// another thread (a worker, a [`Thread`](crate::Thread)) signals an object.
+    ///
+    /// Values sent through the emitters of one signal arrive in the order each sending
+    /// thread sent them; each is delivered exactly once while the signal lives.
+    ///
+    /// # Panics
+    ///
+    /// If this thread's event loop cannot be created (file descriptors exhausted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cute_core::{Signal, SignalSpy};
+    ///
+    /// let progress = Signal::<u32>::new();
+    /// let spy = SignalSpy::new(&progress);
+    /// let emitter = progress.emitter();
+    /// std::thread::spawn(move || emitter.emit(100).unwrap());
+    /// assert!(spy.wait(Duration::from_secs(5)));
+    /// assert_eq!(spy.take_first(), Some(100));
+    /// ```
+    pub fn emitter(&self) -> Emitter<T>
+    where
+        T: Send,
+    {
+        let mut source = self.inner.source.borrow_mut();
+        if let Some((_, parts)) = source.as_ref()
+            && let Some(parts) = parts.downcast_ref::<EmitterParts<T>>()
+        {
+            return Emitter { parts: parts.clone() };
+        }
+        let core = dispatcher::current();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let flag = Arc::new(AtomicBool::new(false));
+        let key = core.register_source(|key| {
+            Rc::new(SignalSource {
+                rx,
+                flag: flag.clone(),
+                key,
+                shared: core.shared().clone(),
+                signal: Rc::downgrade(&self.inner),
+            })
+        });
+        let parts = EmitterParts { tx, flag, key, handle: LoopHandle::from_shared(core.shared().clone()) };
+        *source = Some((key, Box::new(parts.clone())));
+        Emitter { parts }
+    }
+}
+
+fn mode_for<T: Clone>(kind: ConnectionType) -> Mode<T> {
+    match kind {
+        ConnectionType::Auto | ConnectionType::Direct => Mode::Direct,
+        ConnectionType::Queued => Mode::Queued(T::clone),
+    }
+}
+
+fn once_fn<T: 'static, F: FnOnce(&T) + 'static>(slot: F) -> SlotFn<T> {
+    let mut slot = Some(slot);
+    Box::new(move |v: &T| {
+        if let Some(f) = slot.take() {
+            f(v)
+        }
+    })
+}
+
+/// A handle to one signal–slot connection (Qt's `QMetaObject::Connection`).
+///
+/// Dropping it does not disconnect (as in Qt); call [`disconnect`](Self::disconnect).
+/// It does not keep the signal or the slot alive.
+#[derive(Clone, Default)]
+pub struct Connection {
+    link: Option<Weak<dyn Link>>,
+}
+
+impl Connection {
+    /// Disconnects the slot. Returns `true` if it was connected. Safe to call from inside
+    /// any slot, including the slot itself, and more than once.
+    pub fn disconnect(&self) -> bool {
+        self.link.as_ref().and_then(Weak::upgrade).is_some_and(|l| l.disconnect())
+    }
+
+    /// Whether the slot is still connected (false once disconnected or its signal dropped).
+    pub fn is_connected(&self) -> bool {
+        self.link.as_ref().and_then(Weak::upgrade).is_some_and(|l| l.is_connected())
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection").field("connected", &self.is_connected()).finish()
+    }
+}
+
+struct EmitterParts<T> {
+    tx: Sender<T>,
+    flag: Arc<AtomicBool>,
+    key: usize,
+    handle: LoopHandle,
+}
+
+impl<T> Clone for EmitterParts<T> {
+    fn clone(&self) -> Self {
+        EmitterParts {
+            tx: self.tx.clone(),
+            flag: self.flag.clone(),
+            key: self.key,
+            handle: self.handle.clone(),
+        }
+    }
+}
+
+/// The loop-side end of a signal's emitters.
+struct SignalSource<T: 'static> {
+    rx: Receiver<T>,
+    /// True while a `Drain` message for this source is on its way to the loop.
+    flag: Arc<AtomicBool>,
+    key: usize,
+    shared: Arc<dispatcher::Shared>,
+    signal: Weak<SignalInner<T>>,
+}
+
+impl<T: 'static> Source for SignalSource<T> {
+    fn drain(&self) {
+        // Clear first: a value sent after this point comes with a new `Drain` message.
+        self.flag.store(false, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let Some(signal) = self.signal.upgrade() else { return };
+        for _ in 0..self.rx.len() {
+            let Ok(value) = self.rx.try_recv() else { break };
+            // A panicking slot must not strand the values behind it.
+            let guard = Reschedule(self);
+            signal.emit(&value);
+            std::mem::forget(guard);
+        }
+    }
+}
+
+/// On unwind out of a slot, schedules another drain for the values still queued.
+struct Reschedule<'a, T: 'static>(&'a SignalSource<T>);
+
+impl<T: 'static> Drop for Reschedule<'_, T> {
+    fn drop(&mut self) {
+        let source = self.0;
+        if !source.rx.is_empty() && !source.flag.swap(true, Ordering::SeqCst) {
+            let _ = source.shared.send(Message::Drain(source.key));
+        }
+    }
+}
+
+/// Emits a [`Signal`] from any thread: the value is queued to the signal's event loop and
+/// emitted there (Qt's queued connection across threads).
+///
+/// `Send + Sync + Clone`; cheap to clone. Never blocks. If the signal (or its thread) is
+/// gone, [`emit`](Self::emit) hands the value back in a [`PostError`].
+pub struct Emitter<T> {
+    parts: EmitterParts<T>,
+}
+
+impl<T> Clone for Emitter<T> {
+    fn clone(&self) -> Self {
+        Emitter { parts: self.parts.clone() }
+    }
+}
+
+impl<T> fmt::Debug for Emitter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emitter").field("type", &std::any::type_name::<T>()).finish_non_exhaustive()
+    }
+}
+
+impl<T: Send> Emitter<T> {
+    /// Queues `value` for emission on the signal's thread.
+    ///
+    /// # Errors
+    ///
+    /// [`PostError`] with the value if the signal or its thread's loop no longer exists.
+    #[inline]
+    pub fn emit(&self, value: T) -> Result<(), PostError<T>> {
+        let parts = &self.parts;
+        parts.tx.send(value).map_err(|e| PostError(e.0))?;
+        fence(Ordering::SeqCst);
+        if !parts.flag.load(Ordering::SeqCst) && !parts.flag.swap(true, Ordering::SeqCst) {
+            // The value is queued; if the loop is gone the receiver is too and `send` above
+            // already failed, so this cannot lose it.
+            let _ = parts.handle.shared().send(Message::Drain(parts.key));
+        }
+        Ok(())
+    }
+
+    /// The loop the signal lives on.
+    pub fn loop_handle(&self) -> &LoopHandle {
+        &self.parts.handle
+    }
+}

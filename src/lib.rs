@@ -1,0 +1,14 @@
+//! cute: a Qt-style application framework for Rust.
+//!
+//! This facade re-exports [`cute_core`] at the top level.
+//!
+//! ```
+//! use std::time::Duration;
+//! use cute::{CoreApplication, Timer};
+//!
+//! let app = CoreApplication::new();
+//! Timer::single_shot(Duration::from_millis(1), CoreApplication::quit);
+//! assert_eq!(app.exec(), 0);
+//! ```
+
+pub use cute_core::*;
