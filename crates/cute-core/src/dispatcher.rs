@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -63,6 +63,10 @@ pub(crate) struct Shared {
     waker: Waker,
     wake_pending: AtomicBool,
     thread: ThreadId,
+    /// Set when the loop shuts down; later sends fail and hand their message back.
+    closed: AtomicBool,
+    /// Sends in progress, so shutdown can wait for them and run what they delivered.
+    sending: AtomicUsize,
 }
 
 impl Shared {
@@ -72,9 +76,23 @@ impl Shared {
 
     /// Pushes a message, then wakes the loop if nobody has since it last looked.
     pub(crate) fn send(&self, msg: Message) -> Result<(), Message> {
-        self.tx.send(msg).map_err(|e| e.0)?;
-        self.notify();
-        Ok(())
+        self.sending.fetch_add(1, Ordering::SeqCst);
+        let result =
+            if self.closed.load(Ordering::SeqCst) { Err(msg) } else { self.tx.send(msg).map_err(|e| e.0) };
+        self.sending.fetch_sub(1, Ordering::SeqCst);
+        if result.is_ok() {
+            self.notify();
+        }
+        result
+    }
+
+    /// Refuses further sends, then waits for the sends already past the check. Afterwards
+    /// the channel holds everything that was ever accepted.
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        while self.sending.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
     }
 
     /// Coalesced wake: only the sender that flips `wake_pending` pays for the system call.
@@ -135,10 +153,17 @@ pub(crate) fn existing() -> Option<Rc<LoopCore>> {
 pub(crate) fn shutdown_current() {
     let core = CORE.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
     if let Some(core) = core {
-        // Messages posted before the thread stopped still run (nothing posted is lost
-        // silently); anything posted after the receiver is gone is handed back.
+        // Everything accepted before the close runs; every later post fails and hands its
+        // value back. Nothing posted is lost silently.
+        core.shared.close();
         core.exit_code.set(None);
-        core.round(Some(Duration::ZERO));
+        // Bounded: a chain of queued slots re-posting forever must not keep a dead thread.
+        for _ in 0..1000 {
+            if core.rx.is_empty() && core.local.borrow().is_empty() {
+                break;
+            }
+            core.round(Some(Duration::ZERO));
+        }
         drop(core);
     }
 }
@@ -167,6 +192,8 @@ impl LoopCore {
             waker,
             wake_pending: AtomicBool::new(false),
             thread: std::thread::current().id(),
+            closed: AtomicBool::new(false),
+            sending: AtomicUsize::new(0),
         });
         log::trace!("event loop created on {:?}", shared.thread);
         Ok(LoopCore {
@@ -331,6 +358,7 @@ impl LoopCore {
 
 impl Drop for LoopCore {
     fn drop(&mut self) {
+        self.shared.close();
         log::trace!("event loop on {:?} dropped", self.shared.thread);
     }
 }

@@ -330,7 +330,16 @@ impl<T: 'static> Signal<T> {
     /// another thread (a worker, a [`Thread`](crate::Thread)) signals an object.
     ///
     /// Values sent through the emitters of one signal arrive in the order each sending
-    /// thread sent them; each is delivered exactly once while the signal lives.
+    /// thread sent them; each is delivered exactly once while the signal lives. An
+    /// emission racing with the end of the signal (its drop, or its thread ending) may be
+    /// accepted and then dropped with the signal.
+    ///
+    /// Delivery is batched per signal: one loop message drains every value queued on the
+    /// signal so far. So values of one signal never arrive later than closures posted (from
+    /// the same thread) after them, but may overtake closures posted *before* them while an
+    /// earlier value of the same signal is still pending. To order two kinds of message
+    /// strictly, send both through one signal (an enum) or both through
+    /// [`LoopHandle::post`].
     ///
     /// # Panics
     ///
@@ -510,8 +519,8 @@ impl<T: Send> Emitter<T> {
         parts.tx.send(value).map_err(|e| PostError(e.0))?;
         fence(Ordering::SeqCst);
         if !parts.flag.load(Ordering::SeqCst) && !parts.flag.swap(true, Ordering::SeqCst) {
-            // The value is queued; if the loop is gone the receiver is too and `send` above
-            // already failed, so this cannot lose it.
+            // Fails only while the signal's thread is shutting down, when the value goes
+            // with the signal (documented on `Signal::emitter`).
             let _ = parts.handle.shared().send(Message::Drain(parts.key));
         }
         Ok(())

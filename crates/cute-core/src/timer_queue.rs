@@ -160,3 +160,62 @@ impl TimerQueue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn interval_timers_keep_their_phase_when_serviced_late() {
+        let mut q = TimerQueue::default();
+        let key = q.start_timer(10 * MS, true, Weak::new());
+        let d0 = q.deadline(key).unwrap();
+        // Serviced 3 ms late: the next deadline is still d0 + 10 ms, not now + 10 ms.
+        assert!(matches!(q.pop_due(d0 + 3 * MS, u64::MAX), Some(Fire::Timer { done: false, .. })));
+        assert_eq!(q.deadline(key), Some(d0 + 10 * MS));
+        assert!(q.pop_due(d0 + 3 * MS, u64::MAX).is_none(), "fires once per period");
+        // 3.5 periods late: one expiry, then the next deadline on the original grid.
+        let d1 = d0 + 10 * MS;
+        assert!(q.pop_due(d1 + 35 * MS, u64::MAX).is_some());
+        assert!(q.pop_due(d1 + 35 * MS, u64::MAX).is_none());
+        assert_eq!(q.deadline(key), Some(d1 + 40 * MS));
+    }
+
+    #[test]
+    fn pop_due_respects_deadline_then_start_order_and_the_round_limit() {
+        let mut q = TimerQueue::default();
+        let a = q.start_timer(Duration::ZERO, true, Weak::new());
+        let limit = q.seq_limit();
+        let b = q.start_timer(Duration::ZERO, false, Weak::new());
+        let now = Instant::now() + MS;
+        assert!(q.pop_due(now, limit).is_some()); // a
+        // a was re-armed (new sequence) and b started after the limit: neither is due now.
+        assert!(q.pop_due(now, limit).is_none());
+        assert!(q.pop_due(now, u64::MAX).is_some());
+        assert!(q.pop_due(now, u64::MAX).is_some());
+        assert_eq!(q.len(), 1, "the single-shot one is gone");
+        q.stop(a);
+        q.stop(b); // already gone: no-op
+        assert_eq!(q.len(), 0);
+        assert_eq!(q.next_deadline(), None);
+    }
+
+    #[test]
+    fn stale_entries_are_compacted() {
+        let mut q = TimerQueue::default();
+        let keys: Vec<usize> =
+            (0..10).map(|_| q.start_timer(Duration::from_secs(60), false, Weak::new())).collect();
+        for _ in 0..500 {
+            for &k in &keys {
+                q.stop(k);
+            }
+            for _ in &keys {
+                q.start_timer(Duration::from_secs(60), false, Weak::new());
+            }
+        }
+        assert!(q.heap.len() < 2100, "heap grew to {}", q.heap.len());
+        assert_eq!(q.len(), 10);
+    }
+}

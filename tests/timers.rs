@@ -1,0 +1,193 @@
+//! Timers: deadline order, lower-bound timing, repeat and stop, zero-delay ordering, scale.
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use common::Watchdog;
+use cute::{ConnectionType, EventLoop, Signal, SignalSpy, Timer};
+
+fn run_until(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        EventLoop::process_events(deadline - now);
+    }
+    true
+}
+
+#[test]
+fn timers_fire_in_deadline_order_and_never_early() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let start = Instant::now();
+    let fired: Rc<RefCell<Vec<(u64, Duration)>>> = Rc::default();
+    let mut timers = Vec::new();
+    for ms in [30u64, 10, 20, 0, 15] {
+        let timer = Timer::new();
+        timer.set_single_shot(true);
+        let f = fired.clone();
+        timer.timeout().connect(move |_| f.borrow_mut().push((ms, start.elapsed())));
+        timer.start_with(Duration::from_millis(ms));
+        timers.push(timer);
+    }
+    assert!(run_until(Duration::from_secs(10), || fired.borrow().len() == 5));
+    let fired = fired.borrow();
+    let order: Vec<u64> = fired.iter().map(|(ms, _)| *ms).collect();
+    assert_eq!(order, [0, 10, 15, 20, 30]);
+    for (ms, at) in fired.iter() {
+        assert!(*at >= Duration::from_millis(*ms), "timer {ms} ms fired early at {at:?}");
+    }
+    assert!(timers.iter().all(|t| !t.is_active()));
+}
+
+#[test]
+fn interval_timer_repeats_until_stopped_from_its_slot() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let timer = Rc::new(Timer::new());
+    timer.set_interval(Duration::from_millis(5));
+    let ticks: Rc<RefCell<Vec<Instant>>> = Rc::default();
+    let (t, w) = (ticks.clone(), Rc::downgrade(&timer));
+    timer.timeout().connect(move |_| {
+        t.borrow_mut().push(Instant::now());
+        if t.borrow().len() == 5 {
+            w.upgrade().unwrap().stop();
+        }
+    });
+    let start = Instant::now();
+    timer.start();
+    assert!(timer.is_active());
+    assert!(run_until(Duration::from_secs(10), || !timer.is_active()));
+    assert_eq!(ticks.borrow().len(), 5);
+    for (k, at) in ticks.borrow().iter().enumerate() {
+        let due = Duration::from_millis(5 * (k as u64 + 1));
+        assert!(at.duration_since(start) >= due, "tick {k} came before {due:?}");
+    }
+    // Stopped: nothing more within a few intervals.
+    let spy = SignalSpy::new(timer.timeout());
+    assert!(!spy.wait(Duration::from_millis(30)));
+}
+
+#[test]
+fn zero_delay_timer_runs_after_events_already_queued() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let order: Rc<RefCell<Vec<&str>>> = Rc::default();
+    let sig = Signal::<()>::new();
+    let o = order.clone();
+    sig.connect_with(ConnectionType::Queued, move |_| o.borrow_mut().push("queued event"));
+    sig.emit(&());
+    let o = order.clone();
+    Timer::single_shot(Duration::ZERO, move || o.borrow_mut().push("zero timer"));
+    let timer = Timer::new();
+    timer.set_single_shot(true);
+    let o = order.clone();
+    timer.timeout().connect(move |_| o.borrow_mut().push("zero Timer"));
+    timer.start();
+    assert!(run_until(Duration::from_secs(5), || order.borrow().len() == 3));
+    assert_eq!(*order.borrow(), ["queued event", "zero timer", "zero Timer"]);
+}
+
+#[test]
+fn zero_delay_timer_rearmed_by_its_slot_yields_to_other_events() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    // A zero-interval repeating timer must not starve queued events.
+    let timer = Timer::new();
+    let ticks = Rc::new(Cell::new(0u32));
+    let t = ticks.clone();
+    timer.timeout().connect(move |_| t.set(t.get() + 1));
+    timer.start();
+    let sig = Signal::<()>::new();
+    let seen = Rc::new(Cell::new(false));
+    let s = seen.clone();
+    sig.connect_with(ConnectionType::Queued, move |_| s.set(true));
+    sig.emit(&());
+    assert!(run_until(Duration::from_secs(5), || seen.get() && ticks.get() > 10));
+    timer.stop();
+}
+
+#[test]
+fn remaining_time_and_restart_semantics() {
+    let timer = Timer::new();
+    assert_eq!(timer.remaining_time(), None, "inactive: Qt's -1");
+    timer.start_with(Duration::from_secs(60));
+    let left = timer.remaining_time().unwrap();
+    assert!(left <= Duration::from_secs(60) && left > Duration::from_secs(50), "{left:?}");
+    timer.set_interval(Duration::from_secs(5)); // restarts an active timer
+    assert!(timer.remaining_time().unwrap() <= Duration::from_secs(5));
+    timer.stop();
+    assert!(!timer.is_active());
+    assert_eq!(timer.remaining_time(), None);
+    timer.set_interval(Duration::from_secs(1)); // does not start a stopped timer
+    assert!(!timer.is_active());
+}
+
+#[test]
+fn overdue_timer_reports_zero_remaining() {
+    let timer = Timer::new();
+    timer.start_with(Duration::from_millis(1));
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(timer.remaining_time(), Some(Duration::ZERO));
+    let spy = SignalSpy::new(timer.timeout());
+    assert!(spy.wait(Duration::from_secs(5)));
+}
+
+#[test]
+fn overrun_interval_timer_emits_once() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let timer = Timer::new();
+    let spy = SignalSpy::new(timer.timeout());
+    timer.start_with(Duration::from_millis(2));
+    std::thread::sleep(Duration::from_millis(30)); // miss ~15 periods
+    EventLoop::process_events(Duration::ZERO);
+    assert_eq!(spy.count(), 1, "one timeout for an overrun, as in Qt");
+    timer.stop();
+}
+
+#[test]
+fn dropping_a_timer_stops_it() {
+    let fired = Rc::new(Cell::new(false));
+    {
+        let timer = Timer::new();
+        let f = fired.clone();
+        timer.timeout().connect(move |_| f.set(true));
+        timer.start();
+    }
+    let spy_timer = Timer::new();
+    spy_timer.set_single_shot(true);
+    let spy = SignalSpy::new(spy_timer.timeout());
+    spy_timer.start_with(Duration::from_millis(10));
+    assert!(spy.wait(Duration::from_secs(5)));
+    assert!(!fired.get());
+}
+
+#[test]
+fn one_hundred_thousand_timers_all_fire_in_order() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    const N: u64 = 100_000;
+    let fired = Rc::new(Cell::new(0u64));
+    // Deadlines spread over 0..50 ms in a scrambled start order.
+    for i in 0..N {
+        let ms = Duration::from_millis((i * 7919) % 50);
+        let f = fired.clone();
+        let created = Instant::now();
+        Timer::single_shot(ms, move || {
+            assert!(created.elapsed() >= ms, "a timer fired early");
+            f.set(f.get() + 1);
+        });
+    }
+    // And many live, restarted timers: stale heap entries must not pile up.
+    let live: Vec<Timer> = (0..1000).map(|_| Timer::new()).collect();
+    for _ in 0..100 {
+        for t in &live {
+            t.start_with(Duration::from_secs(3600));
+        }
+    }
+    assert!(run_until(Duration::from_secs(30), || fired.get() == N));
+    assert_eq!(Timer::active_count(), 1000);
+    drop(live);
+    assert_eq!(Timer::active_count(), 0);
+}
