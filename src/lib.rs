@@ -12,3 +12,8 @@
 //! ```
 
 pub use cute_core::*;
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -181,12 +181,21 @@ fn work_posted_before_quit_is_not_lost() {
     // Queue a burst and the quit together: everything posted before the loop stopped runs.
     for _ in 0..1000 {
         let r = ran.clone();
-        thread.post(move || drop(r.fetch_add(1, Ordering::SeqCst))).unwrap();
+        thread
+            .post(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap();
     }
     thread.quit();
     for _ in 0..1000 {
         let r = ran.clone();
-        if thread.post(move || drop(r.fetch_add(1, Ordering::SeqCst))).is_err() {
+        if thread
+            .post(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            })
+            .is_err()
+        {
             ran.fetch_add(1, Ordering::SeqCst); // handed back: we account for it ourselves
         }
     }

@@ -146,7 +146,12 @@ fn quitting_with_work_queued_neither_hangs_nor_loses_the_code() {
     let flood = std::thread::spawn(move || {
         while s.load(Ordering::SeqCst) == 0 {
             let r = r.clone();
-            if handle.post(move || drop(r.fetch_add(1, Ordering::SeqCst))).is_err() {
+            if handle
+                .post(move || {
+                    r.fetch_add(1, Ordering::SeqCst);
+                })
+                .is_err()
+            {
                 break;
             }
         }

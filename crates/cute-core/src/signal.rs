@@ -43,6 +43,8 @@ type SlotFn<T> = Box<dyn FnMut(&T)>;
 
 struct Slot<T: 'static> {
     active: Cell<bool>,
+    /// Direct and not single-shot: the common case, called straight from the hot loop.
+    plain: bool,
     once: bool,
     /// A single-shot queued slot has been scheduled.
     fired: Cell<bool>,
@@ -58,9 +60,14 @@ impl<T: 'static> Slot<T> {
         // an `FnMut` cannot be called while it is already being called.
         match self.func.try_borrow_mut() {
             Ok(mut f) => f(value),
-            Err(_) => log::trace!("slot skipped: it is already running (recursive emission)"),
+            Err(_) => skipped_reentrant(),
         }
     }
+}
+
+#[cold]
+fn skipped_reentrant() {
+    log::trace!("slot skipped: it is already running (recursive emission)");
 }
 
 /// Type-erased control over one connection, for [`Connection`].
@@ -109,31 +116,40 @@ impl<T: 'static> SignalInner<T> {
             if !slot.active.get() {
                 continue;
             }
-            match slot.mode {
-                Mode::Direct => {
-                    if slot.once {
-                        slot.disconnect();
+            if slot.plain {
+                slot.call(value);
+            } else {
+                self.emit_special(slot, value);
+            }
+        }
+    }
+
+    /// Single-shot and queued slots, kept out of the hot loop.
+    #[cold]
+    #[inline(never)]
+    fn emit_special(&self, slot: &Rc<Slot<T>>, value: &T) {
+        match slot.mode {
+            Mode::Direct => {
+                slot.disconnect(); // single shot: disconnected before it runs
+                slot.call(value);
+            }
+            Mode::Queued(clone) => {
+                if slot.once {
+                    if slot.fired.replace(true) {
+                        return;
                     }
-                    slot.call(value);
+                    // Out of the list now; `active` stays set until the call runs, so a
+                    // disconnect before delivery still cancels it.
+                    self.remove(slot);
                 }
-                Mode::Queued(clone) => {
-                    if slot.once {
-                        if slot.fired.replace(true) {
-                            continue;
-                        }
-                        // Out of the list now; `active` stays set until the call runs, so
-                        // a disconnect before delivery still cancels it.
-                        self.remove(slot);
+                let slot = slot.clone();
+                let value = clone(value);
+                dispatcher::current().post_local(Box::new(move || {
+                    let run = if slot.once { slot.active.replace(false) } else { slot.active.get() };
+                    if run {
+                        slot.call(&value);
                     }
-                    let slot = slot.clone();
-                    let value = clone(value);
-                    dispatcher::current().post_local(Box::new(move || {
-                        let run = if slot.once { slot.active.replace(false) } else { slot.active.get() };
-                        if run {
-                            slot.call(&value);
-                        }
-                    }));
-                }
+                }));
             }
         }
     }
@@ -219,6 +235,7 @@ impl<T: 'static> Signal<T> {
     fn add(&self, once: bool, mode: Mode<T>, func: SlotFn<T>) -> Connection {
         let slot = Rc::new(Slot {
             active: Cell::new(true),
+            plain: !once && matches!(mode, Mode::Direct),
             once,
             fired: Cell::new(false),
             mode,
