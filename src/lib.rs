@@ -1,6 +1,7 @@
 //! cute: a Qt-style application framework for Rust.
 //!
-//! This facade re-exports [`cute_core`] at the top level.
+//! This facade re-exports [`cute_core`] at the top level and [`cute_network`] as
+//! [`cute::network`](network).
 //!
 //! ```
 //! use std::time::Duration;
@@ -12,6 +13,11 @@
 //! ```
 
 pub use cute_core::*;
+
+/// Network access: `NetworkAccessManager` and friends (the [`cute_network`] crate).
+pub mod network {
+    pub use cute_network::*;
+}
 
 /// The README's examples, compiled and run as doctests so they cannot rot.
 #[doc = include_str!("../README.md")]

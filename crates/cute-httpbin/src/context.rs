@@ -1,0 +1,130 @@
+//! What an endpoint needs to know about a request, gathered once from tiny_http's `Request`.
+
+use std::net::SocketAddr;
+
+use tiny_http::{HTTPVersion, Method, Request};
+
+/// A request with its body read, its target split and its headers copied out.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// The request method.
+    pub(crate) method: Method,
+    /// The request target as sent (origin-form `/path?query`, or absolute-form).
+    pub(crate) target: String,
+    /// The path part of the target, still percent-encoded.
+    pub(crate) path: String,
+    /// The query pairs, decoded, in order (a key may repeat).
+    pub(crate) query: Vec<(String, String)>,
+    /// The request headers in order, with their names as the client spelled them.
+    pub(crate) headers: Vec<(String, String)>,
+    /// The client's IP address, as text.
+    pub(crate) origin: String,
+    /// The full request body.
+    pub(crate) body: Vec<u8>,
+    /// Whether the client spoke HTTP/1.0 (no chunked encoding for it).
+    pub(crate) http10: bool,
+    /// The address the server listens on, for requests without a `Host` header.
+    pub(crate) local: SocketAddr,
+}
+
+impl Ctx {
+    /// Copies what the endpoints need out of `request` and reads its body to the end, so the
+    /// connection stays usable for the next request whatever the endpoint does.
+    pub(crate) fn read(request: &mut Request, local: SocketAddr) -> std::io::Result<Ctx> {
+        let mut body = Vec::with_capacity(request.body_length().unwrap_or(0).min(1 << 20));
+        request.as_reader().read_to_end(&mut body)?;
+        let target = request.url().to_owned();
+        let path_and_query = strip_scheme_and_authority(&target);
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path.to_owned(), parse_pairs(query.as_bytes())),
+            None => (path_and_query.to_owned(), Vec::new()),
+        };
+        let headers = request
+            .headers()
+            .iter()
+            .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
+            .collect();
+        let origin = request.remote_addr().map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
+        Ok(Ctx {
+            method: request.method().clone(),
+            target,
+            path: if path.is_empty() { "/".to_owned() } else { path },
+            query,
+            headers,
+            origin,
+            body,
+            http10: *request.http_version() <= HTTPVersion(1, 0),
+            local,
+        })
+    }
+
+    /// The first value of the header `name` (case-insensitive).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of the query parameter `name`.
+    pub(crate) fn query_value(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The `Host` the client addressed, or the listening address when it sent none.
+    pub(crate) fn host(&self) -> String {
+        match self.header("Host") {
+            Some(host) if !host.is_empty() => host.to_owned(),
+            _ => self.local.to_string(),
+        }
+    }
+
+    /// The full URL of the request, rebuilt from the `Host` header and the request target.
+    pub(crate) fn url(&self) -> String {
+        if self.target.starts_with("http://") || self.target.starts_with("https://") {
+            self.target.clone()
+        } else {
+            format!("http://{}{}", self.host(), self.target)
+        }
+    }
+
+    /// Whether the method is `HEAD` (tiny_http then sends the headers only).
+    pub(crate) fn is_head(&self) -> bool {
+        self.method == Method::Head
+    }
+
+    /// Whether the method is `GET` or `HEAD`.
+    pub(crate) fn is_get(&self) -> bool {
+        matches!(self.method, Method::Get | Method::Head)
+    }
+}
+
+/// Parses `application/x-www-form-urlencoded` pairs (a query string or a form body).
+pub(crate) fn parse_pairs(input: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(input).into_owned().collect()
+}
+
+/// `/path?q` from an absolute-form target `http://host/path?q`; other targets unchanged.
+fn strip_scheme_and_authority(target: &str) -> &str {
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = target.strip_prefix(scheme) {
+            return rest.find('/').map_or("/", |i| &rest[i..]);
+        }
+    }
+    target
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_pairs, strip_scheme_and_authority};
+
+    #[test]
+    fn absolute_form_targets_lose_their_authority() {
+        assert_eq!(strip_scheme_and_authority("http://h:1/get?a=1"), "/get?a=1");
+        assert_eq!(strip_scheme_and_authority("http://h:1"), "/");
+        assert_eq!(strip_scheme_and_authority("/x"), "/x");
+    }
+
+    #[test]
+    fn pairs_are_decoded() {
+        let pairs = parse_pairs(b"a=1&b=x+y&a=%2F");
+        assert_eq!(pairs, [("a".into(), "1".into()), ("b".into(), "x y".into()), ("a".into(), "/".into())]);
+    }
+}

@@ -1,0 +1,73 @@
+//! A local, loopback-only [httpbin](https://httpbin.org)-compatible HTTP/1.1 server, built on
+//! [tiny_http](https://docs.rs/tiny_http), for cute's tests, demos and benchmarks.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::net::TcpStream;
+//! use std::time::Duration;
+//!
+//! let server = cute_httpbin::Httpbin::start()?;
+//! let mut stream = TcpStream::connect(server.addr())?;
+//! stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+//! write!(stream, "GET /get?hello=world HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr())?;
+//! let mut response = String::new();
+//! stream.read_to_string(&mut response)?;
+//! assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(response.contains(r#""hello": "world""#));
+//! drop(server); // stops the server and joins its threads
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Endpoints
+//!
+//! The JSON bodies use httpbin's field names and shapes; header names in them are
+//! Title-Cased (`User-Agent`), `origin` is the client's IP and `url` is rebuilt from the
+//! `Host` header and the request target.
+//!
+//! | Path | Answer |
+//! | --- | --- |
+//! | `/get` | `args`, `headers`, `origin`, `url` |
+//! | `/post`, `/put`, `/patch`, `/delete` | also `data`, `files`, `form`, `json`; 405 for other methods |
+//! | `/anything`, `/anything/...` | the same plus `method`, for any method |
+//! | `/status/{codes}` | one of the comma-separated codes (`code:weight` to weight them), empty body |
+//! | `/basic-auth/{user}/{passwd}` | 200 with the right `Authorization: Basic`, else 401 and a challenge |
+//! | `/hidden-basic-auth/{user}/{passwd}` | the same with 404 instead of 401 |
+//! | `/redirect/{n}`, `/relative-redirect/{n}`, `/absolute-redirect/{n}` | 302 chains ending at `/get` |
+//! | `/redirect-to?url=&status_code=` | a redirect to `url` |
+//! | `/delay/{s}` | the request echoed after `s` seconds (at most 10) |
+//! | `/bytes/{n}`, `/stream-bytes/{n}` | `n` pseudo-random bytes (`?seed=`), the second chunked[^chunks] |
+//! | `/drip?duration=&numbytes=&code=&delay=` | `numbytes` `*` bytes spread over `duration` seconds |
+//! | `/gzip`, `/deflate` | compressed JSON with `Content-Encoding` |
+//! | `/headers`, `/user-agent`, `/ip` | the request headers, its `User-Agent`, the client IP |
+//! | `/response-headers?k=v` | the query pairs as response headers |
+//! | `/cookies`, `/cookies/set?k=v`, `/cookies/delete?k` | cookies echoed, set, expired |
+//! | `/`, `/index.html`, `/html` | a fixed 347-byte HTML page |
+//! | `/favicon.ico` | a 16x16 icon |
+//! | `/tiny.txt`, `/1m.bin`, `/big.bin` | 1 byte, 1 MiB and 1 GiB bodies for benchmarks |
+//!
+//! [^chunks]: `?chunk_size=` is accepted, but tiny_http frames the chunks itself (8 KiB).
+//!
+//! Unknown paths get 404 and wrong methods 405, both with an empty body. Known-length bodies
+//! always carry `Content-Length`; only `/stream-bytes` is chunked. `/drip` writes its bytes
+//! as they fall due, with a `Content-Length` of `numbytes`. `HEAD` works everywhere `GET`
+//! does.
+//!
+//! # Threads
+//!
+//! A pool of handler threads takes requests from tiny_http; the endpoints that can take
+//! long (`/delay`, `/drip`, large `/bytes` and `/stream-bytes`, `/1m.bin`, `/big.bin`) run on
+//! a thread of their own so that they never hold up the pool. All of them notice shutdown
+//! at once. The library logs through [`log`] and never prints.
+
+mod assets;
+mod context;
+mod endpoints;
+mod json;
+mod redirect;
+mod response;
+mod router;
+mod server;
+mod shutdown;
+mod stream;
+
+pub use server::Httpbin;

@@ -1,0 +1,231 @@
+//! The endpoints, exercised over real sockets.
+
+mod common;
+
+use std::io::Read;
+
+use common::{Client, get};
+use cute_httpbin::Httpbin;
+use serde_json::json;
+
+#[test]
+fn get_echoes_args_headers_origin_and_url() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let response = client.request(
+        "GET",
+        "/get?a=1&b=x+y&a=2",
+        &[("User-Agent", "cute-test/1"), ("x-custom-thing", "v")],
+        b"",
+    );
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("Content-Type"), Some("application/json"));
+    let body = response.json();
+    assert_eq!(body["args"], json!({"a": ["1", "2"], "b": "x y"}));
+    assert_eq!(body["headers"]["User-Agent"], "cute-test/1");
+    assert_eq!(body["headers"]["X-Custom-Thing"], "v");
+    assert_eq!(body["headers"]["Host"], server.addr().to_string());
+    assert_eq!(body["origin"], "127.0.0.1");
+    assert_eq!(body["url"], server.url("/get?a=1&b=x+y&a=2"));
+    assert_eq!(client.request("POST", "/get", &[], b"x").status, 405);
+}
+
+#[test]
+fn post_parses_forms_and_json() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let body = client.request("POST", "/post", &form, b"name=Peter&age=34").json();
+    assert_eq!(body["form"]["name"], "Peter");
+    assert_eq!(body["form"]["age"], "34");
+    assert_eq!(body["data"], "");
+    assert_eq!(body["json"], serde_json::Value::Null);
+    assert_eq!(body["files"], json!({}));
+
+    let typed = [("Content-Type", "application/json")];
+    let body = client.request("PUT", "/put", &typed, br#"{"k": [1, 2]}"#).json();
+    assert_eq!(body["json"], json!({"k": [1, 2]}));
+    assert_eq!(body["data"], r#"{"k": [1, 2]}"#);
+    assert_eq!(body["form"], json!({}));
+
+    let body = client.request("PATCH", "/anything/x/y?q=1", &[], b"plain").json();
+    assert_eq!(body["method"], "PATCH");
+    assert_eq!(body["data"], "plain");
+    assert_eq!(body["args"], json!({"q": "1"}));
+    assert_eq!(client.request("DELETE", "/delete", &[], b"").status, 200);
+    assert_eq!(client.request("GET", "/post", &[], b"").status, 405);
+    assert_eq!(client.request("POST", "/delete", &[], b"x").status, 405);
+}
+
+#[test]
+fn basic_auth_accepts_the_right_credentials_only() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    // base64("user:passwd") == "dXNlcjpwYXNzd2Q="
+    let good = [("Authorization", "Basic dXNlcjpwYXNzd2Q=")];
+    let response = client.request("GET", "/basic-auth/user/passwd", &good, b"");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json(), json!({"authenticated": true, "user": "user"}));
+
+    let response = client.request("GET", "/basic-auth/user/other", &good, b"");
+    assert_eq!(response.status, 401);
+    assert_eq!(response.header("WWW-Authenticate"), Some(r#"Basic realm="Fake Realm""#));
+    assert!(response.body.is_empty());
+    assert_eq!(client.get("/basic-auth/user/passwd").status, 401);
+
+    let response = client.get("/hidden-basic-auth/user/passwd");
+    assert_eq!(response.status, 404);
+    assert_eq!(response.header("WWW-Authenticate"), None);
+    assert_eq!(client.request("GET", "/hidden-basic-auth/user/passwd", &good, b"").status, 200);
+}
+
+#[test]
+fn redirects_follow_httpbin_chains() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let location = |client: &mut Client, path: &str| {
+        let response = client.get(path);
+        assert_eq!(response.status, 302, "{path}");
+        response.header("Location").unwrap().to_owned()
+    };
+    assert_eq!(location(&mut client, "/redirect/3"), "/relative-redirect/2");
+    assert_eq!(location(&mut client, "/relative-redirect/2"), "/relative-redirect/1");
+    assert_eq!(location(&mut client, "/relative-redirect/1"), "/get");
+    assert_eq!(location(&mut client, "/redirect/1"), "/get");
+    let host = server.addr();
+    assert_eq!(location(&mut client, "/absolute-redirect/2"), format!("http://{host}/absolute-redirect/1"));
+    assert_eq!(location(&mut client, "/absolute-redirect/1"), format!("http://{host}/get"));
+    assert_eq!(
+        location(&mut client, "/redirect/2?absolute=true"),
+        format!("http://{host}/absolute-redirect/1")
+    );
+
+    let response =
+        client.request("POST", "/redirect-to?url=http%3A%2F%2Fexample.com%2Fa&status_code=307", &[], b"");
+    assert_eq!(response.status, 307);
+    assert_eq!(response.header("Location"), Some("http://example.com/a"));
+    assert_eq!(location(&mut client, "/redirect-to?url=/somewhere"), "/somewhere");
+    assert_eq!(client.get("/redirect-to?url=/x&status_code=200").status, 400);
+}
+
+#[test]
+fn status_codes_and_their_extra_headers() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let response = client.get("/status/404");
+    assert_eq!(response.status, 404);
+    assert!(response.body.is_empty());
+    let response = client.get("/status/401");
+    assert_eq!(response.status, 401);
+    assert_eq!(response.header("WWW-Authenticate"), Some(r#"Basic realm="Fake Realm""#));
+    assert_eq!(client.get("/status/407").header("Proxy-Authenticate"), Some(r#"Basic realm="Fake Realm""#));
+    assert_eq!(client.get("/status/302").header("Location"), Some("/redirect/1"));
+    assert!(String::from_utf8(client.get("/status/418").body).unwrap().contains("teapot"));
+    assert_eq!(client.request("PUT", "/status/201", &[], b"").status, 201);
+    assert_eq!(client.get("/status/500:0,503:1").status, 503);
+    assert_eq!(client.get("/status/nope").status, 400);
+    assert_eq!(client.get("/no/such/path").status, 404);
+}
+
+#[test]
+fn bytes_and_stream_bytes() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let response = client.get("/bytes/100000");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("Content-Type"), Some("application/octet-stream"));
+    assert_eq!(response.header("Content-Length"), Some("100000"));
+    assert_eq!(response.body.len(), 100_000);
+    assert_eq!(client.get("/bytes/100000").body, response.body, "same seed, same bytes");
+    assert_ne!(client.get("/bytes/100000?seed=7").body, response.body);
+
+    let streamed = client.get("/stream-bytes/100000?chunk_size=1000");
+    assert_eq!(streamed.header("Transfer-Encoding"), Some("chunked"));
+    assert_eq!(streamed.header("Content-Length"), None);
+    assert_eq!(streamed.body, response.body);
+
+    // Over the inline limit: served from a worker thread, still with a Content-Length.
+    let large = client.get("/bytes/1000000");
+    assert_eq!(large.header("Content-Length"), Some("1000000"));
+    assert_eq!(large.body.len(), 1_000_000);
+    assert_eq!(client.get("/1m.bin").body.len(), 1 << 20);
+    assert_eq!(client.get("/tiny.txt").body, b"a");
+    let head = client.request("HEAD", "/big.bin", &[], b"");
+    assert_eq!(head.header("Content-Length"), Some("1073741824"));
+}
+
+#[test]
+fn gzip_and_deflate_decode() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let response = client.get("/gzip");
+    assert_eq!(response.header("Content-Encoding"), Some("gzip"));
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(&response.body[..]).read_to_end(&mut plain).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(body["gzipped"], true);
+    assert_eq!(body["method"], "GET");
+    assert_eq!(body["origin"], "127.0.0.1");
+
+    let response = client.get("/deflate");
+    assert_eq!(response.header("Content-Encoding"), Some("deflate"));
+    let mut plain = Vec::new();
+    flate2::read::ZlibDecoder::new(&response.body[..]).read_to_end(&mut plain).unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&plain).unwrap()["deflated"], true);
+}
+
+#[test]
+fn html_is_the_exact_page() {
+    let server = Httpbin::start().unwrap();
+    let page = include_bytes!("../src/page.html");
+    assert_eq!(page.len(), 347);
+    for path in ["/html", "/", "/index.html"] {
+        let response = get(server.addr(), path);
+        assert_eq!(response.status, 200);
+        assert_eq!(response.header("Content-Type"), Some("text/html; charset=utf-8"));
+        assert_eq!(response.body, page);
+    }
+    let icon = get(server.addr(), "/favicon.ico");
+    assert_eq!(icon.header("Content-Type"), Some("image/x-icon"));
+    assert_eq!(&icon.body[..4], &[0, 0, 1, 0]);
+}
+
+#[test]
+fn small_json_endpoints() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let ua = [("User-Agent", "cute-test/2")];
+    assert_eq!(client.request("GET", "/user-agent", &ua, b"").json(), json!({"user-agent": "cute-test/2"}));
+    assert_eq!(client.get("/ip").json(), json!({"origin": "127.0.0.1"}));
+    assert_eq!(client.request("GET", "/headers", &ua, b"").json()["headers"]["User-Agent"], "cute-test/2");
+
+    let cookies = client.request("GET", "/cookies", &[("Cookie", "a=1; b=two")], b"").json();
+    assert_eq!(cookies, json!({"cookies": {"a": "1", "b": "two"}}));
+    let set = client.get("/cookies/set?k=v&m=n");
+    assert_eq!(set.status, 302);
+    assert_eq!(set.header("Location"), Some("/cookies"));
+    assert_eq!(set.headers_named("Set-Cookie"), ["k=v; Path=/", "m=n; Path=/"]);
+    let deleted = client.get("/cookies/delete?k");
+    assert!(deleted.header("Set-Cookie").unwrap().starts_with("k=;"));
+
+    let response = client.get("/response-headers?X-Thing=1&X-Thing=2");
+    assert_eq!(response.headers_named("X-Thing"), ["1", "2"]);
+    let body = response.json();
+    assert_eq!(body["X-Thing"], json!(["1", "2"]));
+    assert_eq!(body["Content-Length"], response.body.len().to_string());
+}
+
+#[test]
+fn drip_sends_the_bytes_with_the_status() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let started = std::time::Instant::now();
+    let response = client.get("/drip?duration=0.2&numbytes=4&code=201&delay=0.1");
+    assert_eq!(response.status, 201);
+    assert_eq!(response.header("Content-Length"), Some("4"));
+    assert_eq!(response.body, b"****");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+    // The connection is still usable afterwards.
+    assert_eq!(client.get("/tiny.txt").body, b"a");
+    assert_eq!(client.get("/drip?duration=x").status, 400);
+}

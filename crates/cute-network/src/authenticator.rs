@@ -1,0 +1,101 @@
+//! Credentials asked for by a server or proxy ([`Authenticator`], Qt's `QAuthenticator`).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+#[derive(Default)]
+struct AuthData {
+    user: String,
+    password: String,
+    realm: String,
+    touched: bool,
+}
+
+/// The credentials object passed to
+/// [`authentication_required`](crate::NetworkAccessManager::authentication_required) and
+/// [`proxy_authentication_required`](crate::NetworkAccessManager::proxy_authentication_required)
+/// (Qt's `QAuthenticator`).
+///
+/// A slot fills it with [`set_user`](Self::set_user) and
+/// [`set_password`](Self::set_password); when the slot returns, the request is sent again
+/// with those credentials. If no slot sets them, the reply finishes with
+/// [`AuthenticationRequiredError`](crate::NetworkError::AuthenticationRequiredError).
+/// `Debug` never shows the password.
+///
+/// # Examples
+///
+/// ```
+/// use cute_network::Authenticator;
+///
+/// let auth = Authenticator::new("Fake Realm");
+/// auth.set_user("user7");
+/// auth.set_password("passwd7");
+/// assert_eq!(auth.realm(), "Fake Realm");
+/// assert!(!format!("{auth:?}").contains("passwd7"));
+/// ```
+#[doc(alias = "QAuthenticator")]
+#[derive(Clone)]
+pub struct Authenticator {
+    data: Rc<RefCell<AuthData>>,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let data = self.data.borrow();
+        f.debug_struct("Authenticator")
+            .field("user", &data.user)
+            .field("password", &if data.password.is_empty() { "" } else { "<redacted>" })
+            .field("realm", &data.realm)
+            .finish()
+    }
+}
+
+impl Authenticator {
+    /// An empty authenticator for `realm` (the realm of the server's challenge).
+    pub fn new(realm: &str) -> Self {
+        Authenticator {
+            data: Rc::new(RefCell::new(AuthData { realm: realm.to_owned(), ..AuthData::default() })),
+        }
+    }
+
+    /// The user name.
+    pub fn user(&self) -> String {
+        self.data.borrow().user.clone()
+    }
+
+    /// Sets the user name.
+    pub fn set_user(&self, user: &str) {
+        let mut data = self.data.borrow_mut();
+        data.user = user.to_owned();
+        data.touched = true;
+    }
+
+    /// The password.
+    pub fn password(&self) -> String {
+        self.data.borrow().password.clone()
+    }
+
+    /// Sets the password.
+    pub fn set_password(&self, password: &str) {
+        let mut data = self.data.borrow_mut();
+        data.password = password.to_owned();
+        data.touched = true;
+    }
+
+    /// The realm of the challenge (Qt's `realm()`).
+    pub fn realm(&self) -> String {
+        self.data.borrow().realm.clone()
+    }
+
+    /// True if no credentials were set (Qt's `isNull()`).
+    pub fn is_null(&self) -> bool {
+        !self.data.borrow().touched
+    }
+
+    /// The credentials a slot set, if any.
+    pub(crate) fn credentials(&self) -> Option<(String, String)> {
+        let data = self.data.borrow();
+        data.touched.then(|| (data.user.clone(), data.password.clone()))
+    }
+}

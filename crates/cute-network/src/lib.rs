@@ -1,0 +1,89 @@
+//! Network access for [cute](https://github.com/cute-rs/cute): a `QNetworkAccessManager`
+//! for Rust, so a Qt or PyQt networking program ports line for line.
+//!
+//! ```
+//! use std::time::Duration;
+//! use cute_core::{CoreApplication, Timer};
+//! use cute_network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+//! # let server = cute_httpbin::Httpbin::start().unwrap();
+//! # let url = server.url("/get");
+//!
+//! let app = CoreApplication::new();
+//! let nam = NetworkAccessManager::new();
+//! nam.finished().connect(|reply: &NetworkReply| {
+//!     if reply.error() == NetworkError::NoError {
+//!         let json: serde_json::Value = reply.read_json().unwrap();
+//!         println!("the server saw {}", json["url"]);
+//!     } else {
+//!         println!("Error occurred: {}", reply.error());
+//!         println!("{}", reply.error_string());
+//!     }
+//!     CoreApplication::quit();
+//! });
+//! nam.get(&NetworkRequest::new(url)); // e.g. "https://httpbin.org/get"
+//! Timer::single_shot(Duration::from_secs(10), || CoreApplication::exit(1)); // watchdog
+//! assert_eq!(app.exec(), 0);
+//! ```
+//!
+//! # Threading model
+//!
+//! The [`NetworkAccessManager`] lives on the thread that created it (usually the
+//! application's) and works while that thread runs its event loop. Requests run on worker
+//! threads with [ureq](https://docs.rs/ureq) (blocking I/O, rustls for https); workers
+//! report status, headers, body chunks, progress and completion back to the manager's loop
+//! through a typed emitter, and every signal is emitted there. A worker that meets a 401
+//! asks the loop, which emits [`authentication_required`](NetworkAccessManager::authentication_required)
+//! and hands the slot's answer back. Body chunks cross through a hand-off bounded in bytes
+//! (1 MiB), so a slow consumer slows the transfer instead of buffering without bound; with
+//! [`NetworkReply::set_read_buffer_size`] the reply's own buffer is bounded too.
+//!
+//! Requests to one host run at most 6 at a time (Qt's default), worker threads are capped
+//! across hosts (32), and threads exit when idle: 10,000 queued requests cost memory for
+//! their descriptors only.
+//!
+//! # Errors
+//!
+//! As in Qt, a failed request is not a `Result`: the reply finishes with a
+//! [`NetworkError`] (Qt's values and numbers) and an [`error_string`](NetworkReply::error_string).
+//! Every reply finishes exactly once, whatever happens: success, HTTP error, transport
+//! failure, abort, timeout, or the manager being dropped. Misuse of the set-up API returns
+//! [`Error`].
+//!
+//! # Features
+//!
+//! - `get`, `post`, `put`, `delete_resource`, `head`, `send_custom_request`;
+//! - http and https (rustls; [`set_ca_certificates`](NetworkAccessManager::set_ca_certificates)),
+//!   `file:` and `data:` URLs;
+//! - redirects with Qt 6's policies (50 hops; https→http refused); credentials and
+//!   cookies never cross origins;
+//! - HTTP Basic authentication through `authentication_required`, with URL credentials and a
+//!   per-manager cache; proxy authentication through `proxy_authentication_required`;
+//! - gzip/deflate decoding with a decompression-bomb guard;
+//! - connect and transfer (inactivity) timeouts on by default;
+//! - streaming with back-pressure; HTTP error bodies stay readable;
+//! - CR, LF or NUL in URLs, headers or verbs are refused before anything is sent.
+
+mod auth;
+mod authenticator;
+mod control;
+mod error;
+mod local;
+mod manager;
+mod pool;
+mod reply;
+mod request;
+mod transport;
+mod worker;
+
+pub use authenticator::Authenticator;
+pub use error::{Error, NetworkError};
+pub use manager::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,
+    NetworkAccessManager, Proxy,
+};
+pub use reply::NetworkReply;
+pub use request::{
+    Attribute, AttributeValue, DEFAULT_DECOMPRESSION_THRESHOLD, DEFAULT_MAXIMUM_REDIRECTS, KnownHeaders,
+    NetworkRequest, Operation, RedirectPolicy, RequestUrl,
+};
+pub use url::Url;

@@ -1,0 +1,130 @@
+//! `file:` and `data:` URLs (private), as Qt's file and data backends serve them.
+
+use std::fs::File;
+
+use base64::Engine as _;
+
+use crate::error::NetworkError;
+use crate::worker::{EventKind, Job, MetaData, Stop};
+
+fn meta(job: &Job, headers: Vec<(Vec<u8>, Vec<u8>)>, total: Option<u64>) -> Result<(), Stop> {
+    let kind = EventKind::MetaData(Box::new(MetaData {
+        url: job.url.clone(),
+        status: None,
+        reason: String::new(),
+        headers,
+        encrypted: false,
+        total,
+        original_length: total,
+        redirect_target: None,
+    }));
+    job.events.emit(crate::worker::Event::new(job.id, kind)).map_err(|_| Stop::Canceled)
+}
+
+fn read_only(job: &Job) -> Result<(), Stop> {
+    if matches!(job.verb.as_str(), "GET" | "HEAD") {
+        Ok(())
+    } else {
+        Err(Stop::Fail(
+            NetworkError::ProtocolInvalidOperationError,
+            format!("Operation not supported on {}", job.url),
+        ))
+    }
+}
+
+/// `file:` GET/HEAD: missing → ContentNotFoundError, directory →
+/// ContentOperationNotPermittedError, unreadable → ContentAccessDenied.
+pub(crate) fn file(job: &Job) -> Result<(), Stop> {
+    read_only(job)?;
+    let Ok(path) = job.url.to_file_path() else {
+        return Err(Stop::Fail(
+            NetworkError::ProtocolInvalidOperationError,
+            format!("Invalid URI: {}", job.url),
+        ));
+    };
+    let shown = path.display().to_string();
+    if path.is_dir() {
+        return Err(Stop::Fail(
+            NetworkError::ContentOperationNotPermittedError,
+            format!("Cannot open {shown}: Path is a directory"),
+        ));
+    }
+    let file = File::open(&path).map_err(|e| {
+        let error = match e.kind() {
+            std::io::ErrorKind::NotFound => NetworkError::ContentNotFoundError,
+            std::io::ErrorKind::PermissionDenied => NetworkError::ContentAccessDenied,
+            _ => NetworkError::ProtocolFailure,
+        };
+        Stop::Fail(error, format!("Error opening {shown}: {e}"))
+    })?;
+    let length = file.metadata().map(|m| m.len()).ok();
+    let mut headers = Vec::new();
+    if let Some(length) = length {
+        headers.push((b"content-length".to_vec(), length.to_string().into_bytes()));
+    }
+    meta(job, headers, length)?;
+    if job.verb == "HEAD" {
+        return Ok(());
+    }
+    job.stream(file, None)
+}
+
+/// `data:[<mediatype>][;base64],<data>` (RFC 2397), GET/HEAD.
+pub(crate) fn data(job: &Job) -> Result<(), Stop> {
+    read_only(job)?;
+    let invalid =
+        || Stop::Fail(NetworkError::ProtocolInvalidOperationError, format!("Invalid URI: {}", job.url));
+    let rest = &job.url.as_str()["data:".len()..];
+    let (header, payload) = rest.split_once(',').ok_or_else(invalid)?;
+    let payload = payload.split('#').next().unwrap_or("");
+    let decoded: Vec<u8> = percent_decode(payload);
+    let (media, is_base64) = match header.strip_suffix(";base64") {
+        Some(media) => (media, true),
+        None => (header, false),
+    };
+    let body = if is_base64 {
+        let text: Vec<u8> = decoded.into_iter().filter(|b| !b.is_ascii_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&text))
+            .map_err(|_| invalid())?
+    } else {
+        decoded
+    };
+    let media = if media.is_empty() {
+        "text/plain;charset=US-ASCII".to_owned()
+    } else if media.starts_with(';') {
+        format!("text/plain{media}")
+    } else {
+        String::from_utf8_lossy(&percent_decode(media)).into_owned()
+    };
+    let headers = vec![
+        (b"content-type".to_vec(), media.into_bytes()),
+        (b"content-length".to_vec(), body.len().to_string().into_bytes()),
+    ];
+    meta(job, headers, Some(body.len() as u64))?;
+    if job.verb == "HEAD" {
+        return Ok(());
+    }
+    job.stream(&body[..], None)
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex =
+                std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(b) = hex {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}

@@ -1,0 +1,811 @@
+//! The access manager ([`NetworkAccessManager`], Qt's `QNetworkAccessManager`): creates
+//! replies, schedules them onto worker threads, and turns worker events into signals.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cute_core::{Emitter, Signal, Timer};
+use url::Url;
+
+use crate::auth::CredentialCache;
+use crate::authenticator::Authenticator;
+use crate::error::{Error, NetworkError};
+use crate::pool::Pool;
+use crate::reply::{NetworkReply, Phase, ReplyInner};
+use crate::request::{NetworkRequest, Operation, RedirectPolicy, has_forbidden_bytes};
+use crate::transport::{self, AgentSettings};
+use crate::worker::{Event, EventKind, Job};
+
+/// Qt's default: 6 connections per host and port.
+pub const DEFAULT_CONNECTIONS_PER_HOST: usize = 6;
+/// Default cap on worker threads across all hosts.
+pub const DEFAULT_MAX_WORKERS: usize = 32;
+/// Default connect timeout (Qt has none).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default transfer (inactivity) timeout (Qt's default is none, so replies can hang
+/// forever on a half-open connection).
+pub const DEFAULT_TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A proxy for [`NetworkAccessManager::set_proxy`] (Qt's `QNetworkProxy`, HTTP proxies).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Proxy {
+    url: Url,
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Proxy").field("url", &crate::request::redact(&self.url)).finish()
+    }
+}
+
+impl Proxy {
+    /// An HTTP proxy from `http://[user:password@]host:port`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedProxy`] for anything else (other schemes, no host, a path).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let proxy = cute_network::Proxy::http("http://proxy.example:3128").unwrap();
+    /// assert_eq!(proxy.host(), "proxy.example");
+    /// assert_eq!(proxy.port(), 3128);
+    /// assert!(cute_network::Proxy::http("socks5://proxy.example:1080").is_err());
+    /// ```
+    pub fn http(url: &str) -> Result<Proxy, Error> {
+        let bad = || Error::UnsupportedProxy(url.to_owned());
+        if has_forbidden_bytes(url.as_bytes()) {
+            return Err(bad());
+        }
+        let parsed = Url::parse(url).map_err(|_| bad())?;
+        if parsed.scheme() != "http" || parsed.host_str().is_none_or(str::is_empty) || parsed.path().len() > 1
+        {
+            return Err(bad());
+        }
+        Ok(Proxy { url: parsed })
+    }
+
+    /// The proxy's host.
+    pub fn host(&self) -> String {
+        self.url.host_str().unwrap_or("").to_owned()
+    }
+
+    /// The proxy's port (80 if not given).
+    pub fn port(&self) -> u16 {
+        self.url.port_or_known_default().unwrap_or(80)
+    }
+
+    /// The user name given in the proxy URL.
+    pub fn user(&self) -> String {
+        self.url.username().to_owned()
+    }
+
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+type HostKey = (String, String, u16);
+
+fn host_key(url: Option<&Url>) -> HostKey {
+    match url {
+        Some(u) => (
+            u.scheme().to_owned(),
+            u.host_str().unwrap_or("").to_owned(),
+            u.port_or_known_default().unwrap_or(0),
+        ),
+        None => (String::new(), String::new(), 0),
+    }
+}
+
+/// Which replies wait for which host, and how many workers each host uses.
+#[derive(Default)]
+struct Scheduler {
+    waiting: HashMap<HostKey, VecDeque<u64>>,
+    /// Hosts with waiting replies, in round-robin order.
+    order: VecDeque<HostKey>,
+    active: HashMap<HostKey, usize>,
+    /// Dispatched jobs whose worker has not reported `Finished` yet.
+    running: HashMap<u64, HostKey>,
+}
+
+impl Scheduler {
+    fn enqueue(&mut self, id: u64, key: HostKey) {
+        let queue = self.waiting.entry(key.clone()).or_default();
+        if queue.is_empty() {
+            self.order.push_back(key);
+        }
+        queue.push_back(id);
+    }
+
+    fn remove_waiting(&mut self, id: u64) {
+        for queue in self.waiting.values_mut() {
+            queue.retain(|&x| x != id);
+        }
+    }
+
+    /// The next reply to start, if a host has one waiting and room for it.
+    fn next(&mut self, per_host: usize, cap: usize) -> Option<u64> {
+        if self.running.len() >= cap {
+            return None;
+        }
+        for _ in 0..self.order.len() {
+            let key = self.order.pop_front()?;
+            let queue = self.waiting.entry(key.clone()).or_default();
+            if queue.is_empty() {
+                self.waiting.remove(&key);
+                continue;
+            }
+            let active = self.active.get(&key).copied().unwrap_or(0);
+            if active >= per_host {
+                self.order.push_back(key);
+                continue;
+            }
+            let id = queue.pop_front()?;
+            if !queue.is_empty() {
+                self.order.push_back(key.clone());
+            } else {
+                self.waiting.remove(&key);
+            }
+            *self.active.entry(key.clone()).or_default() += 1;
+            self.running.insert(id, key);
+            return Some(id);
+        }
+        None
+    }
+
+    fn done(&mut self, id: u64) {
+        if let Some(key) = self.running.remove(&id) {
+            if let Some(n) = self.active.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.active.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn queued(&self) -> usize {
+        self.waiting.values().map(VecDeque::len).sum()
+    }
+}
+
+struct Settings {
+    transfer_timeout: Duration,
+    redirect_policy: RedirectPolicy,
+    per_host: usize,
+    max_workers: usize,
+    agent: AgentSettings,
+    proxy: Option<Proxy>,
+}
+
+pub(crate) struct ManagerInner {
+    finished: Signal<NetworkReply>,
+    authentication_required: Signal<(NetworkReply, Authenticator)>,
+    proxy_authentication_required: Signal<(Proxy, Authenticator)>,
+    events: Signal<Event>,
+    emitter: Emitter<Event>,
+    live: RefCell<HashMap<u64, Rc<ReplyInner>>>,
+    scheduler: RefCell<Scheduler>,
+    settings: RefCell<Settings>,
+    agent: RefCell<Option<ureq::Agent>>,
+    pool: RefCell<Pool>,
+    credentials: Arc<Mutex<CredentialCache>>,
+    next_id: Cell<u64>,
+}
+
+/// Sends requests and delivers replies (Qt's `QNetworkAccessManager`).
+///
+/// Lives on the thread that created it and works while that thread runs its event loop.
+/// Each request function returns a [`NetworkReply`] at once; the request runs on a worker
+/// thread (blocking [ureq](https://docs.rs/ureq)), and everything it reports comes back as
+/// signals on this thread. Requests to one host run at most 6 at a time by default (Qt's
+/// limit; [`set_max_connections_per_host`](Self::set_max_connections_per_host)), the rest
+/// queue; worker threads are capped across hosts
+/// ([`set_max_worker_threads`](Self::set_max_worker_threads)), so 10,000 queued requests
+/// cost their descriptors, not 10,000 threads.
+///
+/// Defaults, and where they differ from Qt:
+///
+/// | setting | Qt 6 | here |
+/// |---|---|---|
+/// | redirect policy | `NoLessSafeRedirectPolicy` | same |
+/// | maximum redirects | 50 | same |
+/// | connect timeout | none | 30 s ([`set_connect_timeout`](Self::set_connect_timeout)) |
+/// | transfer (inactivity) timeout | none | 60 s ([`set_transfer_timeout`](Self::set_transfer_timeout)); reported as `TimeoutError`, not `OperationCanceledError` |
+/// | proxy | system/env | none unless [`set_proxy`](Self::set_proxy); the environment is not read |
+/// | credentials to other origins on redirect | sent | never sent |
+///
+/// Dropping the manager aborts every live reply: each finishes with
+/// [`OperationCanceledError`](NetworkError::OperationCanceledError), and the workers are
+/// stopped and joined (at most 2 s; a worker stuck connecting is detached).
+///
+/// # Examples
+///
+/// ```no_run
+/// use cute_core::CoreApplication;
+/// use cute_network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+///
+/// let app = CoreApplication::new();
+/// let nam = NetworkAccessManager::new();
+/// nam.finished().connect(|reply: &NetworkReply| {
+///     if reply.error() == NetworkError::NoError {
+///         println!("{}", String::from_utf8_lossy(&reply.read_all()));
+///     } else {
+///         println!("Error occurred: {}", reply.error());
+///         println!("{}", reply.error_string());
+///     }
+///     CoreApplication::quit();
+/// });
+/// nam.authentication_required().connect(|(_reply, auth)| {
+///     auth.set_user("user7");
+///     auth.set_password("passwd7");
+/// });
+/// let mut req = NetworkRequest::new("https://httpbin.org/post");
+/// req.set_header(KnownHeaders::ContentTypeHeader, "application/x-www-form-urlencoded");
+/// nam.post(&req, b"name=Peter&age=34".to_vec());
+/// std::process::exit(app.exec());
+/// ```
+#[doc(alias = "QNetworkAccessManager")]
+pub struct NetworkAccessManager {
+    inner: Rc<ManagerInner>,
+}
+
+impl fmt::Debug for NetworkAccessManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetworkAccessManager")
+            .field("live_replies", &self.inner.live.borrow().len())
+            .field("queued", &self.inner.scheduler.borrow().queued())
+            .field("workers", &self.inner.pool.borrow().threads())
+            .finish()
+    }
+}
+
+impl Default for NetworkAccessManager {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NetworkAccessManager {
+    /// A manager on the current thread's event loop.
+    ///
+    /// # Panics
+    ///
+    /// If the thread's event loop cannot be created (file descriptors exhausted).
+    pub fn new() -> Self {
+        let events = Signal::<Event>::new();
+        let emitter = events.emitter();
+        let inner = Rc::new(ManagerInner {
+            finished: Signal::new(),
+            authentication_required: Signal::new(),
+            proxy_authentication_required: Signal::new(),
+            events,
+            emitter,
+            live: RefCell::default(),
+            scheduler: RefCell::default(),
+            settings: RefCell::new(Settings {
+                transfer_timeout: DEFAULT_TRANSFER_TIMEOUT,
+                redirect_policy: RedirectPolicy::default(),
+                per_host: DEFAULT_CONNECTIONS_PER_HOST,
+                max_workers: DEFAULT_MAX_WORKERS,
+                agent: AgentSettings {
+                    proxy: None,
+                    connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+                    idle_per_host: DEFAULT_CONNECTIONS_PER_HOST,
+                    idle_total: DEFAULT_MAX_WORKERS * 2,
+                    ca_certificates: Vec::new(),
+                },
+                proxy: None,
+            }),
+            agent: RefCell::new(None),
+            pool: RefCell::new(Pool::new(DEFAULT_MAX_WORKERS)),
+            credentials: Arc::default(),
+            next_id: Cell::new(1),
+        });
+        let weak = Rc::downgrade(&inner);
+        inner.events.connect(move |event: &Event| {
+            if let Some(manager) = weak.upgrade() {
+                manager.on_event(event);
+            }
+        });
+        NetworkAccessManager { inner }
+    }
+
+    /// Sends a GET (Qt's `get`).
+    pub fn get(&self, request: &NetworkRequest) -> NetworkReply {
+        self.inner.create(request, Operation::GetOperation, "GET", None)
+    }
+
+    /// Sends a HEAD (Qt's `head`).
+    pub fn head(&self, request: &NetworkRequest) -> NetworkReply {
+        self.inner.create(request, Operation::HeadOperation, "HEAD", None)
+    }
+
+    /// Sends a POST with `body` (Qt's `post`). Without a `Content-Type` header, Qt's
+    /// default `application/x-www-form-urlencoded` is sent.
+    pub fn post(&self, request: &NetworkRequest, body: impl Into<Vec<u8>>) -> NetworkReply {
+        self.inner.create(request, Operation::PostOperation, "POST", Some(body.into()))
+    }
+
+    /// Sends a PUT with `body` (Qt's `put`).
+    pub fn put(&self, request: &NetworkRequest, body: impl Into<Vec<u8>>) -> NetworkReply {
+        self.inner.create(request, Operation::PutOperation, "PUT", Some(body.into()))
+    }
+
+    /// Sends a DELETE (Qt's `deleteResource`).
+    #[doc(alias = "deleteResource")]
+    pub fn delete_resource(&self, request: &NetworkRequest) -> NetworkReply {
+        self.inner.create(request, Operation::DeleteOperation, "DELETE", None)
+    }
+
+    /// Sends a request with any verb (Qt's `sendCustomRequest`); an empty `body` sends
+    /// none. A verb that is not an HTTP token (or has CR, LF or NUL) fails the reply with
+    /// [`ProtocolInvalidOperationError`](NetworkError::ProtocolInvalidOperationError)
+    /// without sending anything.
+    pub fn send_custom_request(
+        &self,
+        request: &NetworkRequest,
+        verb: impl AsRef<[u8]>,
+        body: impl Into<Vec<u8>>,
+    ) -> NetworkReply {
+        let verb = String::from_utf8_lossy(verb.as_ref()).into_owned();
+        let body = body.into();
+        let body = (!body.is_empty()).then_some(body);
+        self.inner.create(request, Operation::CustomOperation, &verb, body)
+    }
+
+    /// Emitted for every reply when it finishes, just before the reply's own `finished`.
+    pub fn finished(&self) -> &Signal<NetworkReply> {
+        &self.inner.finished
+    }
+
+    /// Emitted when a server asks for credentials that neither the URL nor the cache
+    /// supplies (Qt's `authenticationRequired`). Fill the [`Authenticator`] in the slot;
+    /// the request is retried when the slot returns. Rejected credentials emit it again,
+    /// every time (count and `abort()` to stop). Leave it empty to finish the reply with
+    /// [`AuthenticationRequiredError`](NetworkError::AuthenticationRequiredError).
+    pub fn authentication_required(&self) -> &Signal<(NetworkReply, Authenticator)> {
+        &self.inner.authentication_required
+    }
+
+    /// As [`authentication_required`](Self::authentication_required), for the proxy (407).
+    pub fn proxy_authentication_required(&self) -> &Signal<(Proxy, Authenticator)> {
+        &self.inner.proxy_authentication_required
+    }
+
+    /// Sets the manager's transfer (inactivity) timeout; `Duration::ZERO` disables it. A
+    /// request's own timeout wins. Defaults to [`DEFAULT_TRANSFER_TIMEOUT`] (60 s).
+    pub fn set_transfer_timeout(&self, timeout: Duration) {
+        self.inner.settings.borrow_mut().transfer_timeout = timeout;
+    }
+
+    /// The manager's transfer timeout.
+    pub fn transfer_timeout(&self) -> Duration {
+        self.inner.settings.borrow().transfer_timeout
+    }
+
+    /// Sets the timeout for opening a connection (TCP and TLS); `Duration::ZERO` disables
+    /// it. Defaults to [`DEFAULT_CONNECT_TIMEOUT`] (30 s).
+    pub fn set_connect_timeout(&self, timeout: Duration) {
+        let timeout = (!timeout.is_zero()).then_some(timeout);
+        self.inner.change_agent(|a| a.connect_timeout = timeout);
+    }
+
+    /// Sets the default redirect policy. Defaults to `NoLessSafeRedirectPolicy`.
+    pub fn set_redirect_policy(&self, policy: RedirectPolicy) {
+        self.inner.settings.borrow_mut().redirect_policy = policy;
+    }
+
+    /// The default redirect policy.
+    pub fn redirect_policy(&self) -> RedirectPolicy {
+        self.inner.settings.borrow().redirect_policy
+    }
+
+    /// Sets how many requests run at once per host and port (Qt's
+    /// `QHttp1Configuration::setNumberOfConnectionsPerHost`). Defaults to 6.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSetting`] outside 1..=255.
+    pub fn set_max_connections_per_host(&self, n: usize) -> Result<(), Error> {
+        if !(1..=255).contains(&n) {
+            return Err(Error::InvalidSetting("connections per host must be within 1..=255"));
+        }
+        self.inner.settings.borrow_mut().per_host = n;
+        self.inner.change_agent(|a| a.idle_per_host = n);
+        self.inner.pump();
+        Ok(())
+    }
+
+    /// The number of requests run at once per host.
+    pub fn max_connections_per_host(&self) -> usize {
+        self.inner.settings.borrow().per_host
+    }
+
+    /// Caps the worker threads across all hosts. Defaults to 32.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSetting`] for 0.
+    pub fn set_max_worker_threads(&self, n: usize) -> Result<(), Error> {
+        if n == 0 {
+            return Err(Error::InvalidSetting("at least one worker thread is needed"));
+        }
+        self.inner.settings.borrow_mut().max_workers = n;
+        self.inner.pool.borrow_mut().set_cap(n);
+        self.inner.change_agent(|a| a.idle_total = n * 2);
+        self.inner.pump();
+        Ok(())
+    }
+
+    /// The number of worker threads alive now.
+    pub fn worker_threads(&self) -> usize {
+        self.inner.pool.borrow().threads()
+    }
+
+    /// Sends requests through an HTTP proxy, or directly with `None` (the default; the
+    /// environment's proxy variables are not read).
+    pub fn set_proxy(&self, proxy: Option<Proxy>) {
+        let url = proxy.as_ref().map(|p| p.url().to_string());
+        self.inner.settings.borrow_mut().proxy = proxy;
+        self.inner.change_agent(|a| a.proxy = url);
+    }
+
+    /// The proxy in use.
+    pub fn proxy(&self) -> Option<Proxy> {
+        self.inner.settings.borrow().proxy.clone()
+    }
+
+    /// Trusts exactly the CA certificates in `pem` (one or more PEM blocks) for https,
+    /// instead of the bundled Mozilla roots (Qt's `QSslConfiguration::setCaCertificates`).
+    /// Pass an empty slice to go back to the bundled roots.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCertificate`] if `pem` holds something that is not a certificate.
+    pub fn set_ca_certificates(&self, pem: &[u8]) -> Result<(), Error> {
+        let mut ders = Vec::new();
+        for item in ureq::tls::parse_pem(pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => ders.push(cert.der().to_vec()),
+                Ok(_) => return Err(Error::InvalidCertificate("expected only CERTIFICATE blocks".into())),
+                Err(e) => return Err(Error::InvalidCertificate(e.to_string())),
+            }
+        }
+        if ders.is_empty() && !pem.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::InvalidCertificate("no PEM certificate found".into()));
+        }
+        self.inner.change_agent(|a| a.ca_certificates = ders);
+        Ok(())
+    }
+
+    /// Forgets cached credentials and drops idle connections (Qt's `clearAccessCache`).
+    /// Cookies are kept... except that they live with the connections' agent here, so they
+    /// are forgotten too.
+    pub fn clear_access_cache(&self) {
+        self.inner.credentials.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        *self.inner.agent.borrow_mut() = None;
+    }
+
+    /// Replies not finished yet (queued or running).
+    pub fn live_replies(&self) -> usize {
+        self.inner.live.borrow().len()
+    }
+}
+
+impl Drop for NetworkAccessManager {
+    fn drop(&mut self) {
+        self.inner.shutdown();
+    }
+}
+
+impl ManagerInner {
+    fn change_agent(&self, f: impl FnOnce(&mut AgentSettings)) {
+        let mut settings = self.settings.borrow_mut();
+        let before = settings.agent.clone();
+        f(&mut settings.agent);
+        if settings.agent != before {
+            // Requests already running keep the agent they started with.
+            *self.agent.borrow_mut() = None;
+        }
+    }
+
+    fn agent(&self) -> Result<ureq::Agent, String> {
+        let mut agent = self.agent.borrow_mut();
+        if let Some(agent) = agent.as_ref() {
+            return Ok(agent.clone());
+        }
+        let built = transport::build_agent(&self.settings.borrow().agent).map_err(|e| e.to_string())?;
+        *agent = Some(built.clone());
+        Ok(built)
+    }
+
+    fn create(
+        self: &Rc<Self>,
+        request: &NetworkRequest,
+        op: Operation,
+        verb: &str,
+        body: Option<Vec<u8>>,
+    ) -> NetworkReply {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let policy = request.redirect_policy().unwrap_or(self.settings.borrow().redirect_policy);
+        let inner = Rc::new(ReplyInner::new(
+            id,
+            request.clone(),
+            op,
+            verb.to_owned(),
+            body.map(Arc::new),
+            Rc::downgrade(self),
+            policy,
+        ));
+        let reply = NetworkReply { inner: inner.clone() };
+        self.live.borrow_mut().insert(id, inner.clone());
+        log::debug!(
+            "request {id}: {verb} {}",
+            request.url().map_or_else(|| request.url_string().to_owned(), crate::request::redact)
+        );
+        if let Err((error, message)) = validate(request, verb) {
+            // Fail from the loop, never inside get(): connecting after get() is safe.
+            let weak = Rc::downgrade(self);
+            Timer::single_shot(Duration::ZERO, move || {
+                if let Some(manager) = weak.upgrade() {
+                    manager.finish(&inner, Some((error, message)));
+                }
+            });
+            return reply;
+        }
+        self.scheduler.borrow_mut().enqueue(id, host_key(request.url()));
+        self.pump();
+        reply
+    }
+
+    /// Starts queued replies while hosts and the worker cap have room.
+    fn pump(&self) {
+        loop {
+            let (per_host, cap) = {
+                let s = self.settings.borrow();
+                (s.per_host, s.max_workers)
+            };
+            let Some(id) = self.scheduler.borrow_mut().next(per_host, cap) else { return };
+            let Some(reply) = self.live.borrow().get(&id).cloned() else {
+                self.scheduler.borrow_mut().done(id);
+                continue;
+            };
+            if let Err((error, message)) = self.dispatch(&reply) {
+                self.scheduler.borrow_mut().done(id);
+                self.finish(&reply, Some((error, message)));
+            }
+        }
+    }
+
+    fn dispatch(&self, reply: &Rc<ReplyInner>) -> Result<(), (NetworkError, String)> {
+        let Some(url) = reply.request.url().cloned() else {
+            return Err((NetworkError::ProtocolUnknownError, "Invalid URL".into()));
+        };
+        let agent = self.agent().map_err(|e| (NetworkError::UnknownProxyError, e))?;
+        let settings = self.settings.borrow();
+        let timeout = reply.request.transfer_timeout().unwrap_or(settings.transfer_timeout);
+        let job = Job {
+            id: reply.id,
+            verb: reply.verb.clone(),
+            url,
+            headers: reply.request.headers().to_vec(),
+            body: reply.body.clone(),
+            policy: reply.policy,
+            max_redirects: reply.request.maximum_redirects_allowed(),
+            transfer_timeout: (!timeout.is_zero()).then_some(timeout),
+            decompression_threshold: reply.request.decompressed_safety_check_threshold(),
+            max_body: reply.request.maximum_body_size(),
+            control: reply.control.clone(),
+            events: self.emitter.clone(),
+            agent,
+            credentials: self.credentials.clone(),
+            proxy: settings.proxy.as_ref().map(|p| p.url().clone()),
+        };
+        drop(settings);
+        reply.state.borrow_mut().phase = Phase::Running;
+        self.pool.borrow().execute(job).map_err(|_| {
+            (
+                NetworkError::UnknownNetworkError,
+                "No worker thread could be started for the request".to_owned(),
+            )
+        })
+    }
+
+    fn on_event(self: &Rc<Self>, event: &Event) {
+        let Some(kind) = event.kind.take() else { return };
+        let id = event.id;
+        if let EventKind::Finished(result) = kind {
+            self.scheduler.borrow_mut().done(id);
+            let reply = self.live.borrow().get(&id).cloned();
+            if let Some(reply) = reply {
+                self.finish(&reply, result);
+            }
+            self.pump();
+            return;
+        }
+        let Some(reply) = self.live.borrow().get(&id).cloned() else {
+            // The reply finished already (aborted): its worker is being stopped.
+            return;
+        };
+        let handle = NetworkReply { inner: reply.clone() };
+        match kind {
+            EventKind::Finished(_) => unreachable!("handled above"),
+            EventKind::Redirected(url) => {
+                reply.state.borrow_mut().url = Some(url.clone());
+                reply.redirected.emit(&url);
+            }
+            EventKind::AskRedirect { url, answer } => {
+                reply.state.borrow_mut().pending = Some(Box::new(answer));
+                reply.redirect_allowed.set(false);
+                reply.redirected.emit(&url);
+                let pending = reply.state.borrow_mut().pending.take();
+                if let Some(answer) =
+                    pending.and_then(|p| p.downcast::<crossbeam_channel::Sender<bool>>().ok())
+                {
+                    let allowed = reply.redirect_allowed.get();
+                    if allowed {
+                        reply.state.borrow_mut().url = Some(url);
+                    }
+                    let _ = answer.send(allowed);
+                }
+            }
+            EventKind::AskCredentials { realm, proxy, answer } => {
+                reply.state.borrow_mut().pending = Some(Box::new(answer));
+                let auth = Authenticator::new(&realm);
+                if proxy {
+                    let proxy = self.settings.borrow().proxy.clone();
+                    if let Some(proxy) = proxy {
+                        self.proxy_authentication_required.emit(&(proxy, auth.clone()));
+                    }
+                } else {
+                    self.authentication_required.emit(&(handle, auth.clone()));
+                }
+                // If a slot aborted the reply, the answer was dropped and the worker stops.
+                let pending = reply.state.borrow_mut().pending.take();
+                type Answer = crossbeam_channel::Sender<Option<(String, String)>>;
+                if let Some(answer) = pending.and_then(|p| p.downcast::<Answer>().ok()) {
+                    let _ = answer.send(auth.credentials());
+                }
+            }
+            EventKind::MetaData(meta) => {
+                {
+                    let mut state = reply.state.borrow_mut();
+                    state.url = Some(meta.url);
+                    state.status = meta.status;
+                    state.reason = meta.reason;
+                    state.headers = meta.headers;
+                    state.encrypted = meta.encrypted;
+                    state.total = meta.total;
+                    state.original_length = meta.original_length;
+                    state.redirect_target = meta.redirect_target;
+                }
+                reply.meta_data_changed.emit(&handle);
+            }
+            EventKind::Data(chunk) => {
+                if reply.push_data(chunk) {
+                    reply.ready_read.emit(&handle);
+                }
+                if !reply.is_finished() {
+                    let (received, total) = {
+                        let state = reply.state.borrow();
+                        (state.received, state.total)
+                    };
+                    reply.download_progress.emit(&(received, total));
+                }
+            }
+            EventKind::UploadProgress { sent, total } => reply.upload_progress.emit(&(sent, Some(total))),
+        }
+    }
+
+    /// Finishes a reply exactly once: error_occurred (on error), the manager's finished,
+    /// the reply's finished; then its signals are disconnected.
+    pub(crate) fn finish(&self, reply: &Rc<ReplyInner>, result: Option<(NetworkError, String)>) {
+        {
+            let mut state = reply.state.borrow_mut();
+            if state.phase == Phase::Finished {
+                return;
+            }
+            state.phase = Phase::Finished;
+            state.pending = None;
+            if let Some((error, message)) = &result {
+                state.error = *error;
+                state.error_string = message.clone();
+            }
+        }
+        reply.admit_held(true);
+        self.live.borrow_mut().remove(&reply.id);
+        self.scheduler.borrow_mut().remove_waiting(reply.id);
+        let handle = NetworkReply { inner: reply.clone() };
+        if let Some((error, _)) = result {
+            reply.error_occurred.emit(&error);
+        }
+        self.finished.emit(&handle);
+        reply.finished.emit(&handle);
+        reply.disconnect_all();
+    }
+
+    pub(crate) fn abort_reply(&self, reply: &Rc<ReplyInner>) {
+        reply.control.abort();
+        reply.state.borrow_mut().pending = None;
+        self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
+        // A queued reply never reached a worker: there is nothing else to wait for.
+        self.pump();
+    }
+
+    fn shutdown(&self) {
+        let live: Vec<Rc<ReplyInner>> = self.live.borrow().values().cloned().collect();
+        if !live.is_empty() {
+            log::debug!("manager dropped with {} live replies: aborting them", live.len());
+        }
+        let mut live = live;
+        live.sort_by_key(|r| r.id);
+        for reply in &live {
+            reply.control.abort();
+        }
+        for reply in &live {
+            self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
+        }
+        self.pool.borrow_mut().shutdown(Duration::from_secs(2));
+    }
+}
+
+/// Checks what must be refused before anything is sent.
+fn validate(request: &NetworkRequest, verb: &str) -> Result<(), (NetworkError, String)> {
+    let Some(url) = request.url() else {
+        let raw = request.url_string();
+        let scheme = raw
+            .split_once(':')
+            .map(|(s, _)| s)
+            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
+        return Err(match scheme {
+            Some(s) if !matches!(s.to_ascii_lowercase().as_str(), "http" | "https" | "file" | "data") => {
+                (NetworkError::ProtocolUnknownError, format!("Protocol \"{s}\" is unknown"))
+            }
+            Some(_) => {
+                (NetworkError::ProtocolUnknownError, format!("Invalid URL \"{}\"", raw.escape_debug()))
+            }
+            None => (NetworkError::ProtocolUnknownError, "Protocol \"\" is unknown".to_owned()),
+        });
+    };
+    if !matches!(url.scheme(), "http" | "https" | "file" | "data") {
+        return Err((
+            NetworkError::ProtocolUnknownError,
+            format!("Protocol \"{}\" is unknown", url.scheme()),
+        ));
+    }
+    if has_forbidden_bytes(verb.as_bytes())
+        || ureq::http::Method::from_bytes(verb.as_bytes()).is_err()
+        || verb.is_empty()
+    {
+        return Err((
+            NetworkError::ProtocolInvalidOperationError,
+            format!("Invalid verb \"{}\"", verb.escape_debug()),
+        ));
+    }
+    for (name, value) in request.headers() {
+        let shown = String::from_utf8_lossy(name).escape_debug().to_string();
+        if has_forbidden_bytes(name) || ureq::http::HeaderName::from_bytes(name).is_err() {
+            return Err((
+                NetworkError::ProtocolInvalidOperationError,
+                format!("Invalid header name \"{shown}\""),
+            ));
+        }
+        if has_forbidden_bytes(value) || ureq::http::HeaderValue::from_bytes(value).is_err() {
+            return Err((
+                NetworkError::ProtocolInvalidOperationError,
+                format!(
+                    "Invalid value for header \"{shown}\": CR, LF, NUL and control characters are refused"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,513 @@
+//! Replies ([`NetworkReply`], Qt's `QNetworkReply`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use cute_core::Signal;
+use url::Url;
+
+use crate::control::Control;
+use crate::error::NetworkError;
+use crate::manager::ManagerInner;
+use crate::request::{Attribute, AttributeValue, KnownHeaders, NetworkRequest, Operation, RedirectPolicy};
+
+/// Where a reply is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for a worker (per-host or global limit).
+    Queued,
+    /// A worker has it.
+    Running,
+    Finished,
+}
+
+pub(crate) struct State {
+    pub(crate) phase: Phase,
+    pub(crate) url: Option<Url>,
+    pub(crate) status: Option<u16>,
+    pub(crate) reason: String,
+    pub(crate) headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) encrypted: bool,
+    pub(crate) original_length: Option<u64>,
+    pub(crate) redirect_target: Option<Url>,
+    pub(crate) error: NetworkError,
+    pub(crate) error_string: String,
+    /// Bytes the application can read, oldest first; `offset` into the front chunk.
+    buffer: VecDeque<Vec<u8>>,
+    offset: usize,
+    available: u64,
+    /// Bytes received while the read buffer was full: not yet acknowledged to the worker.
+    held: VecDeque<Vec<u8>>,
+    pub(crate) read_buffer_size: u64,
+    pub(crate) received: u64,
+    pub(crate) total: Option<u64>,
+    /// The answer channel of a question a worker is waiting on (credentials, a redirect);
+    /// dropping it answers "cancel".
+    pub(crate) pending: Option<Box<dyn std::any::Any>>,
+}
+
+pub(crate) struct ReplyInner {
+    pub(crate) id: u64,
+    pub(crate) request: NetworkRequest,
+    pub(crate) operation: Operation,
+    pub(crate) verb: String,
+    pub(crate) body: Option<Arc<Vec<u8>>>,
+    pub(crate) control: Arc<Control>,
+    pub(crate) manager: Weak<ManagerInner>,
+    pub(crate) state: RefCell<State>,
+    pub(crate) redirect_allowed: Cell<bool>,
+    pub(crate) policy: RedirectPolicy,
+    pub(crate) finished: Signal<NetworkReply>,
+    pub(crate) error_occurred: Signal<NetworkError>,
+    pub(crate) ready_read: Signal<NetworkReply>,
+    pub(crate) download_progress: Signal<(u64, Option<u64>)>,
+    pub(crate) upload_progress: Signal<(u64, Option<u64>)>,
+    pub(crate) redirected: Signal<Url>,
+    pub(crate) meta_data_changed: Signal<NetworkReply>,
+}
+
+impl ReplyInner {
+    pub(crate) fn new(
+        id: u64,
+        request: NetworkRequest,
+        operation: Operation,
+        verb: String,
+        body: Option<Arc<Vec<u8>>>,
+        manager: Weak<ManagerInner>,
+        policy: RedirectPolicy,
+    ) -> Self {
+        let state = State {
+            phase: Phase::Queued,
+            url: request.url().cloned(),
+            status: None,
+            reason: String::new(),
+            headers: Vec::new(),
+            encrypted: false,
+            original_length: None,
+            redirect_target: None,
+            error: NetworkError::NoError,
+            error_string: "Unknown error".to_owned(),
+            buffer: VecDeque::new(),
+            offset: 0,
+            available: 0,
+            held: VecDeque::new(),
+            read_buffer_size: request.read_buffer_size(),
+            received: 0,
+            total: None,
+            pending: None,
+        };
+        ReplyInner {
+            id,
+            request,
+            operation,
+            verb,
+            body,
+            control: Arc::new(Control::new()),
+            manager,
+            state: RefCell::new(state),
+            redirect_allowed: Cell::new(false),
+            policy,
+            finished: Signal::new(),
+            error_occurred: Signal::new(),
+            ready_read: Signal::new(),
+            download_progress: Signal::new(),
+            upload_progress: Signal::new(),
+            redirected: Signal::new(),
+            meta_data_changed: Signal::new(),
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.state.borrow().phase == Phase::Finished
+    }
+
+    /// Takes a received chunk. Returns whether it became readable now (else it is held
+    /// until the application reads, which keeps the worker waiting: back-pressure).
+    pub(crate) fn push_data(&self, chunk: Vec<u8>) -> bool {
+        let mut state = self.state.borrow_mut();
+        let n = chunk.len() as u64;
+        state.received += n;
+        let limit = state.read_buffer_size;
+        if state.held.is_empty() && (limit == 0 || state.available == 0 || state.available + n <= limit) {
+            state.available += n;
+            state.buffer.push_back(chunk);
+            drop(state);
+            self.control.release(n);
+            true
+        } else {
+            state.held.push_back(chunk);
+            false
+        }
+    }
+
+    /// Moves held chunks into the buffer as far as the read buffer size allows (all of
+    /// them when `all`), acknowledging them to the worker.
+    pub(crate) fn admit_held(&self, all: bool) {
+        let mut released = 0;
+        {
+            let mut state = self.state.borrow_mut();
+            while let Some(front) = state.held.front() {
+                let n = front.len() as u64;
+                let limit = state.read_buffer_size;
+                if !(all || limit == 0 || state.available == 0 || state.available + n <= limit) {
+                    break;
+                }
+                let chunk = state.held.pop_front().unwrap_or_default();
+                state.available += n;
+                state.buffer.push_back(chunk);
+                released += n;
+            }
+        }
+        if released > 0 {
+            self.control.release(released);
+        }
+    }
+
+    /// Disconnects every slot of the reply's signals (after `finished`), so closures that
+    /// captured the reply do not keep it alive (what `deleteLater` achieves in Qt).
+    pub(crate) fn disconnect_all(&self) {
+        self.finished.disconnect_all();
+        self.error_occurred.disconnect_all();
+        self.ready_read.disconnect_all();
+        self.download_progress.disconnect_all();
+        self.upload_progress.disconnect_all();
+        self.redirected.disconnect_all();
+        self.meta_data_changed.disconnect_all();
+    }
+}
+
+/// The reply to a request (Qt's `QNetworkReply`): a cheap, clonable handle.
+///
+/// Returned at once by the [`NetworkAccessManager`](crate::NetworkAccessManager)'s request
+/// functions; nothing has been sent yet and no signal has fired, so connecting after
+/// `get()` never misses anything. Signals, all emitted from the loop, in Qt's order:
+/// [`meta_data_changed`](Self::meta_data_changed) once the response headers are in,
+/// [`ready_read`](Self::ready_read) and [`download_progress`](Self::download_progress) as
+/// the body arrives, [`error_occurred`](Self::error_occurred) on failure, then the
+/// manager's `finished` and the reply's [`finished`](Self::finished) — exactly once,
+/// whatever happens (success, error, abort, timeout, manager dropped).
+///
+/// The body is a sequential buffer, as in Qt: [`read`](Self::read) and
+/// [`read_all`](Self::read_all) consume it. If nothing reads during the transfer,
+/// `read_all` in a `finished` slot returns the whole body (Qt's default). For HTTP error
+/// statuses (4xx/5xx) the body and headers stay readable.
+///
+/// After `finished`, the reply's own signals are disconnected, so slots that captured a
+/// clone of the reply do not keep it alive (Rust's stand-in for Qt's `deleteLater`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use cute_core::{CoreApplication};
+/// use cute_network::{NetworkAccessManager, NetworkError, NetworkRequest};
+///
+/// let app = CoreApplication::new();
+/// let nam = NetworkAccessManager::new();
+/// let reply = nam.get(&NetworkRequest::new("http://127.0.0.1:8080/get"));
+/// reply.finished().connect(|reply| {
+///     match reply.error() {
+///         NetworkError::NoError => println!("{} bytes", reply.read_all().len()),
+///         e => println!("{e}: {}", reply.error_string()),
+///     }
+///     CoreApplication::quit();
+/// });
+/// app.exec();
+/// ```
+#[doc(alias = "QNetworkReply")]
+#[derive(Clone)]
+pub struct NetworkReply {
+    pub(crate) inner: Rc<ReplyInner>,
+}
+
+impl fmt::Debug for NetworkReply {
+    /// Shows the URL (password redacted), state and status; never credentials or the body.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.state.borrow();
+        f.debug_struct("NetworkReply")
+            .field("url", &state.url.as_ref().map(crate::request::redact))
+            .field("operation", &self.inner.operation)
+            .field("phase", &state.phase)
+            .field("status", &state.status)
+            .field("error", &state.error)
+            .field("bytes_available", &state.available)
+            .finish()
+    }
+}
+
+impl PartialEq for NetworkReply {
+    /// Two handles are equal when they refer to the same reply.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for NetworkReply {}
+
+impl NetworkReply {
+    /// The error the reply finished with ([`NoError`](NetworkError::NoError) while running
+    /// or on success).
+    pub fn error(&self) -> NetworkError {
+        self.inner.state.borrow().error
+    }
+
+    /// A human-readable description of the error (Qt's `errorString`), e.g. `Error
+    /// transferring http://host/x - server replied: Not Found`.
+    pub fn error_string(&self) -> String {
+        self.inner.state.borrow().error_string.clone()
+    }
+
+    /// Reads and removes everything buffered (Qt's `readAll`).
+    pub fn read_all(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            {
+                let mut state = self.inner.state.borrow_mut();
+                out.reserve(usize::try_from(state.available).unwrap_or(0));
+                let offset = std::mem::take(&mut state.offset);
+                if let Some(front) = state.buffer.pop_front() {
+                    out.extend_from_slice(&front[offset..]);
+                }
+                // Chunks are freed as they are copied, so reading a large body at the end
+                // needs little more than the body's size.
+                while let Some(chunk) = state.buffer.pop_front() {
+                    out.extend_from_slice(&chunk);
+                }
+                state.available = 0;
+            }
+            self.inner.admit_held(false);
+            if self.bytes_available() == 0 {
+                return out;
+            }
+        }
+    }
+
+    /// Reads and removes up to `max` buffered bytes (Qt's `read`).
+    pub fn read(&self, max: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut state = self.inner.state.borrow_mut();
+            while out.len() < max {
+                let offset = state.offset;
+                let Some(front) = state.buffer.front() else { break };
+                let take = (front.len() - offset).min(max - out.len());
+                out.extend_from_slice(&front[offset..offset + take]);
+                let consumed_front = offset + take == front.len();
+                if consumed_front {
+                    state.buffer.pop_front();
+                    state.offset = 0;
+                } else {
+                    state.offset += take;
+                }
+            }
+            state.available -= out.len() as u64;
+        }
+        self.inner.admit_held(false);
+        out
+    }
+
+    /// The number of bytes that can be read now (Qt's `bytesAvailable`).
+    pub fn bytes_available(&self) -> u64 {
+        self.inner.state.borrow().available
+    }
+
+    /// True when finished and everything was read (Qt's `atEnd`).
+    pub fn at_end(&self) -> bool {
+        let state = self.inner.state.borrow();
+        state.phase == Phase::Finished && state.available == 0 && state.held.is_empty()
+    }
+
+    /// Parses the buffered body as JSON (consuming it, like [`read_all`](Self::read_all)).
+    ///
+    /// # Errors
+    ///
+    /// The JSON error if the body is not valid JSON for `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn slot(reply: &cute_network::NetworkReply) -> Result<(), serde_json::Error> {
+    /// let json: serde_json::Value = reply.read_json()?;
+    /// println!("Name: {}", json["form"]["name"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn read_json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.read_all())
+    }
+
+    /// Limits the unread bytes buffered; 0 is unlimited (Qt's `setReadBufferSize`). When
+    /// the buffer is full, the transfer pauses until the application reads.
+    pub fn set_read_buffer_size(&self, size: u64) {
+        self.inner.state.borrow_mut().read_buffer_size = size;
+        self.inner.admit_held(false);
+    }
+
+    /// The read buffer size.
+    pub fn read_buffer_size(&self) -> u64 {
+        self.inner.state.borrow().read_buffer_size
+    }
+
+    /// The HTTP status code, once the headers are in (Qt's `HttpStatusCodeAttribute`).
+    pub fn status_code(&self) -> Option<u16> {
+        self.inner.state.borrow().status
+    }
+
+    /// The HTTP reason phrase (Qt's `HttpReasonPhraseAttribute`).
+    pub fn reason_phrase(&self) -> String {
+        self.inner.state.borrow().reason.clone()
+    }
+
+    /// A reply attribute (Qt's `attribute`); `None` when it has no value.
+    pub fn attribute(&self, attribute: Attribute) -> Option<AttributeValue> {
+        let state = self.inner.state.borrow();
+        match attribute {
+            Attribute::HttpStatusCodeAttribute => state.status.map(|s| AttributeValue::Int(i64::from(s))),
+            Attribute::HttpReasonPhraseAttribute => {
+                state.status.map(|_| AttributeValue::Bytes(state.reason.clone().into_bytes()))
+            }
+            Attribute::RedirectionTargetAttribute => state.redirect_target.clone().map(AttributeValue::Url),
+            Attribute::ConnectionEncryptedAttribute => Some(AttributeValue::Bool(state.encrypted)),
+            Attribute::SourceIsFromCacheAttribute | Attribute::Http2WasUsedAttribute => {
+                Some(AttributeValue::Bool(false))
+            }
+            Attribute::CustomVerbAttribute => (self.inner.operation == Operation::CustomOperation)
+                .then(|| AttributeValue::Bytes(self.inner.verb.clone().into_bytes())),
+            Attribute::OriginalContentLengthAttribute => {
+                state.original_length.and_then(|n| i64::try_from(n).ok()).map(AttributeValue::Int)
+            }
+            Attribute::RedirectPolicyAttribute => Some(AttributeValue::Int(self.inner.policy as i64)),
+        }
+    }
+
+    /// A known response header (Qt's `header`).
+    pub fn header(&self, header: KnownHeaders) -> Option<String> {
+        self.raw_header(header.name()).map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+
+    /// A response header by name, case-insensitive; repeated headers are joined with
+    /// `", "` (`"\n"` for `Set-Cookie`), as Qt does.
+    pub fn raw_header(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+        let name = name.as_ref();
+        let state = self.inner.state.borrow();
+        let values: Vec<&[u8]> = state
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+            .collect();
+        if values.is_empty() {
+            return None;
+        }
+        let separator: &[u8] = if name.eq_ignore_ascii_case(b"set-cookie") { b"\n" } else { b", " };
+        Some(values.join(separator))
+    }
+
+    /// Whether a response header is present.
+    pub fn has_raw_header(&self, name: impl AsRef<[u8]>) -> bool {
+        self.raw_header(name).is_some()
+    }
+
+    /// The response header names, lowercase, each once, in arrival order.
+    pub fn raw_header_list(&self) -> Vec<Vec<u8>> {
+        let state = self.inner.state.borrow();
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for (n, _) in &state.headers {
+            if !names.iter().any(|m| m.eq_ignore_ascii_case(n)) {
+                names.push(n.to_ascii_lowercase());
+            }
+        }
+        names
+    }
+
+    /// Every response header as received (name, value), repeats included.
+    pub fn raw_header_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.inner.state.borrow().headers.clone()
+    }
+
+    /// The URL of the reply: the request's, updated as redirects are followed (the final
+    /// URL once finished). `None` if the request's URL was invalid.
+    pub fn url(&self) -> Option<Url> {
+        self.inner.state.borrow().url.clone()
+    }
+
+    /// The request this reply answers.
+    pub fn request(&self) -> NetworkRequest {
+        self.inner.request.clone()
+    }
+
+    /// The operation (GET, POST, …).
+    pub fn operation(&self) -> Operation {
+        self.inner.operation
+    }
+
+    /// Whether the reply has finished (successfully or not).
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// Whether the request is still queued or in progress.
+    pub fn is_running(&self) -> bool {
+        !self.is_finished()
+    }
+
+    /// Aborts the request at once (Qt's `abort`): the connection is cut, and
+    /// `error_occurred(OperationCanceledError)`, the manager's `finished` and the reply's
+    /// `finished` are emitted before `abort` returns. Safe anywhere: before the request
+    /// starts, inside any slot (including the authentication slot), and after it finished
+    /// (a no-op).
+    pub fn abort(&self) {
+        if self.is_finished() {
+            return;
+        }
+        match self.inner.manager.upgrade() {
+            Some(manager) => manager.abort_reply(&self.inner),
+            None => self.inner.control.abort(),
+        }
+    }
+
+    /// For [`UserVerifiedRedirectPolicy`](RedirectPolicy::UserVerifiedRedirectPolicy):
+    /// called from a slot of [`redirected`](Self::redirected), lets the redirect be
+    /// followed (Qt's `redirectAllowed`).
+    pub fn redirect_allowed(&self) {
+        self.inner.redirect_allowed.set(true);
+    }
+
+    /// Emitted once, when the reply is done. Carries the reply.
+    pub fn finished(&self) -> &Signal<NetworkReply> {
+        &self.inner.finished
+    }
+
+    /// Emitted once before `finished` when the reply fails.
+    pub fn error_occurred(&self) -> &Signal<NetworkError> {
+        &self.inner.error_occurred
+    }
+
+    /// Emitted when new body bytes can be read. Carries the reply.
+    pub fn ready_read(&self) -> &Signal<NetworkReply> {
+        &self.inner.ready_read
+    }
+
+    /// Emitted as the body arrives: (bytes received, total if known). Qt uses −1 for an
+    /// unknown total; this is `None`.
+    pub fn download_progress(&self) -> &Signal<(u64, Option<u64>)> {
+        &self.inner.download_progress
+    }
+
+    /// Emitted as the request body is sent: (bytes sent, total).
+    pub fn upload_progress(&self) -> &Signal<(u64, Option<u64>)> {
+        &self.inner.upload_progress
+    }
+
+    /// Emitted for each redirect followed (and, with the user-verified policy, for each
+    /// redirect proposed), with the new URL.
+    pub fn redirected(&self) -> &Signal<Url> {
+        &self.inner.redirected
+    }
+
+    /// Emitted when the response headers (status, headers, final URL) are in.
+    pub fn meta_data_changed(&self) -> &Signal<NetworkReply> {
+        &self.inner.meta_data_changed
+    }
+}

@@ -1,0 +1,427 @@
+//! Requests ([`NetworkRequest`], Qt's `QNetworkRequest`) and Qt's request enums.
+
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+/// Qt's `QNetworkRequest::KnownHeaders`: headers with a well-known name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)] // reason: each variant is the HTTP header its `name()` returns
+pub enum KnownHeaders {
+    ContentTypeHeader = 0,
+    ContentLengthHeader = 1,
+    LocationHeader = 2,
+    LastModifiedHeader = 3,
+    CookieHeader = 4,
+    SetCookieHeader = 5,
+    ContentDispositionHeader = 6,
+    UserAgentHeader = 7,
+    ServerHeader = 8,
+    IfModifiedSinceHeader = 9,
+    ETagHeader = 10,
+    IfMatchHeader = 11,
+    IfNoneMatchHeader = 12,
+}
+
+impl KnownHeaders {
+    /// The HTTP header name.
+    pub fn name(self) -> &'static str {
+        use KnownHeaders::*;
+        match self {
+            ContentTypeHeader => "Content-Type",
+            ContentLengthHeader => "Content-Length",
+            LocationHeader => "Location",
+            LastModifiedHeader => "Last-Modified",
+            CookieHeader => "Cookie",
+            SetCookieHeader => "Set-Cookie",
+            ContentDispositionHeader => "Content-Disposition",
+            UserAgentHeader => "User-Agent",
+            ServerHeader => "Server",
+            IfModifiedSinceHeader => "If-Modified-Since",
+            ETagHeader => "ETag",
+            IfMatchHeader => "If-Match",
+            IfNoneMatchHeader => "If-None-Match",
+        }
+    }
+}
+
+/// How redirects are handled (Qt's `QNetworkRequest::RedirectPolicy`).
+///
+/// Defaults to [`NoLessSafeRedirectPolicy`](RedirectPolicy::NoLessSafeRedirectPolicy), as in
+/// Qt 6. Whatever the policy, `Authorization` and `Cookie` headers set by the caller are
+/// never sent to another origin (Qt sends them; we do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum RedirectPolicy {
+    /// Do not follow: the reply finishes with the 3xx response and
+    /// [`RedirectionTargetAttribute`](Attribute::RedirectionTargetAttribute) set.
+    ManualRedirectPolicy = 0,
+    /// Follow http→http, http→https and https→https; refuse https→http
+    /// ([`InsecureRedirectError`](crate::NetworkError::InsecureRedirectError)).
+    #[default]
+    NoLessSafeRedirectPolicy = 1,
+    /// Follow only to the same scheme, host and port.
+    SameOriginRedirectPolicy = 2,
+    /// Emit [`redirected`](crate::NetworkReply::redirected) for each hop and follow only
+    /// if a slot calls [`redirect_allowed`](crate::NetworkReply::redirect_allowed) during
+    /// that emission; otherwise the reply finishes with the 3xx response.
+    UserVerifiedRedirectPolicy = 3,
+}
+
+/// Qt's `QNetworkRequest::Attribute`, for the attributes this crate reports on replies
+/// (see [`NetworkReply::attribute`](crate::NetworkReply::attribute)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Attribute {
+    /// The HTTP status code (integer); absent if the reply is not HTTP.
+    HttpStatusCodeAttribute = 0,
+    /// The HTTP reason phrase (bytes).
+    HttpReasonPhraseAttribute = 1,
+    /// The redirect target of a 3xx response that was not followed (URL).
+    RedirectionTargetAttribute = 2,
+    /// Whether the data came over an encrypted (TLS) connection (bool).
+    ConnectionEncryptedAttribute = 3,
+    /// Always false: there is no cache (bool).
+    SourceIsFromCacheAttribute = 6,
+    /// The custom verb of [`send_custom_request`](crate::NetworkAccessManager::send_custom_request) (bytes).
+    CustomVerbAttribute = 10,
+    /// Always false: HTTP/1.1 only (bool).
+    Http2WasUsedAttribute = 20,
+    /// The `Content-Length` before automatic decompression (integer).
+    OriginalContentLengthAttribute = 21,
+    /// The redirect policy in force for the request (integer, [`RedirectPolicy`] as i64).
+    RedirectPolicyAttribute = 22,
+}
+
+/// A value of an [`Attribute`] (Qt's `QVariant`, for the types attributes use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttributeValue {
+    /// An integer.
+    Int(i64),
+    /// A byte string.
+    Bytes(Vec<u8>),
+    /// A boolean.
+    Bool(bool),
+    /// A URL.
+    Url(Url),
+}
+
+/// The kind of operation a reply performs (Qt's `QNetworkAccessManager::Operation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)] // reason: Qt's names, one per HTTP verb family
+pub enum Operation {
+    HeadOperation = 1,
+    GetOperation = 2,
+    PutOperation = 3,
+    PostOperation = 4,
+    DeleteOperation = 5,
+    CustomOperation = 6,
+}
+
+/// What a request's URL was built from: anything `NetworkRequest::new` accepts.
+#[derive(Debug, Clone)]
+pub struct RequestUrl {
+    raw: String,
+    parsed: Option<Url>,
+}
+
+impl From<&str> for RequestUrl {
+    fn from(raw: &str) -> Self {
+        RequestUrl { raw: raw.to_owned(), parsed: parse(raw) }
+    }
+}
+
+impl From<String> for RequestUrl {
+    fn from(raw: String) -> Self {
+        let parsed = parse(&raw);
+        RequestUrl { raw, parsed }
+    }
+}
+
+impl From<&String> for RequestUrl {
+    fn from(raw: &String) -> Self {
+        RequestUrl::from(raw.as_str())
+    }
+}
+
+impl From<Url> for RequestUrl {
+    fn from(url: Url) -> Self {
+        RequestUrl { raw: url.as_str().to_owned(), parsed: Some(url) }
+    }
+}
+
+impl From<&Url> for RequestUrl {
+    fn from(url: &Url) -> Self {
+        RequestUrl::from(url.clone())
+    }
+}
+
+fn parse(raw: &str) -> Option<Url> {
+    // The WHATWG parser silently strips tabs and newlines; a URL carrying them is refused
+    // instead (it is an injection attempt or a bug), as are NULs.
+    if has_forbidden_bytes(raw.as_bytes()) {
+        return None;
+    }
+    Url::parse(raw.trim()).ok()
+}
+
+/// CR, LF or NUL: never allowed in a URL, header or verb (no request smuggling).
+pub(crate) fn has_forbidden_bytes(bytes: &[u8]) -> bool {
+    bytes.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0'))
+}
+
+/// Defaults for [`NetworkRequest::decompressed_safety_check_threshold`]: 10 MiB, as Qt.
+pub const DEFAULT_DECOMPRESSION_THRESHOLD: i64 = 10 * 1024 * 1024;
+
+/// Qt's default maximum number of redirects followed.
+pub const DEFAULT_MAXIMUM_REDIRECTS: u32 = 50;
+
+/// A request to send with a [`NetworkAccessManager`](crate::NetworkAccessManager) (Qt's
+/// `QNetworkRequest`): a URL, headers, and per-request settings.
+///
+/// A plain value: clone it, change it, reuse it. Header names are case-insensitive.
+/// Settings left unset fall back to the manager's (redirect policy, transfer timeout).
+///
+/// # Examples
+///
+/// ```
+/// use cute_network::{KnownHeaders, NetworkRequest};
+///
+/// let mut req = NetworkRequest::new("https://httpbin.org/post");
+/// req.set_header(KnownHeaders::ContentTypeHeader, "application/x-www-form-urlencoded");
+/// req.set_raw_header("X-Token", "secret");
+/// assert_eq!(req.header(KnownHeaders::ContentTypeHeader).as_deref(), Some("application/x-www-form-urlencoded"));
+/// assert!(req.has_raw_header("x-token"));
+/// assert_eq!(req.url().unwrap().host_str(), Some("httpbin.org"));
+/// ```
+#[doc(alias = "QNetworkRequest")]
+#[derive(Clone)]
+pub struct NetworkRequest {
+    url: RequestUrl,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    redirect_policy: Option<RedirectPolicy>,
+    maximum_redirects: u32,
+    transfer_timeout: Option<Duration>,
+    read_buffer_size: u64,
+    decompression_threshold: i64,
+    maximum_body_size: Option<u64>,
+}
+
+impl fmt::Debug for NetworkRequest {
+    /// Credentials never appear: `Authorization`, `Proxy-Authorization` and `Cookie` values
+    /// and a password in the URL are redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let name = String::from_utf8_lossy(n).into_owned();
+                let value = if is_secret_header(n) {
+                    "<redacted>".to_owned()
+                } else {
+                    String::from_utf8_lossy(v).into_owned()
+                };
+                (name, value)
+            })
+            .collect();
+        f.debug_struct("NetworkRequest")
+            .field("url", &redacted_url(&self.url))
+            .field("headers", &headers)
+            .field("redirect_policy", &self.redirect_policy)
+            .field("maximum_redirects", &self.maximum_redirects)
+            .field("transfer_timeout", &self.transfer_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn is_secret_header(name: &[u8]) -> bool {
+    ["authorization", "proxy-authorization", "cookie", "set-cookie"]
+        .iter()
+        .any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
+}
+
+fn redacted_url(url: &RequestUrl) -> String {
+    match &url.parsed {
+        Some(u) => redact(u),
+        None => url.raw.clone(),
+    }
+}
+
+/// A URL for logs and `Debug`: the password replaced.
+pub(crate) fn redact(url: &Url) -> String {
+    if url.password().is_some() {
+        let mut u = url.clone();
+        let _ = u.set_password(Some("redacted"));
+        u.to_string()
+    } else {
+        url.to_string()
+    }
+}
+
+impl Default for NetworkRequest {
+    fn default() -> Self {
+        NetworkRequest::new("")
+    }
+}
+
+impl<T: Into<RequestUrl>> From<T> for NetworkRequest {
+    fn from(url: T) -> Self {
+        NetworkRequest::new(url)
+    }
+}
+
+impl NetworkRequest {
+    /// A request for `url` (a `&str`, `String` or [`url::Url`]). An invalid URL is not an
+    /// error here: the reply will finish with
+    /// [`ProtocolUnknownError`](crate::NetworkError::ProtocolUnknownError), as in Qt.
+    pub fn new(url: impl Into<RequestUrl>) -> Self {
+        NetworkRequest {
+            url: url.into(),
+            headers: Vec::new(),
+            redirect_policy: None,
+            maximum_redirects: DEFAULT_MAXIMUM_REDIRECTS,
+            transfer_timeout: None,
+            read_buffer_size: 0,
+            decompression_threshold: DEFAULT_DECOMPRESSION_THRESHOLD,
+            maximum_body_size: None,
+        }
+    }
+
+    /// The parsed URL, or `None` if it did not parse.
+    pub fn url(&self) -> Option<&Url> {
+        self.url.parsed.as_ref()
+    }
+
+    /// The URL as it was given.
+    pub fn url_string(&self) -> &str {
+        &self.url.raw
+    }
+
+    /// Replaces the URL.
+    pub fn set_url(&mut self, url: impl Into<RequestUrl>) {
+        self.url = url.into();
+    }
+
+    /// Sets a known header (Qt's `setHeader`). The value is written with `Display`, so
+    /// numbers work for `ContentLengthHeader`.
+    pub fn set_header(&mut self, header: KnownHeaders, value: impl fmt::Display) {
+        self.set_raw_header(header.name(), value.to_string());
+    }
+
+    /// A known header's value, if set (Qt's `header`).
+    pub fn header(&self, header: KnownHeaders) -> Option<String> {
+        self.raw_header(header.name()).map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+
+    /// Sets a header by name, replacing any value under the same name (case-insensitive).
+    /// Names and values containing CR, LF or NUL are accepted here but make the request
+    /// fail with [`ProtocolInvalidOperationError`](crate::NetworkError::ProtocolInvalidOperationError)
+    /// before anything is sent.
+    pub fn set_raw_header(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        let name = name.as_ref();
+        match self.headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some(entry) => entry.1 = value.as_ref().to_vec(),
+            None => self.headers.push((name.to_vec(), value.as_ref().to_vec())),
+        }
+    }
+
+    /// Removes a header. Returns whether it was set.
+    pub fn remove_raw_header(&mut self, name: impl AsRef<[u8]>) -> bool {
+        let before = self.headers.len();
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_ref()));
+        before != self.headers.len()
+    }
+
+    /// A header's value by name (case-insensitive).
+    pub fn raw_header(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_ref())).map(|(_, v)| v.clone())
+    }
+
+    /// Whether a header is set.
+    pub fn has_raw_header(&self, name: impl AsRef<[u8]>) -> bool {
+        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name.as_ref()))
+    }
+
+    /// The names of the headers set, in the order they were first set.
+    pub fn raw_header_list(&self) -> Vec<Vec<u8>> {
+        self.headers.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    pub(crate) fn headers(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.headers
+    }
+
+    /// Sets the redirect policy for this request (Qt's `RedirectPolicyAttribute`).
+    /// Defaults to the manager's policy.
+    pub fn set_redirect_policy(&mut self, policy: RedirectPolicy) {
+        self.redirect_policy = Some(policy);
+    }
+
+    /// The redirect policy set on this request, if any.
+    pub fn redirect_policy(&self) -> Option<RedirectPolicy> {
+        self.redirect_policy
+    }
+
+    /// Sets how many redirects are followed before the reply fails with
+    /// [`TooManyRedirectsError`](crate::NetworkError::TooManyRedirectsError). Defaults to 50.
+    pub fn set_maximum_redirects_allowed(&mut self, max: u32) {
+        self.maximum_redirects = max;
+    }
+
+    /// The maximum number of redirects followed.
+    pub fn maximum_redirects_allowed(&self) -> u32 {
+        self.maximum_redirects
+    }
+
+    /// Sets the transfer (inactivity) timeout: the reply fails with
+    /// [`TimeoutError`](crate::NetworkError::TimeoutError) when no byte moves for this
+    /// long. `Duration::ZERO` disables it. Defaults to the manager's timeout.
+    pub fn set_transfer_timeout(&mut self, timeout: Duration) {
+        self.transfer_timeout = Some(timeout);
+    }
+
+    /// The transfer timeout set on this request, if any.
+    pub fn transfer_timeout(&self) -> Option<Duration> {
+        self.transfer_timeout
+    }
+
+    /// Limits how many unread bytes the reply buffers (Qt's `setReadBufferSize`): when the
+    /// buffer is full, the transfer pauses until the application reads. 0 means unlimited.
+    /// Defaults to 0.
+    pub fn set_read_buffer_size(&mut self, size: u64) {
+        self.read_buffer_size = size;
+    }
+
+    /// The read buffer size.
+    pub fn read_buffer_size(&self) -> u64 {
+        self.read_buffer_size
+    }
+
+    /// Guards against decompression bombs (Qt's `setDecompressedSafetyCheckThreshold`): once
+    /// a compressed body has decompressed to more than `threshold` bytes, a ratio above
+    /// 40:1 fails the reply with [`ProtocolFailure`](crate::NetworkError::ProtocolFailure).
+    /// −1 disables the check. Defaults to 10 MiB.
+    pub fn set_decompressed_safety_check_threshold(&mut self, threshold: i64) {
+        self.decompression_threshold = threshold;
+    }
+
+    /// The decompression safety threshold.
+    pub fn decompressed_safety_check_threshold(&self) -> i64 {
+        self.decompression_threshold
+    }
+
+    /// Fails the reply with [`ProtocolFailure`](crate::NetworkError::ProtocolFailure) once
+    /// the (decoded) body exceeds `limit` bytes. Unlimited by default. Not in Qt.
+    pub fn set_maximum_body_size(&mut self, limit: Option<u64>) {
+        self.maximum_body_size = limit;
+    }
+
+    /// The maximum body size, if any.
+    pub fn maximum_body_size(&self) -> Option<u64> {
+        self.maximum_body_size
+    }
+}

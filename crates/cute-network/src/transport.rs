@@ -1,0 +1,176 @@
+//! The ureq agent and a connector that makes each request abortable (private plumbing).
+//!
+//! ureq cancels only agent-wide. To abort one request, the worker marks the thread with
+//! the request's [`Control`] while it runs ureq; [`Hooked`] wraps ureq's default connector
+//! so that every transport it creates remembers its socket's shutdown handle, and on every
+//! read or write registers that handle with the request currently running on the thread
+//! (pooled connections move between requests, so registration happens at I/O time).
+//! `Control::abort` then shuts the socket down, which unblocks a blocked read or write.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use ureq::Agent;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, ShutdownHandle, Transport,
+};
+
+use crate::control::Control;
+
+thread_local! {
+    /// The request the worker on this thread is running.
+    static CURRENT: RefCell<Option<(u64, Arc<Control>)>> = const { RefCell::new(None) };
+    /// The shutdown handle of the connection most recently opened on this thread.
+    static OPENED: RefCell<Option<Weak<dyn ShutdownHandle>>> = const { RefCell::new(None) };
+}
+
+/// Marks the current thread as running request `id` until dropped.
+pub(crate) struct Running(());
+
+impl Running {
+    pub(crate) fn enter(id: u64, control: Arc<Control>) -> Running {
+        CURRENT.with(|c| *c.borrow_mut() = Some((id, control)));
+        Running(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+fn aborted_error() -> ureq::Error {
+    ureq::Error::Io(io::Error::new(io::ErrorKind::Interrupted, "operation canceled"))
+}
+
+/// Wraps ureq's default connector (proxy CONNECT, TCP, rustls).
+#[derive(Debug)]
+pub(crate) struct Hooked {
+    inner: DefaultConnector,
+}
+
+impl Connector<()> for Hooked {
+    type Out = Tracked;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<()>,
+    ) -> Result<Option<Tracked>, ureq::Error> {
+        let forward = details.register_shutdown.clone();
+        let hooked = ConnectionDetails {
+            uri: details.uri,
+            addrs: details.addrs.clone(),
+            config: details.config,
+            request_level: details.request_level,
+            resolver: details.resolver,
+            now: details.now,
+            timeout: details.timeout,
+            current_time: details.current_time.clone(),
+            run_connector: details.run_connector.clone(),
+            register_shutdown: Arc::new(move |handle: Weak<dyn ShutdownHandle>| {
+                OPENED.with(|o| *o.borrow_mut() = Some(handle.clone()));
+                forward(handle)
+            }),
+        };
+        let transport = self.inner.connect(&hooked, chained)?;
+        let handle = OPENED.with(|o| o.borrow_mut().take());
+        Ok(transport.map(|inner| Tracked { inner, handle, registered: None }))
+    }
+}
+
+/// A transport that registers its socket with the running request before each I/O.
+pub(crate) struct Tracked {
+    inner: Box<dyn Transport>,
+    handle: Option<Weak<dyn ShutdownHandle>>,
+    registered: Option<u64>,
+}
+
+impl fmt::Debug for Tracked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracked").field("inner", &self.inner).finish()
+    }
+}
+
+impl Tracked {
+    fn check(&mut self) -> Result<(), ureq::Error> {
+        CURRENT.with(|c| {
+            let current = c.borrow();
+            let Some((id, control)) = current.as_ref() else { return Ok(()) };
+            if self.registered != Some(*id) {
+                if let Some(handle) = &self.handle {
+                    if !control.register(handle.clone()) {
+                        return Err(aborted_error());
+                    }
+                }
+                self.registered = Some(*id);
+            }
+            if control.is_aborted() { Err(aborted_error()) } else { Ok(()) }
+        })
+    }
+}
+
+impl Transport for Tracked {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.check()?;
+        self.inner.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.check()?;
+        self.inner.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
+
+/// Agent-wide settings the manager can change; changing them builds a new agent.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AgentSettings {
+    pub(crate) proxy: Option<String>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) idle_per_host: usize,
+    pub(crate) idle_total: usize,
+    /// DER certificates that replace the bundled Mozilla roots, when not empty.
+    pub(crate) ca_certificates: Vec<Vec<u8>>,
+}
+
+pub(crate) fn build_agent(settings: &AgentSettings) -> Result<Agent, ureq::Error> {
+    let proxy = settings.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
+    let mut tls = TlsConfig::builder();
+    if !settings.ca_certificates.is_empty() {
+        let certs: Vec<Certificate<'static>> =
+            settings.ca_certificates.iter().map(|der| Certificate::from_der(der).to_owned()).collect();
+        tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+    }
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .save_redirect_history(false)
+        .proxy(proxy)
+        .user_agent("Mozilla/5.0")
+        .accept_encoding(ureq::config::AutoHeaderValue::None)
+        .allow_non_standard_methods(true)
+        .timeout_connect(settings.connect_timeout)
+        .max_idle_connections(settings.idle_total)
+        .max_idle_connections_per_host(settings.idle_per_host)
+        .tls_config(tls.build())
+        .build();
+    Ok(Agent::with_parts(config, Hooked { inner: DefaultConnector::new() }, DefaultResolver::default()))
+}

@@ -1,0 +1,91 @@
+//! GET and friends against the local httpbin: bodies, JSON, headers, status mapping.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use common::Watchdog;
+use cute::SignalSpy;
+use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use cute_httpbin::Httpbin;
+
+/// Waits (bounded) for a reply to finish.
+fn wait(reply: &NetworkReply) {
+    if reply.is_finished() {
+        return;
+    }
+    let spy = SignalSpy::new(reply.finished());
+    assert!(spy.wait(Duration::from_secs(20)), "reply did not finish: {reply:?}");
+}
+
+#[test]
+fn get_html_page() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(server.url("/html")));
+    assert!(!reply.is_finished());
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.status_code(), Some(200));
+    let body = reply.read_all();
+    assert_eq!(body.len(), 347);
+    assert!(String::from_utf8_lossy(&body).contains("Today is a beautiful day"));
+    assert_eq!(reply.header(KnownHeaders::ContentTypeHeader).as_deref(), Some("text/html; charset=utf-8"));
+}
+
+#[test]
+fn signal_order_and_post_json() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let log: Rc<RefCell<Vec<String>>> = Rc::default();
+    let l = log.clone();
+    nam.finished().connect(move |_| l.borrow_mut().push("manager finished".into()));
+    let mut req = NetworkRequest::new(server.url("/post"));
+    req.set_header(KnownHeaders::ContentTypeHeader, "application/x-www-form-urlencoded");
+    let reply = nam.post(&req, b"name=Peter&age=34".to_vec());
+    let l = log.clone();
+    reply.meta_data_changed().connect(move |_| l.borrow_mut().push("meta".into()));
+    let l = log.clone();
+    reply.ready_read().connect(move |_| l.borrow_mut().push("ready_read".into()));
+    let l = log.clone();
+    reply.finished().connect(move |_| l.borrow_mut().push("reply finished".into()));
+    wait(&reply);
+    let json: serde_json::Value = reply.read_json().unwrap();
+    assert_eq!(json["form"]["name"], "Peter");
+    assert_eq!(json["form"]["age"], "34");
+    let log = log.borrow();
+    assert_eq!(log.first().map(String::as_str), Some("meta"));
+    assert_eq!(&log[log.len() - 2..], ["manager finished", "reply finished"]);
+    assert!(log.iter().any(|e| e == "ready_read"));
+}
+
+#[test]
+fn http_errors_map_like_qt_and_keep_the_body() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let cases = [
+        (404, NetworkError::ContentNotFoundError),
+        (403, NetworkError::ContentAccessDenied),
+        (500, NetworkError::InternalServerError),
+        (418, NetworkError::ProtocolInvalidOperationError),
+        (429, NetworkError::UnknownContentError),
+        (502, NetworkError::UnknownServerError),
+    ];
+    let replies: Vec<(u16, NetworkError, NetworkReply)> = cases
+        .iter()
+        .map(|&(code, e)| (code, e, nam.get(&NetworkRequest::new(server.url(&format!("/status/{code}"))))))
+        .collect();
+    for (code, expected, reply) in &replies {
+        wait(reply);
+        assert_eq!(reply.error(), *expected, "HTTP {code}");
+        assert_eq!(reply.status_code(), Some(*code));
+        assert!(reply.error_string().contains("server replied"), "{}", reply.error_string());
+    }
+    let teapot = &replies[3].2;
+    assert!(!teapot.read_all().is_empty(), "the error body stays readable");
+}
