@@ -51,7 +51,7 @@ impl Pool {
     pub(crate) fn execute(&self, job: Job) -> Result<(), Job> {
         let Some(tx) = &self.tx else { return Err(job) };
         tx.send(job).map_err(|e| e.0)?;
-        if self.shared.idle.load(Ordering::SeqCst) > 0 {
+        if self.shared.jobs.len() <= self.shared.idle.load(Ordering::SeqCst) {
             return Ok(());
         }
         let mut threads = self.shared.threads.lock().unwrap_or_else(|e| e.into_inner());
@@ -102,17 +102,23 @@ impl Pool {
 }
 
 fn work(shared: Arc<Shared>) {
+    shared.idle.fetch_add(1, Ordering::SeqCst);
     loop {
-        shared.idle.fetch_add(1, Ordering::SeqCst);
-        let next = shared.jobs.recv_timeout(IDLE_EXIT);
-        shared.idle.fetch_sub(1, Ordering::SeqCst);
-        match next {
-            Ok(job) => worker::run(job),
+        match shared.jobs.recv_timeout(IDLE_EXIT) {
+            Ok(job) => {
+                shared.idle.fetch_sub(1, Ordering::SeqCst);
+                let (events, last) = worker::run(job);
+                // Idle again before reporting: the loop starts the next job on `Finished`,
+                // and must find this thread free rather than spawn another.
+                shared.idle.fetch_add(1, Ordering::SeqCst);
+                let _ = events.emit(last);
+            }
             Err(RecvTimeoutError::Timeout) => {
                 // Decide under the lock `execute` takes before it declines to spawn, so a job
                 // queued meanwhile is never stranded.
                 let mut threads = shared.threads.lock().unwrap_or_else(|e| e.into_inner());
                 if shared.jobs.is_empty() {
+                    shared.idle.fetch_sub(1, Ordering::SeqCst);
                     *threads -= 1;
                     shared.exited.notify_all();
                     return;
@@ -121,6 +127,7 @@ fn work(shared: Arc<Shared>) {
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
+    shared.idle.fetch_sub(1, Ordering::SeqCst);
     let mut threads = shared.threads.lock().unwrap_or_else(|e| e.into_inner());
     *threads -= 1;
     shared.exited.notify_all();

@@ -110,8 +110,9 @@ fn fail<T>(error: NetworkError, message: impl Into<String>) -> Outcome<T> {
     Err(Stop::Fail(error, message.into()))
 }
 
-/// Runs a job to the end and reports `Finished` exactly once.
-pub(crate) fn run(job: Job) {
+/// Runs a job to the end; returns the `Finished` event for the caller to send (exactly
+/// once) and the emitter to send it with.
+pub(crate) fn run(job: Job) -> (Emitter<Event>, Event) {
     let _running = Running::enter(job.id, job.control.clone());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.execute()));
     let result = match outcome {
@@ -123,7 +124,7 @@ pub(crate) fn run(job: Job) {
     if let Some((e, s)) = &result {
         log::debug!("request {} failed: {e:?}: {s}", job.id);
     }
-    let _ = job.events.emit(Event::new(job.id, EventKind::Finished(result)));
+    (job.events.clone(), Event::new(job.id, EventKind::Finished(result)))
 }
 
 impl Job {

@@ -1,0 +1,194 @@
+//! Bodies as streams: ready_read, read buffer back-pressure, progress, uploads, timeouts,
+//! and the per-host queue.
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use common::Watchdog;
+use cute::SignalSpy;
+use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use cute_httpbin::Httpbin;
+
+fn wait(reply: &NetworkReply) {
+    if !reply.is_finished() {
+        let spy = SignalSpy::new(reply.finished());
+        assert!(spy.wait(Duration::from_secs(30)), "reply did not finish: {reply:?}");
+    }
+}
+
+#[test]
+fn streaming_reader_sees_every_byte_and_progress_reaches_the_total() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    const SIZE: u64 = 5 * 1024 * 1024;
+    let reply = nam.get(&NetworkRequest::new(server.url(&format!("/bytes/{SIZE}"))));
+    let received = Rc::new(Cell::new(0u64));
+    let r = received.clone();
+    reply.ready_read().connect(move |reply| r.set(r.get() + reply.read_all().len() as u64));
+    let progress: Rc<RefCell<Vec<(u64, Option<u64>)>>> = Rc::default();
+    let p = progress.clone();
+    reply.download_progress().connect(move |step| p.borrow_mut().push(*step));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(received.get() + reply.read_all().len() as u64, SIZE);
+    let progress = progress.borrow();
+    assert_eq!(progress.last(), Some(&(SIZE, Some(SIZE))));
+    assert!(progress.windows(2).all(|w| w[0].0 < w[1].0), "progress only grows");
+}
+
+#[test]
+fn read_buffer_size_bounds_what_is_buffered() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    const SIZE: u64 = 4 * 1024 * 1024;
+    const LIMIT: u64 = 100 * 1024;
+    let mut req = NetworkRequest::new(server.url(&format!("/bytes/{SIZE}")));
+    req.set_read_buffer_size(LIMIT);
+    let reply = nam.get(&req);
+    let peak = Rc::new(Cell::new(0u64));
+    let total = Rc::new(Cell::new(0u64));
+    let (p, t) = (peak.clone(), total.clone());
+    reply.ready_read().connect(move |reply| {
+        p.set(p.get().max(reply.bytes_available()));
+        // A slow consumer: read a little each time.
+        t.set(t.get() + reply.read(16 * 1024).len() as u64);
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reply.is_finished() && Instant::now() < deadline {
+        cute::EventLoop::process_events(Duration::from_millis(5));
+        // Keep draining so the transfer can finish.
+        total.set(total.get() + reply.read(64 * 1024).len() as u64);
+    }
+    assert_eq!(reply.error(), NetworkError::NoError);
+    total.set(total.get() + reply.read_all().len() as u64);
+    assert_eq!(total.get(), SIZE);
+    // One chunk may land on top of a nearly full buffer.
+    assert!(peak.get() <= LIMIT + 64 * 1024, "buffered {} with a limit of {LIMIT}", peak.get());
+}
+
+#[test]
+fn read_consumes_in_order() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(server.url("/html")));
+    wait(&reply);
+    let whole = {
+        let again = nam.get(&NetworkRequest::new(server.url("/html")));
+        wait(&again);
+        again.read_all()
+    };
+    let mut pieces = Vec::new();
+    while reply.bytes_available() > 0 {
+        pieces.extend(reply.read(10));
+    }
+    assert_eq!(pieces, whole);
+    assert!(reply.at_end());
+    assert!(reply.read(10).is_empty());
+}
+
+#[test]
+fn upload_progress_reports_the_body() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let body = vec![b'x'; 300 * 1024];
+    let mut req = NetworkRequest::new(server.url("/post"));
+    req.set_header(KnownHeaders::ContentTypeHeader, "application/octet-stream");
+    let reply = nam.post(&req, body.clone());
+    let spy = SignalSpy::new(reply.upload_progress());
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError);
+    let steps = spy.take_all();
+    assert_eq!(steps.last(), Some(&(body.len() as u64, Some(body.len() as u64))));
+    let json: serde_json::Value = reply.read_json().unwrap();
+    assert_eq!(json["data"].as_str().map(str::len), Some(body.len()));
+}
+
+#[test]
+fn transfer_timeout_from_the_manager_ends_a_stalled_reply() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    nam.set_transfer_timeout(Duration::from_millis(200));
+    let start = Instant::now();
+    let reply = nam.get(&NetworkRequest::new(server.url("/delay/5")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::TimeoutError);
+    assert!(reply.error().is_timeout());
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    // A request's own timeout wins: zero disables it, so this one waits for the server.
+    let mut req = NetworkRequest::new(server.url("/delay/0.5"));
+    req.set_transfer_timeout(Duration::ZERO);
+    let patient = nam.get(&req);
+    wait(&patient);
+    assert_eq!(patient.error(), NetworkError::NoError, "{}", patient.error_string());
+}
+
+#[test]
+fn dripping_body_is_not_a_timeout_while_bytes_keep_coming() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    // 10 bytes over 1 s: a byte every ~100 ms, well inside a 400 ms inactivity timeout.
+    let mut req = NetworkRequest::new(server.url("/drip?duration=1&numbytes=10"));
+    req.set_transfer_timeout(Duration::from_millis(400));
+    let reply = nam.get(&req);
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"**********");
+}
+
+#[test]
+fn per_host_limit_queues_the_rest() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    nam.set_max_connections_per_host(1).unwrap();
+    let start = Instant::now();
+    let replies: Vec<NetworkReply> =
+        (0..4).map(|_| nam.get(&NetworkRequest::new(server.url("/delay/0.1")))).collect();
+    assert_eq!(nam.live_replies(), 4);
+    for reply in &replies {
+        wait(reply);
+        assert_eq!(reply.error(), NetworkError::NoError);
+    }
+    // One at a time: at least four delays back to back.
+    assert!(start.elapsed() >= Duration::from_millis(400), "{:?}", start.elapsed());
+    assert!(nam.worker_threads() <= 1);
+    assert!(nam.set_max_connections_per_host(0).is_err());
+}
+
+#[test]
+fn ten_thousand_requests_queue_without_a_thread_each() {
+    let _dog = Watchdog::new(Duration::from_secs(120));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    const N: usize = 10_000;
+    let done = Rc::new(Cell::new(0usize));
+    let failed = Rc::new(Cell::new(0usize));
+    let (d, f) = (done.clone(), failed.clone());
+    nam.finished().connect(move |reply| {
+        d.set(d.get() + 1);
+        if reply.error() != NetworkError::NoError {
+            f.set(f.get() + 1);
+        }
+    });
+    let req = NetworkRequest::new(server.url("/tiny.txt"));
+    let replies: Vec<NetworkReply> = (0..N).map(|_| nam.get(&req)).collect();
+    let mut peak_workers = 0;
+    let deadline = Instant::now() + Duration::from_secs(100);
+    while done.get() < N && Instant::now() < deadline {
+        cute::EventLoop::process_events(Duration::from_millis(50));
+        peak_workers = peak_workers.max(nam.worker_threads());
+    }
+    assert_eq!(done.get(), N);
+    assert_eq!(failed.get(), 0);
+    assert!(peak_workers <= cute::network::DEFAULT_CONNECTIONS_PER_HOST, "{peak_workers} workers");
+    assert!(replies.iter().all(|r| r.read_all() == b"a"));
+}
