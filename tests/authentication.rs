@@ -21,7 +21,12 @@ fn wait(reply: &NetworkReply) {
 
 /// Connects a slot answering every challenge with `user`/`password`, counting calls and
 /// aborting on call `abort_on` (0: never).
-fn answer(nam: &NetworkAccessManager, user: &'static str, password: &'static str, abort_on: u32) -> Rc<Cell<u32>> {
+fn answer(
+    nam: &NetworkAccessManager,
+    user: &'static str,
+    password: &'static str,
+    abort_on: u32,
+) -> Rc<Cell<u32>> {
     let calls = Rc::new(Cell::new(0));
     let c = calls.clone();
     nam.authentication_required().connect(move |(reply, auth)| {

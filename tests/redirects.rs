@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::Watchdog;
 use cute::SignalSpy;
 use cute::network::{
-    Attribute, AttributeValue, KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest,
-    RedirectPolicy, Url,
+    Attribute, AttributeValue, KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply,
+    NetworkRequest, RedirectPolicy, Url,
 };
 use cute_httpbin::Httpbin;
 

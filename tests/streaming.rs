@@ -12,6 +12,9 @@ use cute::SignalSpy;
 use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
 use cute_httpbin::Httpbin;
 
+/// (bytes so far, total if known), as `download_progress` reports it.
+type Progress = (u64, Option<u64>);
+
 fn wait(reply: &NetworkReply) {
     if !reply.is_finished() {
         let spy = SignalSpy::new(reply.finished());
@@ -29,7 +32,7 @@ fn streaming_reader_sees_every_byte_and_progress_reaches_the_total() {
     let received = Rc::new(Cell::new(0u64));
     let r = received.clone();
     reply.ready_read().connect(move |reply| r.set(r.get() + reply.read_all().len() as u64));
-    let progress: Rc<RefCell<Vec<(u64, Option<u64>)>>> = Rc::default();
+    let progress: Rc<RefCell<Vec<Progress>>> = Rc::default();
     let p = progress.clone();
     reply.download_progress().connect(move |step| p.borrow_mut().push(*step));
     wait(&reply);

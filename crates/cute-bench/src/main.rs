@@ -1,19 +1,27 @@
 //! `cute-bench`: the shared benchmark workloads of `../shared/WORKLOADS.md`.
 //!
 //! ```text
-//! cargo run --release -p cute-bench -- W1 W2 W3 W4 W5 idle   # or: all
-//! cargo run --release -p cute-bench -- --runs 1 W3
+//! cargo run --release -p cute-bench -- W1 W2 W3 W4 W5 idle   # or: core
+//! cargo run --release -p cute-bench -- N1 N2 N3 N4 N5 N6      # or: net
+//! cargo run --release -p cute-bench -- --base-url http://127.0.0.1:18080 net
+//! cargo run --release -p cute-bench -- --runs 1 W3            # all: everything
 //! ```
 //!
 //! Every workload runs `--runs` times (default 3) and prints one line per figure with the
 //! median: `<workload> <implementation> <value> <unit>`. The raw Rust floor of each
-//! workload runs in the same process, so ratios compare like with like. Each workload
-//! checks its own result (sums, counts, order) and aborts on a wrong one.
+//! workload (raw ureq for N1–N5) runs in the same process against the same server, so
+//! ratios compare like with like. Each workload checks its own result (sums, counts,
+//! order, sizes) and aborts on a wrong one.
+//!
+//! The network workloads use the server at `--base-url` (which must serve `/index.html`
+//! and a 1 GiB `/big.bin`, as the shared nginx set-up does), or by default a cute-httpbin
+//! started in a child process (so its threads and memory do not count as ours).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 mod core_workloads;
+mod net_workloads;
 
 /// Counts allocations so the idle check can report allocations per wake.
 #[derive(Debug)]
@@ -66,46 +74,116 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-fn run(name: &str, runs: usize) -> Result<(), String> {
-    let workload: fn() -> Vec<Figure> = match name {
-        "W1" => || core_workloads::emit(1),
-        "W2" => || core_workloads::emit(10),
-        "W3" => core_workloads::queued_xthread,
-        "W4" => core_workloads::pingpong,
-        "W5" => core_workloads::zero_timer,
-        "idle" => core_workloads::idle,
-        other => return Err(format!("unknown workload `{other}` (try W1..W5, idle, all)")),
+fn run(
+    name: &str,
+    runs: usize,
+    target: &mut Option<net_workloads::Target>,
+    base_url: Option<&str>,
+) -> Result<(), String> {
+    type Net = fn(&net_workloads::Target) -> Vec<Figure>;
+    let net: Option<Net> = match name {
+        "N1" => Some(net_workloads::seq_get),
+        "N2" => Some(net_workloads::burst_get),
+        "N3" => Some(net_workloads::big_buffered),
+        "N4" => Some(net_workloads::big_streamed),
+        "N5" => Some(net_workloads::startup),
+        "N6" => Some(net_workloads::queued_10k),
+        _ => None,
     };
     let mut samples: Vec<Vec<Figure>> = Vec::new();
-    for _ in 0..runs {
-        samples.push(workload());
+    if let Some(workload) = net {
+        if target.is_none() {
+            let base = match base_url {
+                Some(url) => url.to_owned(),
+                None => {
+                    let server = net_workloads::ServerProcess::start()
+                        .map_err(|e| format!("starting httpbin: {e}"))?;
+                    let base = server.base.clone();
+                    SERVER.with(|s| *s.borrow_mut() = Some(server));
+                    base
+                }
+            };
+            eprintln!("# network workloads against {base}");
+            *target = Some(net_workloads::Target { base });
+        }
+        let target = target.as_ref().ok_or("no server")?;
+        for _ in 0..runs {
+            samples.push(workload(target));
+        }
+    } else {
+        let workload: fn() -> Vec<Figure> = match name {
+            "W1" => || core_workloads::emit(1),
+            "W2" => || core_workloads::emit(10),
+            "W3" => core_workloads::queued_xthread,
+            "W4" => core_workloads::pingpong,
+            "W5" => core_workloads::zero_timer,
+            "idle" => core_workloads::idle,
+            other => {
+                return Err(format!("unknown workload `{other}` (try W1..W5, idle, N1..N6, core, net, all)"));
+            }
+        };
+        for _ in 0..runs {
+            samples.push(workload());
+        }
     }
     for (i, first) in samples[0].iter().enumerate() {
         let values: Vec<f64> = samples.iter().map(|s| s[i].value).collect();
         let all: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
-        eprintln!("# {} {} runs: {}", first.workload, first.implementation, all.join(" "));
+        eprintln!("# {} {} {} runs: {}", first.workload, first.implementation, first.unit, all.join(" "));
         println!("{} {} {:.3} {}", first.workload, first.implementation, median(values), first.unit);
     }
     Ok(())
 }
 
+thread_local! {
+    /// The child httpbin process, alive until main returns.
+    static SERVER: std::cell::RefCell<Option<net_workloads::ServerProcess>> = const { std::cell::RefCell::new(None) };
+}
+
+fn take_value(args: &mut Vec<String>, flag: &str) -> Option<String> {
+    let i = args.iter().position(|a| a == flag)?;
+    let value = args.get(i + 1).cloned();
+    args.drain(i..(i + 2).min(args.len()));
+    if value.is_none() {
+        eprintln!("{flag} needs a value");
+        std::process::exit(2);
+    }
+    value
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut runs = 3;
-    if let Some(i) = args.iter().position(|a| a == "--runs") {
-        runs = args.get(i + 1).and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or_else(|| {
+    // Helper processes of the network workloads.
+    match (args.first().map(String::as_str), args.get(1)) {
+        (Some("serve"), _) => std::process::exit(net_workloads::serve()),
+        (Some("n5-child"), Some(url)) => std::process::exit(net_workloads::startup_child(url)),
+        (Some("n5-raw-child"), Some(url)) => std::process::exit(net_workloads::startup_raw_child(url)),
+        _ => {}
+    }
+    let runs = take_value(&mut args, "--runs").map_or(3, |v| {
+        v.parse().ok().filter(|&n: &usize| n > 0).unwrap_or_else(|| {
             eprintln!("--runs needs a positive number");
             std::process::exit(2);
-        });
-        args.drain(i..=i + 1);
+        })
+    });
+    let base_url = take_value(&mut args, "--base-url");
+    const CORE: [&str; 6] = ["W1", "W2", "W3", "W4", "W5", "idle"];
+    const NET: [&str; 6] = ["N1", "N2", "N3", "N4", "N5", "N6"];
+    let mut names: Vec<String> = Vec::new();
+    for arg in if args.is_empty() { vec!["all".to_owned()] } else { args } {
+        match arg.as_str() {
+            "core" => names.extend(CORE.map(String::from)),
+            "net" => names.extend(NET.map(String::from)),
+            "all" => names.extend(CORE.iter().chain(NET.iter()).map(|s| s.to_string())),
+            _ => names.push(arg),
+        }
     }
-    if args.is_empty() || args.iter().any(|a| a == "all") {
-        args = ["W1", "W2", "W3", "W4", "W5", "idle"].map(String::from).to_vec();
-    }
-    for name in &args {
-        if let Err(e) = run(name, runs) {
+    let mut target = None;
+    for name in &names {
+        if let Err(e) = run(name, runs, &mut target, base_url.as_deref()) {
             eprintln!("cute-bench: {e}");
             std::process::exit(2);
         }
     }
+    SERVER.with(|s| s.borrow_mut().take());
 }

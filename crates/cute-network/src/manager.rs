@@ -160,12 +160,12 @@ impl Scheduler {
     }
 
     fn done(&mut self, id: u64) {
-        if let Some(key) = self.running.remove(&id) {
-            if let Some(n) = self.active.get_mut(&key) {
-                *n -= 1;
-                if *n == 0 {
-                    self.active.remove(&key);
-                }
+        if let Some(key) = self.running.remove(&id)
+            && let Some(n) = self.active.get_mut(&key)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.active.remove(&key);
             }
         }
     }
@@ -750,8 +750,18 @@ impl ManagerInner {
         for reply in &live {
             reply.control.abort();
         }
+        // While unwinding from a panic, running slots could panic again and abort the
+        // process: the replies are only marked finished then.
+        let unwinding = std::thread::panicking();
         for reply in &live {
-            self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
+            if unwinding {
+                let mut state = reply.state.borrow_mut();
+                state.phase = Phase::Finished;
+                state.error = NetworkError::OperationCanceledError;
+                state.error_string = "Operation canceled".into();
+            } else {
+                self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
+            }
         }
         self.pool.borrow_mut().shutdown(Duration::from_secs(2));
     }

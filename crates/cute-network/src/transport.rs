@@ -104,10 +104,10 @@ impl Tracked {
             let current = c.borrow();
             let Some((id, control)) = current.as_ref() else { return Ok(()) };
             if self.registered != Some(*id) {
-                if let Some(handle) = &self.handle {
-                    if !control.register(handle.clone()) {
-                        return Err(aborted_error());
-                    }
+                if let Some(handle) = &self.handle
+                    && !control.register(handle.clone())
+                {
+                    return Err(aborted_error());
                 }
                 self.registered = Some(*id);
             }

@@ -102,6 +102,8 @@ pub(crate) enum Stop {
     Fail(NetworkError, String),
     /// Aborted: the loop has finished (or will finish) the reply itself.
     Canceled,
+    /// The proxy refused the CONNECT tunnel with 407.
+    ProxyAuthenticationRequired,
 }
 
 type Outcome<T> = Result<T, Stop>;
@@ -119,6 +121,9 @@ pub(crate) fn run(job: Job) -> (Emitter<Event>, Event) {
         Ok(Ok(())) => None,
         Ok(Err(Stop::Fail(e, s))) => Some((e, s)),
         Ok(Err(Stop::Canceled)) => Some((NetworkError::OperationCanceledError, "Operation canceled".into())),
+        Ok(Err(Stop::ProxyAuthenticationRequired)) => {
+            Some((NetworkError::ProxyAuthenticationRequiredError, "Proxy requires authentication".into()))
+        }
         Err(_) => Some((NetworkError::UnknownNetworkError, "internal error in the network worker".into())),
     };
     if let Some((e, s)) = &result {
@@ -148,25 +153,24 @@ impl Job {
     /// Streams `reader` to the loop as `Data` events, enforcing the safety limits.
     pub(crate) fn stream(&self, mut reader: impl Read, compressed: Option<&Cell<u64>>) -> Outcome<()> {
         let mut decoded: u64 = 0;
+        let mut buf = vec![0u8; CHUNK];
         loop {
             self.check_aborted()?;
-            let mut buf = vec![0u8; CHUNK];
             let n = loop {
                 match reader.read(&mut buf) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted && !self.control.is_aborted() => {
                         continue;
                     }
-                    Err(e) => return Err(self.io_failure(&e)),
+                    Err(e) => return Err(self.body_failure(&e, compressed.is_some())),
                 }
             };
             if n == 0 {
                 return Ok(());
             }
-            buf.truncate(n);
-            if n < CHUNK {
-                buf.shrink_to_fit();
-            }
+            // An exact-size copy: the read buffer is reused, and chunks held by the reply
+            // waste no capacity.
+            let chunk = buf[..n].to_vec();
             decoded += n as u64;
             if let Some(compressed) = compressed {
                 let threshold = self.decompression_threshold;
@@ -193,8 +197,20 @@ impl Job {
             if !self.control.acquire(n as u64) {
                 return Err(Stop::Canceled);
             }
-            self.emit(EventKind::Data(buf))?;
+            self.emit(EventKind::Data(chunk))?;
         }
+    }
+
+    /// A failed body read: transport errors (tagged by [`Counting`] when decoding) map as
+    /// usual; anything else while decoding is a corrupt body.
+    fn body_failure(&self, e: &io::Error, decoding: bool) -> Stop {
+        if let Some(transport) = e.get_ref().and_then(|i| i.downcast_ref::<TransportError>()) {
+            return self.io_failure(&transport.0);
+        }
+        if decoding && !self.control.is_aborted() {
+            return Stop::Fail(NetworkError::ProtocolFailure, format!("Data corrupted: {e}"));
+        }
+        self.io_failure(e)
     }
 
     fn io_failure(&self, e: &io::Error) -> Stop {
@@ -246,6 +262,9 @@ impl Job {
             ureq::Error::Pem(p) => (SslHandshakeFailedError, format!("SSL handshake failed: {p}")),
             ureq::Error::Rustls(r) => (SslHandshakeFailedError, format!("SSL handshake failed: {r}")),
             ureq::Error::InvalidProxyUrl => (UnknownProxyError, "Invalid proxy URL".to_owned()),
+            ureq::Error::ConnectProxyFailed(s) if s.contains("407") => {
+                return Stop::ProxyAuthenticationRequired;
+            }
             ureq::Error::ConnectProxyFailed(s) => (UnknownProxyError, format!("Proxy CONNECT failed: {s}")),
             ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => {
                 (TooManyRedirectsError, "Too many redirects".to_owned())
@@ -268,12 +287,27 @@ impl Job {
         let mut headers = self.headers.clone();
         let mut hops = 0u32;
         let mut auth = AuthState::new(&url);
-        let mut proxy_auth = ProxyAuth::default();
+        let mut proxy_credentials: Option<(String, String)> = None;
         loop {
             self.check_aborted()?;
             let authorization = auth.header(&url, &self.credentials);
-            let response =
-                self.send(&verb, &url, &headers, body.as_ref(), authorization, proxy_auth.header())?;
+            let sent =
+                self.send(&verb, &url, &headers, body.as_ref(), authorization, proxy_credentials.as_ref());
+            let response = match sent {
+                Err(Stop::ProxyAuthenticationRequired) => {
+                    // The proxy refused the tunnel: ask, every time (as Qt does).
+                    let (tx, rx) = bounded(1);
+                    self.emit(EventKind::AskCredentials { realm: String::new(), proxy: true, answer: tx })?;
+                    match self.wait_answer(&rx)? {
+                        Some(credentials) => {
+                            proxy_credentials = Some(credentials);
+                            continue;
+                        }
+                        None => return Err(Stop::ProxyAuthenticationRequired),
+                    }
+                }
+                other => other?,
+            };
             let status = response.status().as_u16();
 
             if status == 401 {
@@ -286,15 +320,6 @@ impl Job {
                 }
             }
             auth.accepted(&url, &self.credentials);
-            if status == 407 && self.proxy.is_some() {
-                match proxy_auth.on_challenge(self, &response)? {
-                    Next::Retry => {
-                        drain(response);
-                        continue;
-                    }
-                    Next::Deliver => return self.deliver(response, &url, None),
-                }
-            }
 
             let location = response.headers().get(http::header::LOCATION).map(|v| v.as_bytes().to_vec());
             let redirect = matches!(status, 301 | 302 | 303 | 305 | 307 | 308) && location.is_some();
@@ -382,7 +407,7 @@ impl Job {
         headers: &[(Vec<u8>, Vec<u8>)],
         body: Option<&Arc<Vec<u8>>>,
         authorization: Option<String>,
-        proxy_authorization: Option<String>,
+        proxy_credentials: Option<&(String, String)>,
     ) -> Outcome<http::Response<ureq::Body>> {
         use ureq::RequestExt as _;
         let mut target = url.clone();
@@ -399,9 +424,6 @@ impl Job {
         }
         if let Some(value) = authorization.filter(|_| !has("authorization")) {
             builder = builder.header("authorization", value);
-        }
-        if let Some(value) = proxy_authorization {
-            builder = builder.header("proxy-authorization", value);
         }
         let send_body = match body {
             Some(data) => {
@@ -428,13 +450,17 @@ impl Job {
             Stop::Fail(NetworkError::ProtocolInvalidOperationError, format!("Invalid request: {e}"))
         })?;
         let timeout = self.transfer_timeout;
-        let result = request
-            .with_agent(&self.agent)
-            .configure()
-            .timeout_per_read(timeout)
-            .timeout_per_write(timeout)
-            .run();
-        result.map_err(|e| self.ureq_failure(&e))
+        let mut config =
+            request.with_agent(&self.agent).configure().timeout_per_read(timeout).timeout_per_write(timeout);
+        if let (Some((user, password)), Some(proxy)) = (proxy_credentials, &self.proxy) {
+            // Credentials given for the proxy travel on the CONNECT only, never to the origin.
+            let mut with_credentials = proxy.clone();
+            let _ = with_credentials.set_username(user);
+            let _ = with_credentials.set_password(Some(password));
+            let proxy = ureq::Proxy::new(with_credentials.as_str()).map_err(|e| self.ureq_failure(&e))?;
+            config = config.proxy(Some(proxy));
+        }
+        config.run().map_err(|e| self.ureq_failure(&e))
     }
 
     fn deliver(
@@ -541,9 +567,21 @@ struct Counting<R> {
     count: Rc<Cell<u64>>,
 }
 
+/// An error from the connection, as opposed to one from the decoder reading it.
+#[derive(Debug)]
+struct TransportError(io::Error);
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self.inner.read(buf).map_err(|e| io::Error::new(e.kind(), TransportError(e)))?;
         self.count.set(self.count.get() + n as u64);
         Ok(n)
     }
@@ -659,51 +697,14 @@ impl AuthState {
 
     /// The server accepted the current credentials: cache them.
     fn accepted(&mut self, url: &Url, cache: &Mutex<CredentialCache>) {
-        if let Some((realm, creds, source)) = &self.current {
-            if *source != Source::Cache {
-                cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
-                    auth::origin_of(url),
-                    realm.clone(),
-                    creds.clone(),
-                );
-            }
-        }
-    }
-}
-
-/// Proxy authentication (407): the proxy URL's credentials, then the signal, each time.
-#[derive(Default)]
-struct ProxyAuth {
-    tried_url: bool,
-    current: Option<(String, String)>,
-}
-
-impl ProxyAuth {
-    fn header(&self) -> Option<String> {
-        self.current.as_ref().map(|(u, p)| auth::basic_header(u, p))
-    }
-
-    fn on_challenge(&mut self, job: &Job, response: &http::Response<ureq::Body>) -> Outcome<Next> {
-        let values = response.headers().get_all(http::header::PROXY_AUTHENTICATE);
-        let challenges = auth::parse_challenges(values.iter().filter_map(|v| v.to_str().ok()));
-        let Some(challenge) = challenges.iter().find(|c| c.scheme == "basic") else {
-            return Ok(Next::Deliver);
-        };
-        if !self.tried_url {
-            self.tried_url = true;
-            if let Some(creds) = job.proxy.as_ref().and_then(auth::url_credentials) {
-                self.current = Some(creds);
-                return Ok(Next::Retry);
-            }
-        }
-        let (tx, rx) = bounded(1);
-        job.emit(EventKind::AskCredentials { realm: challenge.realm(), proxy: true, answer: tx })?;
-        match job.wait_answer(&rx)? {
-            Some(creds) => {
-                self.current = Some(creds);
-                Ok(Next::Retry)
-            }
-            None => Ok(Next::Deliver),
+        if let Some((realm, creds, source)) = &self.current
+            && *source != Source::Cache
+        {
+            cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                auth::origin_of(url),
+                realm.clone(),
+                creds.clone(),
+            );
         }
     }
 }

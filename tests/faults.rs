@@ -1,0 +1,986 @@
+//! Fault injection: a raw-socket server scripted per connection makes the network fail in
+//! the ways real networks do (refused, closed, reset, hanging, malformed, hostile), and each
+//! test checks the reply finishes exactly once with Qt 6's error for that fault.
+//!
+//! Hand-written HTTP is confined to this file, and only serves to inject faults.
+
+mod common;
+
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::Watchdog;
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use cute::network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest, Url};
+use cute::{EventLoop, SignalSpy};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+// ---------------------------------------------------------------------------------------
+// The fault server
+// ---------------------------------------------------------------------------------------
+
+/// How long a scripted connection may live at most, so no server thread outlives the run.
+const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
+
+/// A listener on 127.0.0.1 that runs a script (`Fn(TcpStream)`) on its own thread for every
+/// connection it accepts, and counts the connections.
+struct FaultServer {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultServer {
+    fn start(script: impl Fn(TcpStream) + Send + Sync + 'static) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault server");
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let script = Arc::new(script);
+        let (count, stopped) = (accepted.clone(), stop.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.set_read_timeout(Some(CONNECTION_LIMIT));
+                let _ = stream.set_write_timeout(Some(CONNECTION_LIMIT));
+                let script = script.clone();
+                thread::spawn(move || script(stream));
+            }
+        });
+        FaultServer { port, accepted, stop }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Connections accepted so far.
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag (this connection is not counted).
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Reads one request head (up to the blank line); `None` if the client closed first.
+fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(head)
+}
+
+/// Never answers: reads (and discards) until the client goes away.
+fn hang(mut stream: TcpStream) {
+    let mut buf = [0u8; 4096];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+/// Closes our side cleanly (FIN) and waits for the client to close its side, so the
+/// client sees an orderly end of stream, not a reset.
+fn close(stream: TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    hang(stream);
+}
+
+/// A script answering every request on the connection (keep-alive) with `response`.
+fn always(response: impl AsRef<[u8]> + Send + Sync + 'static) -> impl Fn(TcpStream) + Send + Sync {
+    move |mut stream| {
+        while read_head(&mut stream).is_some() {
+            if stream.write_all(response.as_ref()).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// A script that records each request head and then answers with `response`.
+fn recording(heads: Sender<Vec<u8>>, response: Vec<u8>) -> impl Fn(TcpStream) + Send + Sync + 'static {
+    move |mut stream| {
+        while let Some(head) = read_head(&mut stream) {
+            let _ = heads.send(head);
+            if stream.write_all(&response).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn recv(heads: &Receiver<Vec<u8>>) -> Vec<u8> {
+    heads.recv_timeout(Duration::from_secs(20)).expect("no request recorded")
+}
+
+/// A complete response with a `Content-Length` body.
+fn response(status: &str, headers: &[&str], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status}\r\n").into_bytes();
+    for h in headers {
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Whether a raw request head carries header `name` (case-insensitive).
+fn has_header(head: &[u8], name: &str) -> bool {
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    head.split("\r\n").skip(1).any(|line| line.starts_with(&prefix))
+}
+
+// ---------------------------------------------------------------------------------------
+// Waiting and checking
+// ---------------------------------------------------------------------------------------
+
+/// Waits (bounded) for `reply` to finish.
+fn finish(reply: &NetworkReply) {
+    if reply.is_finished() {
+        return;
+    }
+    assert!(
+        SignalSpy::new(reply.finished()).wait(Duration::from_secs(20)),
+        "reply did not finish: {reply:?}"
+    );
+}
+
+/// After `reply` finished: one more round of the loop, then `reply` must be among the
+/// manager's `finished` emissions exactly once.
+fn assert_finished_once(finished: &SignalSpy<NetworkReply>, reply: &NetworkReply) {
+    assert!(reply.is_finished());
+    EventLoop::process_events(Duration::from_millis(50));
+    let times = (0..finished.count()).filter(|&i| finished.get(i).as_ref() == Some(reply)).count();
+    assert_eq!(times, 1, "the manager's finished fired {times} times for {reply:?}");
+}
+
+/// The reply finished with `expected`, and its error string says something sensible: not
+/// empty, not the placeholder, and mentioning one of `words` (case-insensitive).
+fn assert_error(reply: &NetworkReply, expected: NetworkError, words: &[&str]) {
+    let text = reply.error_string();
+    assert_eq!(reply.error(), expected, "error string: {text:?}");
+    assert!(!text.trim().is_empty(), "empty error string");
+    assert_ne!(text, "Unknown error", "placeholder error string for {expected:?}");
+    let lower = text.to_lowercase();
+    assert!(
+        words.iter().any(|w| lower.contains(&w.to_lowercase())),
+        "error string {text:?} mentions none of {words:?}"
+    );
+}
+
+/// Sends a GET and waits for it, checking it finished exactly once with `expected`.
+fn get_expecting(
+    nam: &NetworkAccessManager,
+    request: &NetworkRequest,
+    expected: NetworkError,
+    words: &[&str],
+) -> NetworkReply {
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(request);
+    finish(&reply);
+    assert_error(&reply, expected, words);
+    assert_finished_once(&finished, &reply);
+    reply
+}
+
+/// Polls for `window` and fails as soon as `server` has accepted a connection.
+fn assert_no_connection(server: &FaultServer, window: Duration) {
+    let deadline = Instant::now() + window;
+    while Instant::now() < deadline {
+        assert_eq!(server.accepted(), 0, "a connection reached the server");
+        EventLoop::process_events(Duration::from_millis(10));
+    }
+    assert_eq!(server.accepted(), 0, "a connection reached the server");
+}
+
+/// Runs the loop (bounded) until `condition` holds.
+fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        EventLoop::process_events(Duration::from_millis(10));
+    }
+}
+
+fn counter() -> Rc<Cell<usize>> {
+    Rc::new(Cell::new(0))
+}
+
+// ---------------------------------------------------------------------------------------
+// Connection-level faults
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn connection_refused() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let nam = NetworkAccessManager::new();
+    let request = NetworkRequest::new(format!("http://127.0.0.1:{port}/"));
+    let reply = get_expecting(&nam, &request, NetworkError::ConnectionRefusedError, &["refused"]);
+    assert_eq!(reply.status_code(), None);
+}
+
+#[test]
+fn closed_before_any_response_is_remote_host_closed() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(|mut stream| {
+        read_head(&mut stream);
+        close(stream);
+    });
+    let nam = NetworkAccessManager::new();
+    let reply = get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::RemoteHostClosedError,
+        &["closed"],
+    );
+    assert_eq!(reply.status_code(), None);
+}
+
+#[test]
+fn connection_cut_mid_body_is_remote_host_closed() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(|mut stream| {
+        read_head(&mut stream);
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        let _ = stream.write_all(&[b'x'; 1000]);
+        // Dropped before Content-Length is reached.
+    });
+    let nam = NetworkAccessManager::new();
+    let reply = get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::RemoteHostClosedError,
+        &["closed"],
+    );
+    assert_eq!(reply.status_code(), Some(200));
+    assert!(reply.read_all().len() <= 1000);
+}
+
+#[test]
+fn connection_reset_mid_body_is_remote_host_closed() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(|mut stream| {
+        // Wait for the request without consuming it: closing a socket with unread data
+        // sends a reset (RST), not an orderly FIN.
+        let _ = stream.peek(&mut [0u8; 1]);
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        let _ = stream.write_all(&[b'x'; 1000]);
+        // Give the client a moment to take the headers, so the reset lands mid-body.
+        thread::sleep(Duration::from_millis(50));
+    });
+    let nam = NetworkAccessManager::new();
+    let reply = get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::RemoteHostClosedError,
+        &["closed", "reset"],
+    );
+    assert!(reply.read_all().len() <= 1000);
+}
+
+#[test]
+fn chunked_body_cut_before_last_chunk_is_remote_host_closed() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(|mut stream| {
+        read_head(&mut stream);
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        close(stream);
+    });
+    let nam = NetworkAccessManager::new();
+    let reply = get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::RemoteHostClosedError,
+        &["closed"],
+    );
+    assert_eq!(reply.status_code(), Some(200));
+    assert!(b"hello".starts_with(&reply.read_all()));
+}
+
+#[test]
+fn server_silent_before_headers_times_out() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(hang);
+    let nam = NetworkAccessManager::new();
+    let mut request = NetworkRequest::new(server.url("/"));
+    request.set_transfer_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let reply = get_expecting(&nam, &request, NetworkError::TimeoutError, &["timed out", "timeout"]);
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(300), "timed out too early: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "timed out too late: {elapsed:?}");
+    assert_eq!(reply.status_code(), None);
+}
+
+#[test]
+fn server_silent_mid_body_times_out() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(|mut stream| {
+        read_head(&mut stream);
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
+        hang(stream);
+    });
+    let nam = NetworkAccessManager::new();
+    let mut request = NetworkRequest::new(server.url("/"));
+    request.set_transfer_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let reply = get_expecting(&nam, &request, NetworkError::TimeoutError, &["timed out", "timeout"]);
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(300), "timed out too early: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "timed out too late: {elapsed:?}");
+    assert_eq!(reply.status_code(), Some(200));
+    // What arrived before the stall may be readable; never more than was sent.
+    let body = reply.read_all();
+    assert!(b"0123456789".starts_with(&body), "unexpected body {body:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Malformed responses
+// ---------------------------------------------------------------------------------------
+
+/// A server that answers the first request with `bytes`, then waits for the client to
+/// close (so a lax parser would hang into the timeout, not see a close).
+fn answering_then_open(bytes: &'static [u8]) -> FaultServer {
+    FaultServer::start(move |mut stream| {
+        read_head(&mut stream);
+        let _ = stream.write_all(bytes);
+        hang(stream);
+    })
+}
+
+/// A request whose transfer timeout bounds a lax parser's wait.
+fn bounded_request(server: &FaultServer) -> NetworkRequest {
+    let mut request = NetworkRequest::new(server.url("/"));
+    request.set_transfer_timeout(Duration::from_secs(5));
+    request
+}
+
+#[test]
+fn non_numeric_status_code_is_protocol_failure() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = answering_then_open(b"HTTP/1.1 abc\r\n\r\n");
+    let nam = NetworkAccessManager::new();
+    get_expecting(&nam, &bounded_request(&server), NetworkError::ProtocolFailure, &["protocol"]);
+}
+
+#[test]
+fn garbage_status_line_is_protocol_failure() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = answering_then_open(b"hello\r\n\r\n");
+    let nam = NetworkAccessManager::new();
+    get_expecting(&nam, &bounded_request(&server), NetworkError::ProtocolFailure, &["protocol"]);
+}
+
+#[test]
+fn header_line_without_colon_is_protocol_failure() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server =
+        answering_then_open(b"HTTP/1.1 200 OK\r\nX-Fine: yes\r\nNoColonHere\r\nContent-Length: 0\r\n\r\n");
+    let nam = NetworkAccessManager::new();
+    get_expecting(&nam, &bounded_request(&server), NetworkError::ProtocolFailure, &["protocol"]);
+}
+
+#[test]
+fn bad_chunk_size_is_an_error() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = answering_then_open(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(&bounded_request(&server));
+    finish(&reply);
+    assert_finished_once(&finished, &reply);
+    let error = reply.error();
+    // The library reports ProtocolFailure ("Protocol error: chunk length cannot be read as
+    // a number"): the server keeps the connection open, so no close can stand in for it.
+    assert!(
+        matches!(error, NetworkError::ProtocolFailure | NetworkError::RemoteHostClosedError),
+        "{error:?}: {}",
+        reply.error_string()
+    );
+    assert!(!reply.error_string().is_empty());
+}
+
+/// A gzip body missing its last 10 bytes, sent with a `Content-Length` that matches what
+/// is sent, on a connection the server keeps open: the HTTP framing is complete, the
+/// compressed stream is not.
+fn truncated_gzip_server() -> FaultServer {
+    let text: Vec<u8> = (0..2000u32).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+    let mut body = gzip(&text);
+    body.truncate(body.len() - 10);
+    FaultServer::start(always(response("200 OK", &["Content-Encoding: gzip"], &body)))
+}
+
+#[test]
+fn truncated_gzip_body_is_an_error() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = truncated_gzip_server();
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    finish(&reply);
+    assert_finished_once(&finished, &reply);
+    assert_ne!(reply.error(), NetworkError::NoError, "a truncated gzip body must not succeed");
+    assert!(!reply.error_string().is_empty());
+}
+
+#[test]
+fn truncated_gzip_body_is_protocol_failure() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = truncated_gzip_server();
+    let nam = NetworkAccessManager::new();
+    // Observed: RemoteHostClosedError, "Connection closed: incomplete deflate stream" (the
+    // decoder's UnexpectedEof is taken for a closed connection; the server closed nothing).
+    get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::ProtocolFailure,
+        &["corrupt", "decompress", "deflate", "gzip"],
+    );
+}
+
+#[test]
+fn corrupt_gzip_body_is_protocol_failure() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let mut body = gzip(b"some text that compresses into a deflate stream");
+    // Keep the 10-byte gzip header, garble the deflate stream after it.
+    for b in &mut body[10..20] {
+        *b = 0xff;
+    }
+    let server = FaultServer::start(always(response("200 OK", &["Content-Encoding: gzip"], &body)));
+    let nam = NetworkAccessManager::new();
+    get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::ProtocolFailure,
+        &["corrupt", "decompress", "deflate", "gzip"],
+    );
+}
+
+/// 60 MiB of zeros, gzip-compressed (about 60 KiB): compressed once for the run.
+fn gzip_bomb() -> &'static [u8] {
+    static BOMB: OnceLock<Vec<u8>> = OnceLock::new();
+    BOMB.get_or_init(|| gzip(&vec![0u8; 60 * 1024 * 1024]))
+}
+
+#[test]
+fn gzip_bomb_is_stopped_by_default() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(always(response("200 OK", &["Content-Encoding: gzip"], gzip_bomb())));
+    let nam = NetworkAccessManager::new();
+    get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::ProtocolFailure,
+        &["decompress"],
+    );
+}
+
+#[test]
+fn gzip_bomb_passes_with_the_check_disabled() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(always(response("200 OK", &["Content-Encoding: gzip"], gzip_bomb())));
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let mut request = NetworkRequest::new(server.url("/"));
+    request.set_decompressed_safety_check_threshold(-1);
+    let reply = nam.get(&request);
+    finish(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_finished_once(&finished, &reply);
+    let body = reply.read_all();
+    assert_eq!(body.len(), 60 * 1024 * 1024);
+    assert!(body.iter().all(|&b| b == 0));
+}
+
+// ---------------------------------------------------------------------------------------
+// Redirects
+// ---------------------------------------------------------------------------------------
+
+/// `/loop` answers 302 to `/loop`, forever; counts the requests it answers.
+fn redirect_loop(requests: Arc<AtomicUsize>) -> FaultServer {
+    let answer = response("302 Found", &["Location: /loop"], b"");
+    FaultServer::start(move |mut stream| {
+        while read_head(&mut stream).is_some() {
+            requests.fetch_add(1, Ordering::SeqCst);
+            if stream.write_all(&answer).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+#[test]
+fn endless_redirects_stop_at_the_default_limit() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let server = redirect_loop(requests.clone());
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(&NetworkRequest::new(server.url("/loop")));
+    let redirected = SignalSpy::new(reply.redirected());
+    finish(&reply);
+    assert_error(&reply, NetworkError::TooManyRedirectsError, &["redirect"]);
+    assert_finished_once(&finished, &reply);
+    assert_eq!(redirected.total(), 50);
+    assert_eq!(requests.load(Ordering::SeqCst), 51, "the first request and 50 redirects");
+}
+
+#[test]
+fn endless_redirects_stop_at_the_request_limit() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let server = redirect_loop(requests.clone());
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let mut request = NetworkRequest::new(server.url("/loop"));
+    request.set_maximum_redirects_allowed(3);
+    let reply = nam.get(&request);
+    let redirected = SignalSpy::new(reply.redirected());
+    finish(&reply);
+    assert_error(&reply, NetworkError::TooManyRedirectsError, &["redirect"]);
+    assert_finished_once(&finished, &reply);
+    assert_eq!(redirected.total(), 3);
+    assert_eq!(requests.load(Ordering::SeqCst), 4, "the first request and 3 redirects");
+    let target = Url::parse(&server.url("/loop")).unwrap();
+    assert!(redirected.take_all().iter().all(|u| *u == target));
+}
+
+#[test]
+fn cross_origin_redirect_drops_authorization_and_cookie() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (b_tx, b_heads) = unbounded();
+    let b = FaultServer::start(recording(b_tx, response("200 OK", &[], b"landed")));
+    let (a_tx, a_heads) = unbounded();
+    let location = format!("Location: {}", b.url("/target"));
+    let a = FaultServer::start(recording(a_tx, response("302 Found", &[&location], b"")));
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let mut request = NetworkRequest::new(a.url("/start"));
+    request.set_raw_header("Authorization", "Basic xyz");
+    request.set_raw_header("Cookie", "a=b");
+    let reply = nam.get(&request);
+    finish(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_finished_once(&finished, &reply);
+    assert_eq!(reply.read_all(), b"landed");
+    assert_eq!(reply.url().map(|u| u.to_string()), Some(b.url("/target")));
+
+    let to_a = recv(&a_heads);
+    assert!(has_header(&to_a, "authorization"), "{}", String::from_utf8_lossy(&to_a));
+    assert!(has_header(&to_a, "cookie"), "{}", String::from_utf8_lossy(&to_a));
+    let to_b = recv(&b_heads);
+    let shown = String::from_utf8_lossy(&to_b);
+    assert!(shown.starts_with("GET /target "), "{shown}");
+    assert!(!has_header(&to_b, "authorization"), "credentials crossed origins: {shown}");
+    assert!(!has_header(&to_b, "cookie"), "cookies crossed origins: {shown}");
+    assert!(!shown.contains("xyz") && !shown.contains("a=b"), "{shown}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Authentication
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rejected_credentials_ask_again_until_aborted() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (tx, heads) = unbounded();
+    let server = FaultServer::start(recording(
+        tx,
+        response("401 Unauthorized", &["WWW-Authenticate: Basic realm=\"r\""], b"denied"),
+    ));
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let asked = counter();
+    let a = asked.clone();
+    nam.authentication_required().connect(move |(reply, auth)| {
+        a.set(a.get() + 1);
+        assert_eq!(auth.realm(), "r");
+        auth.set_user("user");
+        auth.set_password(&format!("wrong{}", a.get()));
+        if a.get() == 3 {
+            reply.abort();
+            assert!(reply.is_finished(), "abort() finishes the reply before returning");
+        }
+    });
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    finish(&reply);
+    assert_error(&reply, NetworkError::OperationCanceledError, &["cancel"]);
+    assert_finished_once(&finished, &reply);
+    assert_eq!(asked.get(), 3);
+    // Each answer was tried: the first request carried nothing, each retry the new password.
+    let sent: Vec<String> = heads.try_iter().map(|h| String::from_utf8_lossy(&h).into_owned()).collect();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(!has_header(sent[0].as_bytes(), "authorization"), "{}", sent[0]);
+    assert!(sent[1].contains("Basic dXNlcjp3cm9uZzE="), "{}", sent[1]); // user:wrong1
+    assert!(sent[2].contains("Basic dXNlcjp3cm9uZzI="), "{}", sent[2]); // user:wrong2
+}
+
+#[test]
+fn unanswered_challenge_is_authentication_required() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(always(response(
+        "401 Unauthorized",
+        &["WWW-Authenticate: Basic realm=\"r\""],
+        b"denied",
+    )));
+    let nam = NetworkAccessManager::new();
+    let asked = counter();
+    let a = asked.clone();
+    nam.authentication_required().connect(move |_| a.set(a.get() + 1));
+    let reply = get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::AuthenticationRequiredError,
+        &["authentication"],
+    );
+    assert_eq!(asked.get(), 1);
+    assert_eq!(reply.status_code(), Some(401));
+    assert_eq!(reply.read_all(), b"denied");
+}
+
+#[test]
+fn unauthorized_without_challenge_does_not_ask() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(always(response("401 Unauthorized", &[], b"no challenge")));
+    let nam = NetworkAccessManager::new();
+    let asked = counter();
+    let a = asked.clone();
+    nam.authentication_required().connect(move |_| a.set(a.get() + 1));
+    let reply = get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::AuthenticationRequiredError,
+        &["authentication"],
+    );
+    assert_eq!(asked.get(), 0);
+    assert_eq!(reply.status_code(), Some(401));
+    assert_eq!(reply.read_all(), b"no challenge");
+}
+
+#[test]
+fn proxy_auth_status_from_a_direct_server() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(always(response(
+        "407 Proxy Authentication Required",
+        &["Proxy-Authenticate: Basic realm=\"p\""],
+        b"",
+    )));
+    let nam = NetworkAccessManager::new();
+    let asked = counter();
+    let a = asked.clone();
+    nam.proxy_authentication_required().connect(move |_| a.set(a.get() + 1));
+    let b = asked.clone();
+    nam.authentication_required().connect(move |_| b.set(b.get() + 1));
+    let reply = get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/")),
+        NetworkError::ProxyAuthenticationRequiredError,
+        &["proxy"],
+    );
+    assert_eq!(reply.status_code(), Some(407));
+    assert_eq!(asked.get(), 0, "no proxy is in use: nobody is asked");
+}
+
+// ---------------------------------------------------------------------------------------
+// Refused before sending
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn cr_lf_nul_are_refused_before_connecting() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(always(response("200 OK", &[], b"reached")));
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+
+    let mut injected_value = NetworkRequest::new(server.url("/"));
+    injected_value.set_raw_header("X-Test", "a\r\nX-Injected: 1");
+    let mut nul_value = NetworkRequest::new(server.url("/"));
+    nul_value.set_raw_header("X-Test", "a\0b");
+    let mut spaced_name = NetworkRequest::new(server.url("/"));
+    spaced_name.set_raw_header("X Test", "a");
+    let injected_url = NetworkRequest::new(server.url("/a\r\nX-Injected: 1"));
+
+    let cases = [
+        (nam.get(&injected_value), NetworkError::ProtocolInvalidOperationError, "header"),
+        (nam.get(&nul_value), NetworkError::ProtocolInvalidOperationError, "header"),
+        (nam.get(&spaced_name), NetworkError::ProtocolInvalidOperationError, "header"),
+        (
+            nam.send_custom_request(&NetworkRequest::new(server.url("/")), "GET\r\n", Vec::new()),
+            NetworkError::ProtocolInvalidOperationError,
+            "verb",
+        ),
+        (nam.get(&injected_url), NetworkError::ProtocolUnknownError, "url"),
+    ];
+    for (reply, expected, word) in &cases {
+        finish(reply);
+        assert_error(reply, *expected, &[word]);
+        assert_finished_once(&finished, reply);
+        assert_eq!(reply.status_code(), None);
+    }
+    assert_no_connection(&server, Duration::from_millis(200));
+
+    // The counter works: a clean request to the same server is seen.
+    let control = nam.get(&NetworkRequest::new(server.url("/")));
+    finish(&control);
+    assert_eq!(control.error(), NetworkError::NoError, "{}", control.error_string());
+    assert_finished_once(&finished, &control);
+    assert_eq!(control.read_all(), b"reached");
+    assert_eq!(server.accepted(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Schemes and URLs
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_scheme_and_invalid_url_are_protocol_unknown() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let nam = NetworkAccessManager::new();
+    get_expecting(&nam, &NetworkRequest::new("ftp://x/"), NetworkError::ProtocolUnknownError, &["ftp"]);
+    get_expecting(&nam, &NetworkRequest::new("http://"), NetworkError::ProtocolUnknownError, &["url"]);
+}
+
+fn unique_temp_path(tag: &str) -> std::path::PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    std::env::temp_dir().join(format!("cute-faults-{tag}-{}-{nanos}-{n}", std::process::id()))
+}
+
+/// Removes a file when dropped, even if the test fails.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn file_urls_map_like_qt() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let nam = NetworkAccessManager::new();
+
+    let missing = Url::from_file_path(unique_temp_path("missing")).unwrap();
+    get_expecting(&nam, &NetworkRequest::new(missing), NetworkError::ContentNotFoundError, &["cute-faults"]);
+
+    let dir = Url::from_directory_path(std::env::temp_dir()).unwrap();
+    get_expecting(
+        &nam,
+        &NetworkRequest::new(dir),
+        NetworkError::ContentOperationNotPermittedError,
+        &["directory"],
+    );
+
+    let file = TempFile(unique_temp_path("present"));
+    std::fs::write(&file.0, b"file content\n").unwrap();
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(&NetworkRequest::new(Url::from_file_path(&file.0).unwrap()));
+    finish(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_finished_once(&finished, &reply);
+    assert_eq!(reply.read_all(), b"file content\n");
+}
+
+#[test]
+fn data_url_is_decoded() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(&NetworkRequest::new("data:text/plain;base64,SGVsbG8="));
+    finish(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_finished_once(&finished, &reply);
+    assert_eq!(reply.read_all(), b"Hello");
+}
+
+// ---------------------------------------------------------------------------------------
+// Abort and shutdown
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn abort_before_the_loop_runs_finishes_synchronously() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(hang);
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    // A request that would run, and one already doomed to fail (its failure is pending).
+    for url in [server.url("/"), "http://".to_owned()] {
+        let reply = nam.get(&NetworkRequest::new(url));
+        let before = finished.total();
+        reply.abort();
+        assert!(reply.is_finished(), "abort() must finish the reply before returning");
+        assert_eq!(finished.total(), before + 1, "finished is emitted inside abort()");
+        assert_error(&reply, NetworkError::OperationCanceledError, &["cancel"]);
+        assert_finished_once(&finished, &reply);
+    }
+}
+
+#[test]
+fn abort_from_ready_read_on_an_endless_body() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(|mut stream| {
+        read_head(&mut stream);
+        if stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n").is_err() {
+            return;
+        }
+        let deadline = Instant::now() + CONNECTION_LIMIT;
+        while Instant::now() < deadline && stream.write_all(b"more data\n").is_ok() {
+            thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(&NetworkRequest::new(server.url("/endless")));
+    let reads = counter();
+    let r = reads.clone();
+    reply.ready_read().connect(move |reply| {
+        r.set(r.get() + 1);
+        assert!(!reply.read_all().is_empty());
+        reply.abort();
+    });
+    finish(&reply);
+    assert_error(&reply, NetworkError::OperationCanceledError, &["cancel"]);
+    assert_finished_once(&finished, &reply);
+    assert_eq!(reads.get(), 1, "no ready_read after abort");
+}
+
+#[test]
+fn abort_after_finish_is_a_no_op() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(always(response("200 OK", &[], b"done")));
+    let nam = NetworkAccessManager::new();
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    finish(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    reply.abort();
+    reply.abort();
+    assert_eq!(reply.error(), NetworkError::NoError);
+    assert_finished_once(&finished, &reply);
+    assert_eq!(reply.read_all(), b"done");
+}
+
+#[test]
+fn dropping_the_manager_cancels_requests_in_flight() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let c = closed.clone();
+    let server = FaultServer::start(move |stream| {
+        hang(stream);
+        c.fetch_add(1, Ordering::SeqCst);
+    });
+    let nam = NetworkAccessManager::new();
+    // Two are dispatched (and hang), two wait in the queue.
+    nam.set_max_connections_per_host(2).unwrap();
+    let replies: Vec<(NetworkReply, Rc<Cell<usize>>)> = (0..4)
+        .map(|i| {
+            let reply = nam.get(&NetworkRequest::new(server.url(&format!("/{i}"))));
+            let count = counter();
+            let c = count.clone();
+            reply.finished().connect(move |_| c.set(c.get() + 1));
+            (reply, count)
+        })
+        .collect();
+    // Not `== 2`: see `every_dispatched_request_gets_a_worker` (a dispatched request can be
+    // left without a thread); one connected request is enough to test the drop.
+    wait_until("a connection to the hanging server", || server.accepted() >= 1);
+    assert!(replies.iter().all(|(r, _)| !r.is_finished()));
+
+    let started = Instant::now();
+    drop(nam);
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "dropping the manager took {elapsed:?}");
+    for (reply, count) in &replies {
+        assert_eq!(count.get(), 1, "{reply:?}");
+        assert!(reply.is_finished());
+        assert_error(reply, NetworkError::OperationCanceledError, &["cancel"]);
+    }
+    EventLoop::process_events(Duration::from_millis(50));
+    assert!(replies.iter().all(|(_, count)| count.get() == 1), "a reply finished twice");
+    // The hanging connections were cut, not left open behind detached workers.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while closed.load(Ordering::SeqCst) < server.accepted() {
+        assert!(Instant::now() < deadline, "the running requests' connections were not closed");
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(server.accepted() <= 2, "queued requests were started after the drop");
+}
+
+#[test]
+fn every_dispatched_request_gets_a_worker() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(hang);
+    // The race is narrow, so it is tried on many fresh managers (fresh pools). Observed: a
+    // few rounds in a hundred leave the second request in the pool's channel with no thread
+    // to run it ("1 connected, 1 worker thread(s)", scheduler queue empty): it would wait
+    // for the first request to end (60 s default transfer timeout).
+    for round in 0..200 {
+        let before = server.accepted();
+        let nam = NetworkAccessManager::new();
+        let replies: Vec<NetworkReply> =
+            (0..2).map(|_| nam.get(&NetworkRequest::new(server.url("/")))).collect();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while server.accepted() < before + 2 {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: 2 requests to a hanging host, {} connected, {} worker thread(s): {nam:?}",
+                server.accepted() - before,
+                nam.worker_threads(),
+            );
+            EventLoop::process_events(Duration::from_millis(5));
+        }
+        drop(nam);
+        assert!(replies.iter().all(|r| r.error() == NetworkError::OperationCanceledError));
+    }
+}
+
+#[test]
+fn no_signal_fires_inside_get() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let nam = NetworkAccessManager::new();
+    let count = counter();
+    let c = count.clone();
+    nam.finished().connect(move |_| c.set(c.get() + 1));
+    let finished = SignalSpy::new(nam.finished());
+    let reply = nam.get(&NetworkRequest::new("http://"));
+    assert_eq!(count.get(), 0, "finished fired inside get()");
+    assert!(!reply.is_finished());
+    finish(&reply);
+    assert_eq!(count.get(), 1);
+    assert_error(&reply, NetworkError::ProtocolUnknownError, &["url"]);
+    assert_finished_once(&finished, &reply);
+    assert_eq!(count.get(), 1);
+}

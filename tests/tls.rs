@@ -1,0 +1,278 @@
+//! https through rustls against a local TLS server with a CA made for the test: the bundled
+//! roots refuse it, `set_ca_certificates` trusts it, wrong CAs and wrong names fail the
+//! handshake, and redirects between http and https follow the no-less-safe policy.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::Watchdog;
+use cute::SignalSpy;
+use cute::network::{
+    Attribute, AttributeValue, Error, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest,
+    RedirectPolicy,
+};
+use cute_httpbin::Httpbin;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// Waits (bounded) for a reply to finish.
+fn wait(reply: &NetworkReply) {
+    if reply.is_finished() {
+        return;
+    }
+    let spy = SignalSpy::new(reply.finished());
+    assert!(spy.wait(Duration::from_secs(20)), "reply did not finish: {reply:?}");
+}
+
+/// A certificate authority made for one test.
+struct Ca {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Ca { pem: cert.pem(), issuer: Issuer::new(params, key) }
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses) and its private key.
+    fn leaf(&self, names: &[&str]) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names.clone()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, names[0].as_str());
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        (cert.der().clone(), key)
+    }
+}
+
+/// Decides the response bytes from the request head.
+type Script = dyn Fn(&str) -> Vec<u8> + Send + Sync;
+
+/// A TLS server on 127.0.0.1: a thread per connection, one scripted response each.
+struct TlsServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl TlsServer {
+    fn start(
+        cert: CertificateDer<'static>,
+        key: PrivateKeyDer<'static>,
+        script: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+    ) -> TlsServer {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
+        let config = Arc::new(config);
+        let script: Arc<Script> = Arc::new(script);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            for tcp in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(tcp) = tcp else { continue };
+                let (config, script) = (config.clone(), script.clone());
+                std::thread::spawn(move || serve(tcp, config, &*script));
+            }
+        });
+        TlsServer { port, stop }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port)); // wakes the accept loop
+    }
+}
+
+/// One connection: handshake, read the request head, write the scripted response. Any
+/// failure (a client refusing the certificate, above all) just ends the connection.
+fn serve(tcp: TcpStream, config: Arc<rustls::ServerConfig>, script: &Script) {
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
+    let Ok(connection) = rustls::ServerConnection::new(config) else { return };
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tls.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+        if head.len() > 64 * 1024 {
+            return;
+        }
+    }
+    let response = script(&String::from_utf8_lossy(&head));
+    if tls.write_all(&response).and_then(|()| tls.flush()).is_err() {
+        return;
+    }
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+}
+
+fn ok_hello(_head: &str) -> Vec<u8> {
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+        .to_vec()
+}
+
+/// A CA and a server with a certificate from it for "localhost" and "127.0.0.1".
+fn trusted_server(script: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> (Ca, TlsServer) {
+    let ca = Ca::new("cute test CA");
+    let (cert, key) = ca.leaf(&["localhost", "127.0.0.1"]);
+    let server = TlsServer::start(cert, key, script);
+    (ca, server)
+}
+
+fn assert_handshake_failed(reply: &NetworkReply) {
+    assert_eq!(reply.error(), NetworkError::SslHandshakeFailedError, "{}", reply.error_string());
+    let message = reply.error_string();
+    assert!(message.starts_with("SSL handshake failed"), "{message}");
+    assert!(message.to_lowercase().contains("certificate"), "the message names the problem: {message}");
+    assert_eq!(reply.status_code(), None, "{message}");
+}
+
+#[test]
+fn the_bundled_roots_do_not_trust_a_private_ca() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (_ca, server) = trusted_server(ok_hello);
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_handshake_failed(&reply);
+    assert!(reply.read_all().is_empty());
+}
+
+#[test]
+fn a_trusted_ca_makes_the_request_succeed_encrypted() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (ca, server) = trusted_server(ok_hello);
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.status_code(), Some(200));
+    assert_eq!(reply.read_all(), b"hello");
+    assert_eq!(reply.attribute(Attribute::ConnectionEncryptedAttribute), Some(AttributeValue::Bool(true)));
+}
+
+#[test]
+fn trusting_another_ca_fails_the_handshake() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (_ca, server) = trusted_server(ok_hello);
+    let other = Ca::new("some other CA");
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(other.pem.as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_handshake_failed(&reply);
+}
+
+#[test]
+fn a_certificate_for_another_name_fails_the_handshake() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let ca = Ca::new("cute test CA");
+    let (cert, key) = ca.leaf(&["other.test"]);
+    let server = TlsServer::start(cert, key, ok_hello);
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_handshake_failed(&reply);
+}
+
+#[test]
+fn invalid_pem_is_refused_and_empty_pem_restores_the_bundled_roots() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (ca, server) = trusted_server(ok_hello);
+    let nam = NetworkAccessManager::new();
+    let result = nam.set_ca_certificates(b"not a pem");
+    assert!(matches!(result, Err(Error::InvalidCertificate(_))), "{result:?}");
+
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+
+    // Back to the bundled roots: the private CA is not trusted any more.
+    nam.set_ca_certificates(b"").unwrap();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_handshake_failed(&reply);
+}
+
+#[test]
+fn https_to_http_redirects_are_refused_unless_manual() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let plain = Httpbin::start().unwrap();
+    let target = plain.url("/get");
+    let (ca, server) = trusted_server(move |_| {
+        format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .into_bytes()
+    });
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::InsecureRedirectError, "{}", reply.error_string());
+
+    let mut request = NetworkRequest::new(server.url("/"));
+    request.set_redirect_policy(RedirectPolicy::ManualRedirectPolicy);
+    let reply = nam.get(&request);
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.status_code(), Some(302));
+    let expected = url::Url::parse(&plain.url("/get")).unwrap();
+    assert_eq!(reply.attribute(Attribute::RedirectionTargetAttribute), Some(AttributeValue::Url(expected)));
+}
+
+#[test]
+fn http_to_https_redirects_are_followed() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (ca, server) = trusted_server(ok_hello);
+    let plain = Httpbin::start().unwrap();
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("url", &server.url("/"))
+        .append_pair("status_code", "302")
+        .finish();
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(plain.url(&format!("/redirect-to?{query}"))));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"hello");
+    let url = reply.url().unwrap();
+    assert_eq!(url.scheme(), "https", "{url}");
+    assert_eq!(url.port(), Some(server.port));
+    assert_eq!(reply.attribute(Attribute::ConnectionEncryptedAttribute), Some(AttributeValue::Bool(true)));
+}
