@@ -23,3 +23,9 @@ pub mod network {
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The PyQt porting guide's examples, compiled (and, where they need no network, run) as
+/// doctests.
+#[doc = include_str!("../docs/porting-from-pyqt.md")]
+#[cfg(doctest)]
+pub struct PortingGuideDoctests;

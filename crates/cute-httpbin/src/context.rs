@@ -1,8 +1,11 @@
-//! What an endpoint needs to know about a request, gathered once from tiny_http's `Request`.
+//! What an endpoint needs to know about a request, gathered once from hyper's `Request`.
 
 use std::net::SocketAddr;
 
-use tiny_http::{HTTPVersion, Method, Request};
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Version};
 
 /// A request with its body read, its target split and its headers copied out.
 #[derive(Debug)]
@@ -15,12 +18,12 @@ pub(crate) struct Ctx {
     pub(crate) path: String,
     /// The query pairs, decoded, in order (a key may repeat).
     pub(crate) query: Vec<(String, String)>,
-    /// The request headers in order, with their names as the client spelled them.
+    /// The request headers in order (those of one name together), names in lower case.
     pub(crate) headers: Vec<(String, String)>,
     /// The client's IP address, as text.
     pub(crate) origin: String,
     /// The full request body.
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Bytes,
     /// Whether the client spoke HTTP/1.0 (no chunked encoding for it).
     pub(crate) http10: bool,
     /// The address the server listens on, for requests without a `Host` header.
@@ -30,30 +33,35 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Copies what the endpoints need out of `request` and reads its body to the end, so the
     /// connection stays usable for the next request whatever the endpoint does.
-    pub(crate) fn read(request: &mut Request, local: SocketAddr) -> std::io::Result<Ctx> {
-        let mut body = Vec::with_capacity(request.body_length().unwrap_or(0).min(1 << 20));
-        request.as_reader().read_to_end(&mut body)?;
-        let target = request.url().to_owned();
+    pub(crate) async fn read(
+        request: Request<Incoming>,
+        remote: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<Ctx, hyper::Error> {
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await?.to_bytes();
+        let target = parts.uri.to_string();
         let path_and_query = strip_scheme_and_authority(&target);
         let (path, query) = match path_and_query.split_once('?') {
             Some((path, query)) => (path.to_owned(), parse_pairs(query.as_bytes())),
             None => (path_and_query.to_owned(), Vec::new()),
         };
-        let headers = request
-            .headers()
+        let headers = parts
+            .headers
             .iter()
-            .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
+            .map(|(name, value)| {
+                (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+            })
             .collect();
-        let origin = request.remote_addr().map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string());
         Ok(Ctx {
-            method: request.method().clone(),
+            method: parts.method,
             target,
             path: if path.is_empty() { "/".to_owned() } else { path },
             query,
             headers,
-            origin,
+            origin: remote.ip().to_string(),
             body,
-            http10: *request.http_version() <= HTTPVersion(1, 0),
+            http10: parts.version <= Version::HTTP_10,
             local,
         })
     }
@@ -85,14 +93,14 @@ impl Ctx {
         }
     }
 
-    /// Whether the method is `HEAD` (tiny_http then sends the headers only).
+    /// Whether the method is `HEAD` (hyper then sends the headers only).
     pub(crate) fn is_head(&self) -> bool {
-        self.method == Method::Head
+        self.method == Method::HEAD
     }
 
     /// Whether the method is `GET` or `HEAD`.
     pub(crate) fn is_get(&self) -> bool {
-        matches!(self.method, Method::Get | Method::Head)
+        self.method == Method::GET || self.method == Method::HEAD
     }
 }
 

@@ -6,8 +6,8 @@ use std::io::Write;
 use base64::Engine as _;
 use flate2::Compression;
 use flate2::write::{GzEncoder, ZlibEncoder};
+use hyper::Method;
 use serde_json::{Map, Value, json};
-use tiny_http::Method;
 
 use crate::assets;
 use crate::context::Ctx;
@@ -155,7 +155,7 @@ pub(crate) fn response_headers(ctx: &Ctx) -> Reply {
         length = body.len();
     }
     let mut reply = response::body(200, "application/json", body);
-    // Framing headers are tiny_http's business; the rest go out as asked.
+    // Framing headers are hyper's business; the rest go out as asked.
     let framing = ["Content-Length", "Transfer-Encoding", "Connection", "Trailer", "Upgrade"];
     for (name, value) in &ctx.query {
         if !framing.iter().any(|f| f.eq_ignore_ascii_case(name)) {
@@ -167,7 +167,7 @@ pub(crate) fn response_headers(ctx: &Ctx) -> Reply {
 
 /// `/`, `/index.html`, `/html`: the fixed HTML page.
 pub(crate) fn html() -> Reply {
-    response::body(200, "text/html; charset=utf-8", assets::PAGE_HTML.to_vec())
+    response::body(200, "text/html; charset=utf-8", assets::PAGE_HTML)
 }
 
 /// `/favicon.ico`.
@@ -177,7 +177,7 @@ pub(crate) fn favicon() -> Reply {
 
 /// `/tiny.txt`: the single byte `a`.
 pub(crate) fn tiny() -> Reply {
-    response::body(200, "text/plain", b"a".to_vec())
+    response::body(200, "text/plain", &b"a"[..])
 }
 
 /// A percent-decoded path segment.

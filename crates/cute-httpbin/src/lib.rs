@@ -1,5 +1,6 @@
 //! A local, loopback-only [httpbin](https://httpbin.org)-compatible HTTP/1.1 server, built on
-//! [tiny_http](https://docs.rs/tiny_http), for cute's tests, demos and benchmarks.
+//! [hyper](https://docs.rs/hyper) and [tokio](https://docs.rs/tokio), for cute's tests, demos
+//! and benchmarks.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -45,21 +46,28 @@
 //! | `/favicon.ico` | a 16x16 icon |
 //! | `/tiny.txt`, `/1m.bin`, `/big.bin` | 1 byte, 1 MiB and 1 GiB bodies for benchmarks |
 //!
-//! [^chunks]: `?chunk_size=` is accepted, but tiny_http frames the chunks itself (8 KiB).
+//! [^chunks]: one chunk per `?chunk_size=` bytes (default 10240, at most 65536), the same
+//!     bytes as `/bytes/{n}` with the same seed. HTTP/1.0 clients get a `Content-Length`.
 //!
 //! Unknown paths get 404 and wrong methods 405, both with an empty body. Known-length bodies
-//! always carry `Content-Length`; only `/stream-bytes` is chunked. `/drip` writes its bytes
-//! as they fall due, with a `Content-Length` of `numbytes`. `HEAD` works everywhere `GET`
-//! does.
+//! always carry `Content-Length`; only `/stream-bytes` is chunked. Generated bodies
+//! (`/bytes`, `/stream-bytes`, `/1m.bin`, `/big.bin`) are produced in 64 KiB frames as they
+//! are written, never whole (1 GiB goes out at well over 1 GB/s in release builds). `/drip`
+//! writes its bytes as they fall due, each batch a write of its own, with a
+//! `Content-Length` of `numbytes`. `HEAD` works everywhere `GET` does. Request bodies are
+//! always read to the end before the endpoint runs.
 //!
 //! # Threads
 //!
-//! A pool of handler threads takes requests from tiny_http; the endpoints that can take
-//! long (`/delay`, `/drip`, large `/bytes` and `/stream-bytes`, `/1m.bin`, `/big.bin`) run on
-//! a thread of their own so that they never hold up the pool. All of them notice shutdown
-//! at once. The library logs through [`log`] and never prints.
+//! Each server owns a multi-threaded tokio runtime with two worker threads named
+//! `cute-httpbin`. Every connection is a task serving HTTP/1.1 with keep-alive and
+//! pipelining through hyper; no endpoint blocks a thread, so slow ones (`/delay`, `/drip`,
+//! huge downloads) never hold up the others. All of them notice shutdown at once. The
+//! library logs through [`log`] and never prints.
 
 mod assets;
+mod body;
+mod connection;
 mod context;
 mod endpoints;
 mod json;
@@ -69,5 +77,6 @@ mod router;
 mod server;
 mod shutdown;
 mod stream;
+mod tracker;
 
 pub use server::Httpbin;

@@ -67,7 +67,7 @@ pub(crate) fn status(spec: &str) -> Reply {
         407 => with_header(response::empty(407), "Proxy-Authenticate", FAKE_REALM),
         301 | 302 | 303 | 305 | 307 => with_header(response::empty(code), "Location", "/redirect/1"),
         418 => with_header(
-            response::body(418, "text/plain; charset=utf-8", TEAPOT.as_bytes().to_vec()),
+            response::body(418, "text/plain; charset=utf-8", TEAPOT),
             "X-More-Info",
             "http://tools.ietf.org/html/rfc2324",
         ),
@@ -80,12 +80,12 @@ fn found(location: &str) -> Reply {
     with_header(response::empty(302), "Location", location)
 }
 
-/// The `n` of a redirect path; `Err` is the reply for a bad one.
-fn count(n: &str) -> Result<u32, Reply> {
+/// The `n` of a redirect path; `Err` is the reply for a bad one (boxed: it is rare and large).
+fn count(n: &str) -> Result<u32, Box<Reply>> {
     match n.parse::<u32>() {
-        Ok(0) => Err(response::text(400, "n must be at least 1")),
+        Ok(0) => Err(Box::new(response::text(400, "n must be at least 1"))),
         Ok(n) => Ok(n),
-        Err(_) => Err(response::not_found()),
+        Err(_) => Err(Box::new(response::not_found())),
     }
 }
 
@@ -103,7 +103,7 @@ pub(crate) fn relative_redirect(n: &str) -> Reply {
     match count(n) {
         Ok(1) => found("/get"),
         Ok(n) => found(&format!("/relative-redirect/{}", n - 1)),
-        Err(reply) => reply,
+        Err(reply) => *reply,
     }
 }
 
@@ -113,7 +113,7 @@ pub(crate) fn absolute_redirect(ctx: &Ctx, n: &str) -> Reply {
     match count(n) {
         Ok(1) => found(&format!("http://{host}/get")),
         Ok(n) => found(&format!("http://{host}/absolute-redirect/{}", n - 1)),
-        Err(reply) => reply,
+        Err(reply) => *reply,
     }
 }
 

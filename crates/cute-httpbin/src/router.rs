@@ -1,21 +1,21 @@
-//! Maps a request to its endpoint, and decides what must leave the handler pool.
+//! Maps a request to its endpoint, and decides which answers take time.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::Method;
 use serde_json::Value;
-use tiny_http::Method;
 
+use crate::body::Payload;
 use crate::context::Ctx;
 use crate::endpoints::{self, decode_segment};
 use crate::json::body_fields;
 use crate::redirect;
 use crate::response::{self, Reply};
 use crate::shutdown::Shutdown;
-use crate::stream::{DEFAULT_SEED, Drip, PrngReader, seconds};
+use crate::stream::{DEFAULT_SEED, Drip, Prng, seconds};
 
-/// Bodies larger than this are streamed from a worker thread rather than from the pool.
-const INLINE_LIMIT: u64 = 256 * 1024;
+/// The frame size of `/stream-bytes` without `?chunk_size=` (httpbin's default).
+const DEFAULT_CHUNK: usize = 10 * 1024;
 
 /// The longest `/delay`, in seconds.
 const MAX_DELAY: f64 = 10.0;
@@ -24,17 +24,18 @@ const MAX_DELAY: f64 = 10.0;
 const MAX_DRIP: f64 = 3600.0;
 
 /// How a request is answered.
+#[derive(Debug)]
 pub(crate) enum Action {
-    /// Send this reply now, from the pool thread.
+    /// Send this reply now (its body may still be generated as it is written).
     Now(Reply),
-    /// On a worker thread: wait (unless the server stops first), then send this reply.
+    /// Wait (unless the server stops first, which makes the answer a 503), then send this reply.
     Later {
         /// How long to wait before responding.
         wait: Duration,
         /// The reply.
         reply: Reply,
     },
-    /// On a worker thread: the `/drip` response.
+    /// The `/drip` response.
     Drip(Drip),
 }
 
@@ -44,7 +45,7 @@ fn get_only(ctx: &Ctx, f: impl FnOnce() -> Reply) -> Reply {
 }
 
 /// Routes the request in `ctx`.
-pub(crate) fn route(ctx: &Ctx, shutdown: &Arc<Shutdown>) -> Action {
+pub(crate) fn route(ctx: &Ctx, shutdown: &Shutdown) -> Action {
     let segments: Vec<&str> = match ctx.path.strip_prefix('/') {
         Some(rest) => rest.split('/').collect(),
         None => return Action::Now(response::not_found()),
@@ -52,10 +53,10 @@ pub(crate) fn route(ctx: &Ctx, shutdown: &Arc<Shutdown>) -> Action {
     let reply = match segments.as_slice() {
         ["tiny.txt"] => get_only(ctx, endpoints::tiny),
         ["get"] => get_only(ctx, || endpoints::get(ctx)),
-        ["post"] => endpoints::with_body(ctx, &Method::Post),
-        ["put"] => endpoints::with_body(ctx, &Method::Put),
-        ["patch"] => endpoints::with_body(ctx, &Method::Patch),
-        ["delete"] => endpoints::with_body(ctx, &Method::Delete),
+        ["post"] => endpoints::with_body(ctx, &Method::POST),
+        ["put"] => endpoints::with_body(ctx, &Method::PUT),
+        ["patch"] => endpoints::with_body(ctx, &Method::PATCH),
+        ["delete"] => endpoints::with_body(ctx, &Method::DELETE),
         ["anything", ..] => endpoints::anything(ctx),
         [""] | ["index.html"] | ["html"] => get_only(ctx, endpoints::html),
         ["favicon.ico"] => get_only(ctx, endpoints::favicon),
@@ -73,10 +74,10 @@ pub(crate) fn route(ctx: &Ctx, shutdown: &Arc<Shutdown>) -> Action {
         ["relative-redirect", n] => get_only(ctx, || redirect::relative_redirect(n)),
         ["absolute-redirect", n] => get_only(ctx, || redirect::absolute_redirect(ctx, n)),
         ["redirect-to"] => redirect::redirect_to(ctx),
-        ["response-headers"] => match ctx.method {
-            Method::Get | Method::Head | Method::Post => endpoints::response_headers(ctx),
-            _ => response::method_not_allowed("GET, HEAD, POST"),
-        },
+        ["response-headers"] if ctx.is_get() || ctx.method == Method::POST => {
+            endpoints::response_headers(ctx)
+        }
+        ["response-headers"] => response::method_not_allowed("GET, HEAD, POST"),
         ["cookies"] => get_only(ctx, || endpoints::cookies(ctx)),
         ["cookies", "set"] => get_only(ctx, || endpoints::cookies_set(&ctx.query)),
         ["cookies", "set", name, value] => {
@@ -120,29 +121,32 @@ fn drip(ctx: &Ctx) -> Action {
     let code = param("code", "200").trim().parse::<u16>().ok().filter(|c| (200..=599).contains(c));
     match (duration, delay, numbytes, code) {
         (Some(duration), Some(delay), Some(numbytes), Some(code)) => {
-            Action::Drip(Drip { code, delay, duration, numbytes, head: ctx.is_head(), http10: ctx.http10 })
+            Action::Drip(Drip { code, delay, duration, numbytes, head: ctx.is_head() })
         }
         _ => Action::Now(response::text(400, "invalid drip parameters")),
     }
 }
 
-/// `/bytes/{n}`, `/stream-bytes/{n}` (`chunked`), `/1m.bin`, `/big.bin`.
-fn bytes(ctx: &Ctx, n: u64, chunked: bool, shutdown: &Arc<Shutdown>) -> Action {
+/// `/bytes/{n}`, `/stream-bytes/{n}` (`chunked`, `?chunk_size=`), `/1m.bin`, `/big.bin`: the
+/// body is generated while it is written, never held whole.
+fn bytes(ctx: &Ctx, n: u64, chunked: bool, shutdown: &Shutdown) -> Action {
     let seed = match ctx.query_value("seed").map(|s| s.trim().parse::<u64>()) {
         None => DEFAULT_SEED,
         Some(Ok(seed)) => seed,
         Some(Err(_)) => return Action::Now(response::text(400, "invalid seed")),
     };
-    let Ok(len) = usize::try_from(n) else {
-        return Action::Now(response::text(400, "too many bytes for this platform"));
-    };
-    let reader = Box::new(PrngReader::new(seed, n, Arc::clone(shutdown)));
-    // HTTP/1.0 has no chunked encoding: tiny_http would buffer the whole body to measure it.
-    let known = if chunked && !ctx.http10 { None } else { Some(len) };
-    let reply = response::stream(200, Some("application/octet-stream"), reader, known);
-    if n > INLINE_LIMIT && !ctx.is_head() {
-        Action::Later { wait: Duration::ZERO, reply }
+    let chunk = if !chunked {
+        Prng::BLOCK
     } else {
-        Action::Now(reply)
-    }
+        // Like httpbin, 0 counts as 1; above one block, frames are one block.
+        match ctx.query_value("chunk_size").map(|s| s.trim().parse::<usize>()) {
+            None => DEFAULT_CHUNK,
+            Some(Ok(size)) => size.clamp(1, Prng::BLOCK),
+            Some(Err(_)) => return Action::Now(response::text(400, "invalid chunk_size")),
+        }
+    };
+    // HTTP/1.0 has no chunked encoding: announce the length rather than close-delimit.
+    let known = !chunked || ctx.http10;
+    let payload = Payload::generated(Prng::new(seed, n), chunk, known, shutdown.clone());
+    Action::Now(response::stream(200, Some("application/octet-stream"), payload, known.then_some(n)))
 }

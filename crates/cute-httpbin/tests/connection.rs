@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -93,12 +93,96 @@ fn dropping_the_server_during_a_delay_returns_promptly() {
 fn dropping_the_server_during_a_large_download_returns_promptly() {
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
-    // Ask for 1 GiB and read none of it: the worker blocks on a full socket buffer.
+    // Ask for 1 GiB and read none of it: the connection stalls on a full socket buffer.
     client.send("GET", "/big.bin", &[], b"");
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
     server.shutdown();
     assert!(started.elapsed() < Duration::from_secs(2), "shutdown took {:?}", started.elapsed());
+}
+
+#[test]
+fn dropping_the_server_cuts_streams_short_and_closes_idle_connections() {
+    let server = Httpbin::start().unwrap();
+    let addr = server.addr();
+    let mut idle = Client::connect(addr);
+    assert_eq!(idle.get("/tiny.txt").status, 200);
+    let mut dripping = Client::connect(addr);
+    dripping.send("GET", "/drip?duration=10&numbytes=10", &[], b"");
+    assert_eq!(dripping.receive_head().header("Content-Length"), Some("10"));
+    let mut downloading = Client::connect(addr);
+    downloading.send("GET", "/big.bin", &[], b"");
+    let mut chunk = vec![0; 1 << 16];
+    downloading.body().read_exact(&mut chunk).unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        (downloading.body().read_to_end(&mut sink).unwrap_or(0), sink.len())
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    drop(server);
+    assert!(started.elapsed() < Duration::from_secs(2), "drop took {:?}", started.elapsed());
+    // Every connection is closed: the drip and the download end early, the idle one at once.
+    let mut rest = Vec::new();
+    let _ = dripping.body().read_to_end(&mut rest);
+    assert!(rest.len() < 10, "the drip ran to its end");
+    let (_, downloaded) = reader.join().unwrap();
+    assert!(downloaded < (1 << 30) - (1 << 16), "the download ran to its end");
+    assert_eq!(idle.body().read(&mut [0; 16]).unwrap_or(0), 0);
+    assert!(std::net::TcpStream::connect(addr).is_err(), "still accepting");
+}
+
+#[test]
+fn drip_sends_its_bytes_over_time() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    client.send("GET", "/drip?duration=0.6&numbytes=3", &[], b"");
+    let started = Instant::now();
+    let head = client.receive_head();
+    assert_eq!(head.header("Content-Length"), Some("3"));
+    let mut arrivals = Vec::new();
+    for _ in 0..3 {
+        let mut star = [0];
+        client.body().read_exact(&mut star).unwrap();
+        assert_eq!(&star, b"*");
+        arrivals.push(started.elapsed());
+    }
+    // Due at 0, 0.2 and 0.4 s: the first well before the last.
+    assert!(arrivals[0] < Duration::from_millis(150), "{arrivals:?}");
+    assert!(arrivals[2] >= Duration::from_millis(380), "{arrivals:?}");
+    assert_eq!(
+        client.request("HEAD", "/drip?duration=10&numbytes=7", &[], b"").header("Content-Length"),
+        Some("7")
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "HEAD /drip waited for the bytes");
+    assert_eq!(client.get("/tiny.txt").body, b"a");
+}
+
+#[test]
+fn a_client_that_half_closes_still_gets_its_answer() {
+    let server = Httpbin::start().unwrap();
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    stream.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    stream.write_all(b"GET /delay/0.1?h=1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(response.contains(r#""h": "1""#));
+}
+
+#[test]
+fn the_server_can_be_shared_and_dropped_from_async_code() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Httpbin>();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let server = Httpbin::start().unwrap();
+        let addr = server.addr();
+        let status = tokio::task::spawn_blocking(move || get(addr, "/get").status).await.unwrap();
+        assert_eq!(status, 200);
+        drop(server); // must neither panic nor hang inside a runtime
+    });
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use common::{Client, get};
 use cute_httpbin::Httpbin;
@@ -124,6 +124,9 @@ fn status_codes_and_their_extra_headers() {
     assert_eq!(client.request("PUT", "/status/201", &[], b"").status, 201);
     assert_eq!(client.get("/status/500:0,503:1").status, 503);
     assert_eq!(client.get("/status/nope").status, 400);
+    let unnamed = client.get("/status/599");
+    assert_eq!((unnamed.status, unnamed.reason.as_str()), (599, "Unknown"));
+    assert_eq!(client.get("/status/204").header("Content-Length"), None);
     assert_eq!(client.get("/no/such/path").status, 404);
 }
 
@@ -143,8 +146,13 @@ fn bytes_and_stream_bytes() {
     assert_eq!(streamed.header("Transfer-Encoding"), Some("chunked"));
     assert_eq!(streamed.header("Content-Length"), None);
     assert_eq!(streamed.body, response.body);
+    assert_eq!(streamed.chunks, [1000; 100], "one chunk per chunk_size bytes");
+    let default = client.get("/stream-bytes/30000");
+    assert_eq!(default.chunks, [10240, 10240, 9520]);
+    assert_eq!(default.body, response.body[..30000]);
+    assert_eq!(client.get("/stream-bytes/10?chunk_size=x").status, 400);
 
-    // Over the inline limit: served from a worker thread, still with a Content-Length.
+    // Larger than one 64 KiB frame: generated as it is written, still with a Content-Length.
     let large = client.get("/bytes/1000000");
     assert_eq!(large.header("Content-Length"), Some("1000000"));
     assert_eq!(large.body.len(), 1_000_000);
@@ -152,6 +160,44 @@ fn bytes_and_stream_bytes() {
     assert_eq!(client.get("/tiny.txt").body, b"a");
     let head = client.request("HEAD", "/big.bin", &[], b"");
     assert_eq!(head.header("Content-Length"), Some("1073741824"));
+    let head = client.request("HEAD", "/stream-bytes/100", &[], b"");
+    assert_eq!((head.status, head.header("Content-Length")), (200, None));
+    // The connection is still in step after the HEADs.
+    assert_eq!(client.get("/tiny.txt").body, b"a");
+}
+
+#[test]
+fn big_bin_streams_the_whole_gigabyte() {
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    client.send("GET", "/big.bin", &[], b"");
+    let head = client.receive_head();
+    assert_eq!(head.header("Content-Length"), Some("1073741824"));
+    let mut first = vec![0; 1 << 16];
+    client.body().read_exact(&mut first).unwrap();
+    assert_eq!(first, get(server.addr(), "/bytes/65536").body, "the same bytes as /bytes");
+    let rest = (1 << 30) - (1 << 16);
+    assert_eq!(std::io::copy(&mut client.body().take(rest), &mut std::io::sink()).unwrap(), rest);
+    assert_eq!(client.get("/tiny.txt").body, b"a");
+}
+
+#[test]
+fn http10_clients_get_lengths_and_their_version() {
+    let server = Httpbin::start().unwrap();
+    for path in ["/stream-bytes/100", "/get", "/drip?duration=0&numbytes=3"] {
+        let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+        stream.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let end = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+        let (head, body) = (String::from_utf8_lossy(&response[..end]), &response[end + 4..]);
+        assert!(head.starts_with("HTTP/1.0 200 OK\r\n"), "{path}: {head}");
+        let length = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned));
+        assert_eq!(length, Some(body.len().to_string()), "{path}: {head}");
+    }
 }
 
 #[test]

@@ -13,8 +13,12 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub(crate) struct Response {
     pub(crate) status: u16,
+    /// The reason phrase of the status line.
+    pub(crate) reason: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+    /// The sizes of the chunks of a chunked body, in order.
+    pub(crate) chunks: Vec<usize>,
 }
 
 impl Response {
@@ -66,21 +70,8 @@ impl Client {
 
     /// Reads one response; `head` for the answer to a HEAD request (no body).
     pub(crate) fn receive(&mut self, head: bool) -> Response {
-        let status_line = self.line();
-        let mut parts = status_line.splitn(3, ' ');
-        assert!(parts.next().unwrap().starts_with("HTTP/1."), "status line {status_line:?}");
-        let status: u16 = parts.next().unwrap().parse().unwrap();
-        let mut headers = Vec::new();
-        loop {
-            let line = self.line();
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').expect("a header line");
-            headers.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-        let mut response = Response { status, headers, body: Vec::new() };
-        if head || matches!(status, 100..=199 | 204 | 304) {
+        let mut response = self.receive_head();
+        if head || matches!(response.status, 100..=199 | 204 | 304) {
             return response;
         }
         if response.header("Transfer-Encoding").is_some_and(|te| te.eq_ignore_ascii_case("chunked")) {
@@ -91,6 +82,7 @@ impl Client {
                     while !self.line().is_empty() {}
                     break;
                 }
+                response.chunks.push(size);
                 let start = response.body.len();
                 response.body.resize(start + size, 0);
                 self.reader.read_exact(&mut response.body[start..]).unwrap();
@@ -103,6 +95,31 @@ impl Client {
             self.reader.read_to_end(&mut response.body).unwrap();
         }
         response
+    }
+
+    /// Reads the status line and headers of a response, leaving its body unread (see
+    /// [`Client::body`]).
+    pub(crate) fn receive_head(&mut self) -> Response {
+        let status_line = self.line();
+        let mut parts = status_line.splitn(3, ' ');
+        assert!(parts.next().unwrap().starts_with("HTTP/1."), "status line {status_line:?}");
+        let status: u16 = parts.next().unwrap().parse().unwrap();
+        let reason = parts.next().unwrap_or_default().to_owned();
+        let mut headers = Vec::new();
+        loop {
+            let line = self.line();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').expect("a header line");
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+        Response { status, reason, headers, body: Vec::new(), chunks: Vec::new() }
+    }
+
+    /// The connection's reader, to read a body as it arrives after [`Client::receive_head`].
+    pub(crate) fn body(&mut self) -> &mut impl Read {
+        &mut self.reader
     }
 
     /// Sends a request and reads its response.

@@ -1,0 +1,132 @@
+//! The async side: the accept loop, one hyper HTTP/1.1 connection per task, and the service
+//! that reads a request and runs its endpoint.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::body::Payload;
+use crate::context::Ctx;
+use crate::response::{self, Reply};
+use crate::router::{self, Action};
+use crate::shutdown::Shutdown;
+use crate::stream;
+use crate::tracker::TaskGuard;
+
+/// How long a connection may go on finishing its response once the server stops (a `/delay`
+/// answering 503, say) before it is closed regardless (a client that stopped reading).
+const CONNECTION_GRACE: Duration = Duration::from_millis(300);
+
+/// Pause after a failed `accept` (out of file descriptors, say) so as not to spin on it.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// What every request on one connection shares.
+#[derive(Debug)]
+struct Peer {
+    /// The client's address.
+    remote: SocketAddr,
+    /// The server's listening address.
+    local: SocketAddr,
+    shutdown: Shutdown,
+}
+
+/// Accepts connections until the server stops, each served by a task of its own holding a
+/// [`TaskGuard`] of the same tracker as this loop's `guard`.
+pub(crate) async fn accept_loop(listener: TcpListener, shutdown: Shutdown, guard: TaskGuard) {
+    let local = match listener.local_addr() {
+        Ok(local) => local,
+        Err(e) => {
+            log::error!("cute-httpbin: the listener has no address: {e}");
+            return;
+        }
+    };
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = shutdown.wait() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, remote)) => {
+                let peer = Peer { remote, local, shutdown: shutdown.clone() };
+                tokio::spawn(serve(stream, peer, guard.tracker().enter()));
+            }
+            Err(e) => {
+                log::warn!("cute-httpbin: accepting a connection: {e}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+    // Dropping the listener here closes the port before the connections are done.
+    log::debug!("cute-httpbin on {local}: no longer accepting");
+}
+
+/// Serves one connection (HTTP/1.1 keep-alive, pipelining) until the client closes it or the
+/// server stops: then the response in progress gets [`CONNECTION_GRACE`] to finish.
+async fn serve(stream: TcpStream, peer: Peer, _guard: TaskGuard) {
+    if let Err(e) = stream.set_nodelay(true) {
+        log::debug!("cute-httpbin: setting TCP_NODELAY: {e}");
+    }
+    let peer = Arc::new(peer);
+    let shutdown = peer.shutdown.clone();
+    let remote = peer.remote;
+    let service = service_fn(move |request| {
+        let peer = Arc::clone(&peer);
+        async move { Ok::<_, Infallible>(handle(request, &peer).await) }
+    });
+    let mut connection = pin!(
+        http1::Builder::new()
+            .keep_alive(true)
+            // A client that shuts down its sending side after a request still gets the answer.
+            .half_close(true)
+            .title_case_headers(true)
+            .serve_connection(TokioIo::new(stream), service)
+    );
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = shutdown.wait() => {
+            connection.as_mut().graceful_shutdown();
+            match tokio::time::timeout(CONNECTION_GRACE, connection.as_mut()).await {
+                Ok(result) => result,
+                Err(_) => {
+                    log::debug!("cute-httpbin: closing the busy connection from {remote} at shutdown");
+                    return;
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
+        log::debug!("cute-httpbin: connection from {remote}: {e}");
+    }
+}
+
+/// Answers one request: reads its body, routes it and runs its endpoint.
+async fn handle(request: Request<Incoming>, peer: &Peer) -> Response<Payload> {
+    let ctx = match Ctx::read(request, peer.remote, peer.local).await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            log::debug!("cute-httpbin: reading a request body: {e}");
+            return response::text(400, "unreadable request body");
+        }
+    };
+    log::trace!("cute-httpbin: {} {}", ctx.method, ctx.target);
+    match router::route(&ctx, &peer.shutdown) {
+        Action::Now(reply) => reply,
+        Action::Later { wait, reply } => later(wait, reply, &peer.shutdown).await,
+        Action::Drip(drip) => stream::drip(drip, &peer.shutdown).await,
+    }
+}
+
+/// `reply` after `wait`, or 503 if the server stops first.
+async fn later(wait: Duration, reply: Reply, shutdown: &Shutdown) -> Reply {
+    if shutdown.sleep(wait).await { reply } else { response::text(503, "server shutting down") }
+}
