@@ -18,8 +18,8 @@ pub(crate) struct Control {
     aborted: AtomicBool,
     /// The connection the request is using right now (registered by the transport).
     connection: Mutex<Option<Weak<dyn ShutdownHandle>>>,
-    /// Bytes handed to the loop and not yet released by it.
-    in_flight: Mutex<u64>,
+    /// Bytes handed to the loop and not yet released by it, and whether the worker waits.
+    in_flight: Mutex<(u64, bool)>,
     space: Condvar,
 }
 
@@ -28,7 +28,7 @@ impl Control {
         Control {
             aborted: AtomicBool::new(false),
             connection: Mutex::new(None),
-            in_flight: Mutex::new(0),
+            in_flight: Mutex::new((0, false)),
             space: Condvar::new(),
         }
     }
@@ -59,22 +59,26 @@ impl Control {
     /// Waits until `n` more bytes fit in the hand-off (always admitted when nothing is in
     /// flight, so one large chunk cannot deadlock). Returns false if aborted.
     pub(crate) fn acquire(&self, n: u64) -> bool {
-        let mut in_flight = lock(&self.in_flight);
-        while *in_flight > 0 && *in_flight + n > HANDOFF_LIMIT && !self.is_aborted() {
-            in_flight = self
+        let mut state = lock(&self.in_flight);
+        while state.0 > 0 && state.0 + n > HANDOFF_LIMIT && !self.is_aborted() {
+            state.1 = true;
+            state = self
                 .space
-                .wait_timeout(in_flight, Duration::from_millis(200))
+                .wait_timeout(state, Duration::from_millis(200))
                 .map(|r| r.0)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
-        *in_flight += n;
+        state.1 = false;
+        state.0 += n;
         !self.is_aborted()
     }
 
-    /// The loop consumed `n` bytes.
+    /// The loop consumed `n` bytes; wakes the worker only if it is waiting.
     pub(crate) fn release(&self, n: u64) {
-        let mut in_flight = lock(&self.in_flight);
-        *in_flight = in_flight.saturating_sub(n);
-        self.space.notify_all();
+        let mut state = lock(&self.in_flight);
+        state.0 = state.0.saturating_sub(n);
+        if state.1 {
+            self.space.notify_all();
+        }
     }
 }

@@ -2,10 +2,13 @@
 //! replies, schedules them onto worker threads, and turns worker events into signals.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::{Receiver, Sender};
 use std::time::Duration;
 
 use cute_core::{Emitter, Signal, Timer};
@@ -14,7 +17,7 @@ use url::Url;
 use crate::auth::CredentialCache;
 use crate::authenticator::Authenticator;
 use crate::error::{Error, NetworkError};
-use crate::pool::Pool;
+use crate::pool::{Pool, Runner};
 use crate::reply::{NetworkReply, Phase, ReplyInner};
 use crate::request::{NetworkRequest, Operation, RedirectPolicy, has_forbidden_bytes};
 use crate::transport::{self, AgentSettings};
@@ -90,7 +93,7 @@ impl Proxy {
     }
 }
 
-type HostKey = (String, String, u16);
+pub(crate) type HostKey = (String, String, u16);
 
 fn host_key(url: Option<&Url>) -> HostKey {
     match url {
@@ -103,76 +106,14 @@ fn host_key(url: Option<&Url>) -> HostKey {
     }
 }
 
-/// Which replies wait for which host, and how many workers each host uses.
-#[derive(Default)]
-struct Scheduler {
-    waiting: HashMap<HostKey, VecDeque<u64>>,
-    /// Hosts with waiting replies, in round-robin order.
-    order: VecDeque<HostKey>,
-    active: HashMap<HostKey, usize>,
-    /// Dispatched jobs whose worker has not reported `Finished` yet.
-    running: HashMap<u64, HostKey>,
-}
-
-impl Scheduler {
-    fn enqueue(&mut self, id: u64, key: HostKey) {
-        let queue = self.waiting.entry(key.clone()).or_default();
-        if queue.is_empty() {
-            self.order.push_back(key);
-        }
-        queue.push_back(id);
-    }
-
-    fn remove_waiting(&mut self, id: u64) {
-        for queue in self.waiting.values_mut() {
-            queue.retain(|&x| x != id);
-        }
-    }
-
-    /// The next reply to start, if a host has one waiting and room for it.
-    fn next(&mut self, per_host: usize, cap: usize) -> Option<u64> {
-        if self.running.len() >= cap {
-            return None;
-        }
-        for _ in 0..self.order.len() {
-            let key = self.order.pop_front()?;
-            let queue = self.waiting.entry(key.clone()).or_default();
-            if queue.is_empty() {
-                self.waiting.remove(&key);
-                continue;
-            }
-            let active = self.active.get(&key).copied().unwrap_or(0);
-            if active >= per_host {
-                self.order.push_back(key);
-                continue;
-            }
-            let id = queue.pop_front()?;
-            if !queue.is_empty() {
-                self.order.push_back(key.clone());
-            } else {
-                self.waiting.remove(&key);
-            }
-            *self.active.entry(key.clone()).or_default() += 1;
-            self.running.insert(id, key);
-            return Some(id);
-        }
-        None
-    }
-
-    fn done(&mut self, id: u64) {
-        if let Some(key) = self.running.remove(&id)
-            && let Some(n) = self.active.get_mut(&key)
-        {
-            *n -= 1;
-            if *n == 0 {
-                self.active.remove(&key);
-            }
-        }
-    }
-
-    fn queued(&self) -> usize {
-        self.waiting.values().map(VecDeque::len).sum()
-    }
+/// One host's queue: jobs wait here, and up to the per-host limit of runners (each on a
+/// pool thread) take them one after another until the queue is empty.
+struct HostQueue {
+    tx: Sender<Job>,
+    rx: Receiver<Job>,
+    runners: usize,
+    /// Runners polling the queue for a moment before they give the host up.
+    lingering: Arc<AtomicUsize>,
 }
 
 struct Settings {
@@ -191,7 +132,7 @@ pub(crate) struct ManagerInner {
     events: Signal<Event>,
     emitter: Emitter<Event>,
     live: RefCell<HashMap<u64, Rc<ReplyInner>>>,
-    scheduler: RefCell<Scheduler>,
+    hosts: RefCell<HashMap<HostKey, HostQueue>>,
     settings: RefCell<Settings>,
     agent: RefCell<Option<ureq::Agent>>,
     pool: RefCell<Pool>,
@@ -260,7 +201,7 @@ impl fmt::Debug for NetworkAccessManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NetworkAccessManager")
             .field("live_replies", &self.inner.live.borrow().len())
-            .field("queued", &self.inner.scheduler.borrow().queued())
+            .field("queued", &self.inner.hosts.borrow().values().map(|h| h.rx.len()).sum::<usize>())
             .field("workers", &self.inner.pool.borrow().threads())
             .finish()
     }
@@ -288,7 +229,7 @@ impl NetworkAccessManager {
             events,
             emitter,
             live: RefCell::default(),
-            scheduler: RefCell::default(),
+            hosts: RefCell::default(),
             settings: RefCell::new(Settings {
                 transfer_timeout: DEFAULT_TRANSFER_TIMEOUT,
                 redirect_policy: RedirectPolicy::default(),
@@ -419,7 +360,7 @@ impl NetworkAccessManager {
         }
         self.inner.settings.borrow_mut().per_host = n;
         self.inner.change_agent(|a| a.idle_per_host = n);
-        self.inner.pump();
+        self.inner.top_up();
         Ok(())
     }
 
@@ -440,7 +381,6 @@ impl NetworkAccessManager {
         self.inner.settings.borrow_mut().max_workers = n;
         self.inner.pool.borrow_mut().set_cap(n);
         self.inner.change_agent(|a| a.idle_total = n * 2);
-        self.inner.pump();
         Ok(())
     }
 
@@ -561,38 +501,121 @@ impl ManagerInner {
             });
             return reply;
         }
-        self.scheduler.borrow_mut().enqueue(id, host_key(request.url()));
-        self.pump();
+        match self.job_for(&inner) {
+            Ok(job) => self.enqueue(host_key(request.url()), job),
+            Err((error, message)) => {
+                let weak = Rc::downgrade(self);
+                Timer::single_shot(Duration::ZERO, move || {
+                    if let Some(manager) = weak.upgrade() {
+                        manager.finish(&inner, Some((error, message)));
+                    }
+                });
+            }
+        }
         reply
     }
 
-    /// Starts queued replies while hosts and the worker cap have room.
-    fn pump(&self) {
-        loop {
-            let (per_host, cap) = {
-                let s = self.settings.borrow();
-                (s.per_host, s.max_workers)
-            };
-            let Some(id) = self.scheduler.borrow_mut().next(per_host, cap) else { return };
-            let Some(reply) = self.live.borrow().get(&id).cloned() else {
-                self.scheduler.borrow_mut().done(id);
-                continue;
-            };
-            if let Err((error, message)) = self.dispatch(&reply) {
-                self.scheduler.borrow_mut().done(id);
-                self.finish(&reply, Some((error, message)));
+    /// Queues a job on its host and starts a runner if the host has room and no lingering
+    /// runner will take it.
+    fn enqueue(&self, key: HostKey, job: Job) {
+        let per_host = self.settings.borrow().per_host;
+        let runner = {
+            let mut hosts = self.hosts.borrow_mut();
+            let host = hosts.entry(key.clone()).or_insert_with(|| {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                HostQueue { tx, rx, runners: 0, lingering: Arc::default() }
+            });
+            let _ = host.tx.send(job);
+            let waiting_for_a_runner = host.rx.len() > host.lingering.load(Ordering::SeqCst);
+            (host.runners < per_host && waiting_for_a_runner).then(|| {
+                host.runners += 1;
+                self.runner(&key, host)
+            })
+        };
+        if let Some(runner) = runner {
+            self.start(runner);
+        }
+    }
+
+    fn runner(&self, key: &HostKey, host: &HostQueue) -> Runner {
+        Runner::new(key.clone(), host.rx.clone(), host.lingering.clone(), self.emitter.clone())
+    }
+
+    /// Hands a runner to the pool; if no thread can ever run it, fails its host's queue.
+    fn start(&self, runner: Runner) {
+        let Err(runner) = self.pool.borrow().execute(runner) else { return };
+        let key = runner.host().clone();
+        let stranded: Vec<Job> = {
+            let mut hosts = self.hosts.borrow_mut();
+            let Some(host) = hosts.get_mut(&key) else { return };
+            host.runners -= 1;
+            if host.runners > 0 {
+                return;
+            }
+            host.rx.try_iter().collect()
+        };
+        for job in stranded {
+            let reply = self.live.borrow().get(&job.id).cloned();
+            if let Some(reply) = reply {
+                let message = "No worker thread could be started for the request".to_owned();
+                self.finish(&reply, Some((NetworkError::UnknownNetworkError, message)));
             }
         }
     }
 
-    fn dispatch(&self, reply: &Rc<ReplyInner>) -> Result<(), (NetworkError, String)> {
+    /// A runner found its host's queue empty and gave the host up; start another if jobs
+    /// arrived meanwhile (or the per-host limit grew).
+    fn runner_idle(&self, key: &HostKey) {
+        let per_host = self.settings.borrow().per_host;
+        let start;
+        {
+            let mut hosts = self.hosts.borrow_mut();
+            let Some(host) = hosts.get_mut(key) else { return };
+            host.runners = host.runners.saturating_sub(1);
+            start = self.top_up_host(key, host, per_host);
+            if host.runners == 0 && host.rx.is_empty() {
+                hosts.remove(key);
+            }
+        }
+        for runner in start {
+            self.start(runner);
+        }
+    }
+
+    /// Starts runners for hosts with waiting jobs, up to a (new) per-host limit.
+    fn top_up(&self) {
+        let per_host = self.settings.borrow().per_host;
+        let mut start = Vec::new();
+        for (key, host) in self.hosts.borrow_mut().iter_mut() {
+            start.extend(self.top_up_host(key, host, per_host));
+        }
+        for runner in start {
+            self.start(runner);
+        }
+    }
+
+    /// Runners to start so that every waiting job not promised to a lingering runner has
+    /// one, within the per-host limit.
+    fn top_up_host(&self, key: &HostKey, host: &mut HostQueue, per_host: usize) -> Vec<Runner> {
+        let mut wanted = host.rx.len().saturating_sub(host.lingering.load(Ordering::SeqCst));
+        let mut start = Vec::new();
+        while host.runners < per_host && wanted > 0 {
+            host.runners += 1;
+            wanted -= 1;
+            start.push(self.runner(key, host));
+        }
+        start
+    }
+
+    /// Everything a worker needs for this reply, fixed when the request is made.
+    fn job_for(&self, reply: &Rc<ReplyInner>) -> Result<Job, (NetworkError, String)> {
         let Some(url) = reply.request.url().cloned() else {
             return Err((NetworkError::ProtocolUnknownError, "Invalid URL".into()));
         };
         let agent = self.agent().map_err(|e| (NetworkError::UnknownProxyError, e))?;
         let settings = self.settings.borrow();
         let timeout = reply.request.transfer_timeout().unwrap_or(settings.transfer_timeout);
-        let job = Job {
+        Ok(Job {
             id: reply.id,
             verb: reply.verb.clone(),
             url,
@@ -608,36 +631,30 @@ impl ManagerInner {
             agent,
             credentials: self.credentials.clone(),
             proxy: settings.proxy.as_ref().map(|p| p.url().clone()),
-        };
-        drop(settings);
-        reply.state.borrow_mut().phase = Phase::Running;
-        self.pool.borrow().execute(job).map_err(|_| {
-            (
-                NetworkError::UnknownNetworkError,
-                "No worker thread could be started for the request".to_owned(),
-            )
         })
     }
 
     fn on_event(self: &Rc<Self>, event: &Event) {
         let Some(kind) = event.kind.take() else { return };
         let id = event.id;
-        if let EventKind::Finished(result) = kind {
-            self.scheduler.borrow_mut().done(id);
-            let reply = self.live.borrow().get(&id).cloned();
-            if let Some(reply) = reply {
-                self.finish(&reply, result);
+        let kind = match kind {
+            EventKind::RunnerIdle(host) => return self.runner_idle(&host),
+            EventKind::Finished(result) => {
+                let reply = self.live.borrow().get(&id).cloned();
+                if let Some(reply) = reply {
+                    self.finish(&reply, result);
+                }
+                return;
             }
-            self.pump();
-            return;
-        }
+            kind => kind,
+        };
         let Some(reply) = self.live.borrow().get(&id).cloned() else {
             // The reply finished already (aborted): its worker is being stopped.
             return;
         };
         let handle = NetworkReply { inner: reply.clone() };
         match kind {
-            EventKind::Finished(_) => unreachable!("handled above"),
+            EventKind::Finished(_) | EventKind::RunnerIdle(_) => unreachable!("handled above"),
             EventKind::Redirected(url) => {
                 reply.state.borrow_mut().url = Some(url.clone());
                 reply.redirected.emit(&url);
@@ -722,7 +739,6 @@ impl ManagerInner {
         }
         reply.admit_held(true);
         self.live.borrow_mut().remove(&reply.id);
-        self.scheduler.borrow_mut().remove_waiting(reply.id);
         let handle = NetworkReply { inner: reply.clone() };
         if let Some((error, _)) = result {
             reply.error_occurred.emit(&error);
@@ -735,9 +751,8 @@ impl ManagerInner {
     pub(crate) fn abort_reply(&self, reply: &Rc<ReplyInner>) {
         reply.control.abort();
         reply.state.borrow_mut().pending = None;
+        // A queued job stays in its host's queue; its runner skips it (aborted) at once.
         self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
-        // A queued reply never reached a worker: there is nothing else to wait for.
-        self.pump();
     }
 
     fn shutdown(&self) {
@@ -762,6 +777,10 @@ impl ManagerInner {
             } else {
                 self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
             }
+        }
+        // Queued jobs will never run: drop them so the runners find their queues empty.
+        for host in self.hosts.borrow().values() {
+            while host.rx.try_recv().is_ok() {}
         }
         self.pool.borrow_mut().shutdown(Duration::from_secs(2));
     }

@@ -1,25 +1,79 @@
-//! The worker thread pool (private): threads are spawned on demand up to a cap, run jobs
-//! from a channel, and exit after a while idle or when the manager goes away.
+//! The worker thread pool (private): threads are spawned on demand up to a cap, run
+//! [`Runner`]s from a channel, and exit after a while idle or when the manager goes away.
 //!
-//! Accounting, all under one lock: every job sent is matched by exactly one thread that
+//! A runner serves one host: it takes that host's queued jobs one after another until the
+//! queue is empty, so a burst of requests to a host costs no thread hand-off per request.
+//!
+//! Accounting, all under one lock: every runner sent is matched by exactly one thread that
 //! will receive it — a `free` thread (reserved by decrementing `free`), a newly spawned
-//! thread, or, when the cap is reached, the next thread to finish a job (`backlog`). So no
-//! job waits for a thread that is not coming, and no thread is spawned while one is free.
+//! thread, or, when the cap is reached, the next thread to finish a runner (`backlog`). So
+//! no runner waits for a thread that is not coming, and no thread is spawned while one is
+//! free.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::worker::{self, Job};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use cute_core::Emitter;
+
+use crate::manager::HostKey;
+use crate::worker::{self, Event, EventKind, Job};
 
 /// How long an idle worker waits for a job before its thread exits.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
-/// How long a worker that just finished a job polls for the next one before it sleeps.
-/// The loop usually answers a `Finished` with the next request within this window (a
-/// sequential client); catching it here saves a thread wake-up per request.
+/// How long a runner whose host queue ran empty polls it before giving the host up. A
+/// sequential client usually sends its next request within this window (the loop answers
+/// `Finished` with the next `get`); catching it here saves two thread hand-offs.
 const LINGER: Duration = Duration::from_micros(100);
+
+/// Takes one host's jobs until its queue is empty.
+pub(crate) struct Runner {
+    host: HostKey,
+    jobs: Receiver<Job>,
+    lingering: Arc<AtomicUsize>,
+    events: Emitter<Event>,
+}
+
+impl Runner {
+    pub(crate) fn new(
+        host: HostKey,
+        jobs: Receiver<Job>,
+        lingering: Arc<AtomicUsize>,
+        events: Emitter<Event>,
+    ) -> Self {
+        Runner { host, jobs, lingering, events }
+    }
+
+    pub(crate) fn host(&self) -> &HostKey {
+        &self.host
+    }
+
+    /// Runs the host's jobs (each reports its own `Finished`); returns the `RunnerIdle`
+    /// event for the caller to send once the thread counts as free.
+    fn run(self) -> (Emitter<Event>, Event) {
+        loop {
+            let job = match self.jobs.try_recv() {
+                Ok(job) => job,
+                Err(_) => {
+                    self.lingering.fetch_add(1, Ordering::SeqCst);
+                    let job = linger(&self.jobs);
+                    self.lingering.fetch_sub(1, Ordering::SeqCst);
+                    match job {
+                        Some(job) => job,
+                        None => break,
+                    }
+                }
+            };
+            let (events, finished) = worker::run(job);
+            let _ = events.emit(finished);
+        }
+        let events = self.events.clone();
+        (events, Event::new(0, EventKind::RunnerIdle(self.host)))
+    }
+}
 
 #[derive(Default)]
 struct Counts {
@@ -31,7 +85,7 @@ struct Counts {
 }
 
 struct Shared {
-    jobs: Receiver<Job>,
+    jobs: Receiver<Runner>,
     counts: Mutex<Counts>,
     exited: Condvar,
 }
@@ -43,7 +97,7 @@ impl Shared {
 }
 
 pub(crate) struct Pool {
-    tx: Option<Sender<Job>>,
+    tx: Option<Sender<Runner>>,
     shared: Arc<Shared>,
     cap: usize,
 }
@@ -64,12 +118,12 @@ impl Pool {
         self.shared.counts().threads
     }
 
-    /// Queues a job for a free thread, a new thread (within the cap), or the next thread
-    /// to finish. If no thread can ever run it, the job is handed back.
-    pub(crate) fn execute(&self, job: Job) -> Result<(), Box<Job>> {
-        let Some(tx) = &self.tx else { return Err(Box::new(job)) };
+    /// Queues a runner for a free thread, a new thread (within the cap), or the next thread
+    /// to finish. If no thread can ever run it, the runner is handed back.
+    pub(crate) fn execute(&self, runner: Runner) -> Result<(), Runner> {
+        let Some(tx) = &self.tx else { return Err(runner) };
         let mut counts = self.shared.counts();
-        tx.send(job).map_err(|e| Box::new(e.0))?;
+        tx.send(runner).map_err(|e| e.0)?;
         if counts.free > 0 {
             counts.free -= 1;
             return Ok(());
@@ -85,7 +139,7 @@ impl Pool {
                     log::error!("cute-network: cannot spawn a worker thread: {e}");
                     if counts.threads == 0 {
                         // Nobody will ever take it: hand it back to fail it.
-                        return self.shared.jobs.try_recv().map_or(Ok(()), |job| Err(Box::new(job)));
+                        return self.shared.jobs.try_recv().map_or(Ok(()), Err);
                     }
                 }
             }
@@ -120,15 +174,9 @@ impl Pool {
 }
 
 fn work(shared: Arc<Shared>) {
-    let mut lingering = false;
     loop {
-        let next = match lingering.then(|| linger(&shared.jobs)).flatten() {
-            Some(job) => Ok(job),
-            None => shared.jobs.recv_timeout(IDLE_EXIT),
-        };
-        lingering = false;
-        let job = match next {
-            Ok(job) => job,
+        let runner = match shared.jobs.recv_timeout(IDLE_EXIT) {
+            Ok(runner) => runner,
             Err(RecvTimeoutError::Timeout) => {
                 let mut counts = shared.counts();
                 if shared.jobs.is_empty() && counts.free > 0 {
@@ -141,19 +189,18 @@ fn work(shared: Arc<Shared>) {
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let (events, last) = worker::run(job);
+        let (events, idle) = runner.run();
         {
-            // Free again (or taking a backlogged job) before reporting: the loop starts
-            // the next request on `Finished` and must find this thread available.
+            // Free again (or taking a backlogged runner) before reporting: the loop may
+            // start the next runner on `RunnerIdle` and must find this thread available.
             let mut counts = shared.counts();
             if counts.backlog > 0 {
                 counts.backlog -= 1;
             } else {
                 counts.free += 1;
-                lingering = true;
             }
         }
-        let _ = events.emit(last);
+        let _ = events.emit(idle);
     }
     let mut counts = shared.counts();
     counts.threads -= 1;

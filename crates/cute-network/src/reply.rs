@@ -17,9 +17,7 @@ use crate::request::{Attribute, AttributeValue, KnownHeaders, NetworkRequest, Op
 /// Where a reply is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// Waiting for a worker (per-host or global limit).
-    Queued,
-    /// A worker has it.
+    /// Queued for its host or in progress on a worker.
     Running,
     Finished,
 }
@@ -35,8 +33,11 @@ pub(crate) struct State {
     pub(crate) redirect_target: Option<Url>,
     pub(crate) error: NetworkError,
     pub(crate) error_string: String,
-    /// Bytes the application can read, oldest first; `offset` into the front chunk.
-    buffer: VecDeque<Vec<u8>>,
+    /// Bytes the application can read: `buffer[offset..]`. One contiguous vector, so
+    /// `read_all` of a body read whole hands the vector over without copying, and growing
+    /// it (by `realloc`, which moves large blocks without copying) never holds the body
+    /// twice.
+    buffer: Vec<u8>,
     offset: usize,
     available: u64,
     /// Bytes received while the read buffer was full: not yet acknowledged to the worker.
@@ -47,6 +48,47 @@ pub(crate) struct State {
     /// The answer channel of a question a worker is waiting on (credentials, a redirect);
     /// dropping it answers "cancel".
     pub(crate) pending: Option<Box<dyn std::any::Any>>,
+}
+
+/// The most reserved up front from a `Content-Length` (a lying server cannot make us
+/// allocate more than this before sending it).
+const RESERVE_LIMIT: u64 = 256 * 1024 * 1024;
+
+impl State {
+    fn append(&mut self, chunk: Vec<u8>) {
+        let n = chunk.len();
+        if self.buffer.is_empty() {
+            self.offset = 0;
+            let first = self.received == n as u64;
+            if first && self.read_buffer_size == 0 && self.total.is_some_and(|t| t > 2 * n as u64) {
+                // The start of a body of known size: reserve for all of it (bounded), so
+                // buffering it whole needs no reallocation.
+                let total = self.total.unwrap_or(0).min(RESERVE_LIMIT);
+                self.buffer.reserve(usize::try_from(total).unwrap_or(0).max(n));
+                self.buffer.extend_from_slice(&chunk);
+            } else {
+                // Nothing unread (a streaming reader keeps up): take the chunk as it is.
+                self.buffer = chunk;
+            }
+        } else {
+            self.buffer.extend_from_slice(&chunk);
+        }
+        self.available += n as u64;
+    }
+
+    /// Drops consumed bytes once they dominate the buffer.
+    fn compact(&mut self) {
+        if self.offset == self.buffer.len() {
+            self.buffer.clear();
+            self.offset = 0;
+            if self.buffer.capacity() > 1024 * 1024 {
+                self.buffer = Vec::new();
+            }
+        } else if self.offset > 64 * 1024 && self.offset * 2 > self.buffer.len() {
+            self.buffer.drain(..self.offset);
+            self.offset = 0;
+        }
+    }
 }
 
 pub(crate) struct ReplyInner {
@@ -80,7 +122,7 @@ impl ReplyInner {
         policy: RedirectPolicy,
     ) -> Self {
         let state = State {
-            phase: Phase::Queued,
+            phase: Phase::Running,
             url: request.url().cloned(),
             status: None,
             reason: String::new(),
@@ -90,7 +132,7 @@ impl ReplyInner {
             redirect_target: None,
             error: NetworkError::NoError,
             error_string: "Unknown error".to_owned(),
-            buffer: VecDeque::new(),
+            buffer: Vec::new(),
             offset: 0,
             available: 0,
             held: VecDeque::new(),
@@ -132,8 +174,7 @@ impl ReplyInner {
         state.received += n;
         let limit = state.read_buffer_size;
         if state.held.is_empty() && (limit == 0 || state.available == 0 || state.available + n <= limit) {
-            state.available += n;
-            state.buffer.push_back(chunk);
+            state.append(chunk);
             drop(state);
             self.control.release(n);
             true
@@ -156,8 +197,7 @@ impl ReplyInner {
                     break;
                 }
                 let chunk = state.held.pop_front().unwrap_or_default();
-                state.available += n;
-                state.buffer.push_back(chunk);
+                state.append(chunk);
                 released += n;
             }
         }
@@ -265,17 +305,16 @@ impl NetworkReply {
         loop {
             {
                 let mut state = self.inner.state.borrow_mut();
-                out.reserve(usize::try_from(state.available).unwrap_or(0));
                 let offset = std::mem::take(&mut state.offset);
-                if let Some(front) = state.buffer.pop_front() {
-                    out.extend_from_slice(&front[offset..]);
-                }
-                // Chunks are freed as they are copied, so reading a large body at the end
-                // needs little more than the body's size.
-                while let Some(chunk) = state.buffer.pop_front() {
-                    out.extend_from_slice(&chunk);
+                if out.is_empty() && offset == 0 {
+                    // The common case: hand the buffer over, no copy.
+                    out = std::mem::take(&mut state.buffer);
+                } else {
+                    out.extend_from_slice(&state.buffer[offset..]);
+                    state.buffer.clear();
                 }
                 state.available = 0;
+                state.compact();
             }
             self.inner.admit_held(false);
             if self.bytes_available() == 0 {
@@ -286,24 +325,16 @@ impl NetworkReply {
 
     /// Reads and removes up to `max` buffered bytes (Qt's `read`).
     pub fn read(&self, max: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        {
+        let out = {
             let mut state = self.inner.state.borrow_mut();
-            while out.len() < max {
-                let offset = state.offset;
-                let Some(front) = state.buffer.front() else { break };
-                let take = (front.len() - offset).min(max - out.len());
-                out.extend_from_slice(&front[offset..offset + take]);
-                let consumed_front = offset + take == front.len();
-                if consumed_front {
-                    state.buffer.pop_front();
-                    state.offset = 0;
-                } else {
-                    state.offset += take;
-                }
-            }
-            state.available -= out.len() as u64;
-        }
+            let start = state.offset;
+            let take = (state.buffer.len() - start).min(max);
+            let out = state.buffer[start..start + take].to_vec();
+            state.offset += take;
+            state.available -= take as u64;
+            state.compact();
+            out
+        };
         self.inner.admit_held(false);
         out
     }

@@ -62,6 +62,8 @@ pub(crate) enum EventKind {
     },
     /// The worker is done with the request; `None` means success.
     Finished(Option<(NetworkError, String)>),
+    /// A runner found its host's queue empty and stopped (the event's id is 0).
+    RunnerIdle(crate::manager::HostKey),
 }
 
 pub(crate) struct MetaData {
