@@ -222,6 +222,9 @@ impl Job {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
             return self.ureq_failure(inner);
         }
+        if is_resolution_failure(&e.to_string()) {
+            return self.ureq_failure(&ureq::Error::HostNotFound);
+        }
         let (error, message) = classify_io(e);
         Stop::Fail(self.proxied(error), message)
     }
@@ -276,6 +279,9 @@ impl Job {
             }
             ureq::Error::BodyStalled => {
                 (TimeoutError, "Socket operation timed out (body stalled)".to_owned())
+            }
+            other if is_resolution_failure(&other.to_string()) => {
+                return self.ureq_failure(&ureq::Error::HostNotFound);
             }
             other => (UnknownNetworkError, format!("Network error: {other}")),
         };
@@ -520,6 +526,18 @@ impl Job {
             }
         }
     }
+}
+
+/// Name resolution failed (the system resolver reports it as a plain I/O error).
+fn is_resolution_failure(text: &str) -> bool {
+    [
+        "failed to lookup address",
+        "Name or service not known",
+        "nodename nor servname",
+        "No address associated",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }
 
 /// Classifies an I/O error that carries no ureq error.

@@ -1,0 +1,223 @@
+//! Runs every example program against an in-process cute-httpbin and checks its output:
+//! the four PyQt tutorial ports line for line against the PyQt programs' output, the
+//! others by their key lines, and the offline demo.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use cute_httpbin::Httpbin;
+
+/// The tutorial page as webcode.me serves it (and cute-httpbin at `/`).
+const PAGE: &str = include_str!("../crates/cute-httpbin/src/page.html");
+
+/// The compiled example. The examples are (re)built once per test run: `cargo test
+/// --test examples` alone would leave stale binaries in place.
+fn example(name: &str) -> PathBuf {
+    static BUILD: Once = Once::new();
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe.parent().and_then(Path::parent).expect("target profile directory").join("examples");
+    let path = dir.join(name);
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--examples", "--quiet"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build --examples");
+        assert!(status.success(), "building the examples failed");
+    });
+    assert!(path.exists(), "example binary {} not found", path.display());
+    path
+}
+
+/// Runs an example with a bounded wait; kills it if it hangs.
+fn run_in(name: &str, args: &[&str], dir: Option<&Path>) -> Output {
+    let mut command = Command::new(example(name));
+    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let mut child = command.spawn().expect("spawn example");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait for example").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("example {name} {args:?} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("example output")
+}
+
+fn run(name: &str, args: &[&str]) -> Output {
+    run_in(name, args, None)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cute-examples-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn get_request_prints_the_page_like_the_pyqt_program() {
+    let server = Httpbin::start().unwrap();
+    let output = run("get_request", &[&server.url("/")]);
+    assert!(output.status.success(), "{output:?}");
+    // print(str(bytes_string, 'utf-8')) adds one newline after the page.
+    assert_eq!(stdout(&output), format!("{PAGE}\n"));
+}
+
+#[test]
+fn post_request_prints_name_and_age() {
+    let server = Httpbin::start().unwrap();
+    let output = run("post_request", &[&server.url("/post")]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "Name: Peter\nAge: 34\n\n");
+}
+
+#[test]
+fn authentication_authenticates_once() {
+    let server = Httpbin::start().unwrap();
+    let output = run("authentication", &[&server.url("/basic-auth/user7/passwd7")]);
+    assert!(output.status.success(), "{output:?}");
+    // PyQt prints Python's `True`; the JSON boolean prints in Rust's lowercase.
+    assert_eq!(stdout(&output), "Authenticating\nAuthenticated: true\nUser: user7\n\n");
+}
+
+#[test]
+fn authentication_with_a_rejected_password_tries_three_times_then_aborts() {
+    let server = Httpbin::start().unwrap();
+    let output = run("authentication", &[&server.url("/basic-auth/user7/something-else")]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        stdout(&output),
+        "Authenticating\nAuthenticating\nAuthenticating\n\
+         Error occurred:  NetworkError.OperationCanceledError\nOperation canceled\n"
+    );
+}
+
+#[test]
+fn fetch_icon_saves_the_favicon() {
+    let server = Httpbin::start().unwrap();
+    let dir = temp_dir("favicon");
+    let output = run_in("fetch_icon", &[&server.url("/favicon.ico")], Some(&dir));
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "");
+    let saved = std::fs::read(dir.join("favicon.ico")).expect("favicon.ico written");
+    let served = {
+        let nam = cute::network::NetworkAccessManager::new();
+        let reply = nam.get(&cute::network::NetworkRequest::new(server.url("/favicon.ico")));
+        let spy = cute::SignalSpy::new(reply.finished());
+        assert!(spy.wait(Duration::from_secs(20)));
+        reply.read_all()
+    };
+    assert_eq!(saved, served);
+    assert_eq!(&saved[..4], [0, 0, 1, 0], "an ICO header");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn failures_print_the_error_and_its_string_and_exit_non_zero() {
+    let server = Httpbin::start().unwrap();
+    let output = run("get_request", &[&server.url("/status/404")]);
+    assert_eq!(output.status.code(), Some(1));
+    let expected_url = server.url("/status/404");
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "Error occured:  NetworkError.ContentNotFoundError\n\
+             Error transferring {expected_url} - server replied: Not Found\n"
+        )
+    );
+    // A host that does not exist (.invalid never resolves): a clear line, no panic, no hang.
+    for name in ["get_request", "post_request", "authentication", "fetch_icon"] {
+        let dir = temp_dir("nohost");
+        let output = run_in(name, &["http://no-such-host.invalid/"], Some(&dir));
+        assert_eq!(output.status.code(), Some(1), "{name}: {output:?}");
+        let text = stdout(&output);
+        assert!(text.contains("NetworkError.HostNotFoundError"), "{name}: {text}");
+        assert!(text.contains("Host no-such-host.invalid not found"), "{name}: {text}");
+        assert!(
+            output.stderr.is_empty(),
+            "{name} wrote to stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn the_demo_runs_every_flow_offline() {
+    let output = run("demo", &[]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    let text = stdout(&output);
+    for line in [
+        "Today is a beautiful day. We go swimming and fishing.",
+        "Name: Peter",
+        "Age: 34",
+        "User: user7",
+        "Error occurred:  NetworkError.OperationCanceledError",
+        "all flows behaved as expected",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert_eq!(text.matches("Authenticating").count(), 4, "once right, three times wrong");
+    let saved = text.lines().find(|l| l.starts_with("saved ")).expect("where the favicon went");
+    let path = saved.trim_start_matches("saved ").split(" (").next().unwrap();
+    assert!(Path::new(path).exists(), "{path}");
+}
+
+#[test]
+fn other_examples_print_their_key_lines() {
+    let server = Httpbin::start().unwrap();
+    let base = server.base_url();
+
+    let output = run("clock", &["1"]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert!(text.starts_with("tick 1: ") && text.contains("done after 1 ticks"), "{text}");
+
+    let output = run("worker_thread", &[]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert!(
+        text.contains("progress: 100%") && text.contains("result: ") && text.contains("worker exited with 0")
+    );
+
+    let output = run("sync_request", &[&server.url("/get")]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout(&output).starts_with("status 200 from "), "{}", stdout(&output));
+
+    let dir = temp_dir("download");
+    let file = dir.join("out.bin");
+    let output = run("download", &[&server.url("/bytes/1048576"), file.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout(&output).contains("saved "));
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 1_048_576);
+    let _ = std::fs::remove_dir_all(dir);
+
+    let output = run("many_requests", &[&base, "12"]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert!(text.contains("12 finished, 0 failed"), "{text}");
+    assert!(text.contains("per-host limit 6"), "{text}");
+
+    let output = run("json_client", &[&base]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert!(
+        text.contains("created: {")
+            && text.contains("\"done\":true")
+            && text.contains("deleted (status 200)")
+    );
+}
