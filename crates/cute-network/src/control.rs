@@ -2,7 +2,7 @@
 //! the connection to cut on abort, and the byte budget of the worker→loop hand-off.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use ureq::unversioned::transport::ShutdownHandle;
@@ -10,22 +10,41 @@ use ureq::unversioned::transport::ShutdownHandle;
 /// Bytes a worker may have handed to the loop and not yet had consumed.
 pub(crate) const HANDOFF_LIMIT: u64 = 1024 * 1024;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Who is using a connection, and whether that request is inside a read or write on it.
+/// Pooled connections move between requests (a 401 or a 302 with an empty body goes back
+/// to the pool while its request carries on), so an abort may only cut a connection its
+/// own request is using at that moment.
+#[derive(Debug, Default)]
+pub(crate) struct Usage {
+    pub(crate) owner: u64,
+    pub(crate) busy: bool,
+}
+
+/// A connection registered with a request by the transport.
+pub(crate) struct Connection {
+    pub(crate) handle: Weak<dyn ShutdownHandle>,
+    pub(crate) usage: Arc<Mutex<Usage>>,
+}
+
 pub(crate) struct Control {
+    /// The reply's id, as the transport records it in [`Usage::owner`].
+    id: u64,
     aborted: AtomicBool,
-    /// The connection the request is using right now (registered by the transport).
-    connection: Mutex<Option<Weak<dyn ShutdownHandle>>>,
+    /// The connection the request used last (registered by the transport).
+    connection: Mutex<Option<Connection>>,
     /// Bytes handed to the loop and not yet released by it, and whether the worker waits.
     in_flight: Mutex<(u64, bool)>,
     space: Condvar,
 }
 
 impl Control {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(id: u64) -> Self {
         Control {
+            id,
             aborted: AtomicBool::new(false),
             connection: Mutex::new(None),
             in_flight: Mutex::new((0, false)),
@@ -37,23 +56,33 @@ impl Control {
         self.aborted.load(Ordering::SeqCst)
     }
 
-    /// Stops the transfer: later I/O fails, a blocked read or write on the registered
-    /// connection returns at once, and a worker waiting for budget wakes up.
+    /// Stops the transfer: later I/O fails, a read or write this request is blocked in
+    /// returns at once (its connection is shut down), and a worker waiting for budget wakes
+    /// up. A connection this request no longer uses is left alone.
     pub(crate) fn abort(&self) {
         self.aborted.store(true, Ordering::SeqCst);
         let connection = lock(&self.connection).take();
-        if let Some(conn) = connection.and_then(|w| w.upgrade()) {
-            conn.shutdown();
+        if let Some(connection) = connection {
+            // The transport marks itself busy before it checks `aborted`; holding the usage
+            // lock here, either it sees the flag, or we see it busy and cut the socket.
+            let usage = lock(&connection.usage);
+            if usage.owner == self.id && usage.busy {
+                if let Some(handle) = connection.handle.upgrade() {
+                    handle.shutdown();
+                }
+            }
         }
         let _guard = lock(&self.in_flight);
         self.space.notify_all();
     }
 
-    /// Records the connection in use. Returns false if the request was aborted meanwhile
-    /// (the caller must then fail its I/O).
-    pub(crate) fn register(&self, connection: Weak<dyn ShutdownHandle>) -> bool {
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Records the connection the request is using.
+    pub(crate) fn register(&self, connection: Connection) {
         *lock(&self.connection) = Some(connection);
-        !self.is_aborted()
     }
 
     /// Waits until `n` more bytes fit in the hand-off (always admitted when nothing is in

@@ -487,10 +487,7 @@ impl ManagerInner {
         ));
         let reply = NetworkReply { inner: inner.clone() };
         self.live.borrow_mut().insert(id, inner.clone());
-        log::debug!(
-            "request {id}: {verb} {}",
-            request.url().map_or_else(|| request.url_string().to_owned(), crate::request::redact)
-        );
+        log::debug!("request {id}: {verb} {}", request.shown_url());
         if let Err((error, message)) = validate(request, verb) {
             // Fail from the loop, never inside get(): connecting after get() is safe.
             let weak = Rc::downgrade(self);
@@ -798,9 +795,10 @@ fn validate(request: &NetworkRequest, verb: &str) -> Result<(), (NetworkError, S
             Some(s) if !matches!(s.to_ascii_lowercase().as_str(), "http" | "https" | "file" | "data") => {
                 (NetworkError::ProtocolUnknownError, format!("Protocol \"{s}\" is unknown"))
             }
-            Some(_) => {
-                (NetworkError::ProtocolUnknownError, format!("Invalid URL \"{}\"", raw.escape_debug()))
-            }
+            Some(_) => (
+                NetworkError::ProtocolUnknownError,
+                format!("Invalid URL \"{}\"", request.shown_url().escape_debug()),
+            ),
             None => (NetworkError::ProtocolUnknownError, "Protocol \"\" is unknown".to_owned()),
         });
     };

@@ -147,7 +147,7 @@ impl ReplyInner {
             operation,
             verb,
             body,
-            control: Arc::new(Control::new()),
+            control: Arc::new(Control::new(id)),
             manager,
             state: RefCell::new(state),
             redirect_allowed: Cell::new(false),

@@ -247,8 +247,19 @@ pub(crate) fn is_secret_header(name: &[u8]) -> bool {
 fn redacted_url(url: &RequestUrl) -> String {
     match &url.parsed {
         Some(u) => redact(u),
-        None => url.raw.clone(),
+        None => redact_raw(&url.raw),
     }
+}
+
+/// A URL string that did not parse, for logs and messages: a password in its userinfo
+/// (`scheme://user:password@…`) is replaced.
+pub(crate) fn redact_raw(raw: &str) -> String {
+    let Some(start) = raw.find("://").map(|i| i + 3) else { return raw.to_owned() };
+    let rest = &raw[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return raw.to_owned() };
+    let Some(colon) = rest[..at].find(':') else { return raw.to_owned() };
+    format!("{}{}:redacted{}", &raw[..start], &rest[..colon], &rest[at..])
 }
 
 /// A URL for logs and `Debug`: the password replaced.
@@ -299,6 +310,11 @@ impl NetworkRequest {
     /// The URL as it was given.
     pub fn url_string(&self) -> &str {
         &self.url.raw
+    }
+
+    /// The URL for logs and messages, any password replaced.
+    pub(crate) fn shown_url(&self) -> String {
+        redacted_url(&self.url)
     }
 
     /// Replaces the URL.
@@ -423,5 +439,19 @@ impl NetworkRequest {
     /// The maximum body size, if any.
     pub fn maximum_body_size(&self) -> Option<u64> {
         self.maximum_body_size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_urls_lose_their_password() {
+        assert_eq!(redact_raw("http://u:secret@exa mple/x"), "http://u:redacted@exa mple/x");
+        assert_eq!(redact_raw("http://u@host/a:b@c"), "http://u@host/a:b@c");
+        assert_eq!(redact_raw("http://host/p?x=a:b@c"), "http://host/p?x=a:b@c");
+        assert_eq!(redact_raw("no scheme"), "no scheme");
+        assert_eq!(redact_raw("ftp://a:b:c@h"), "ftp://a:redacted@h");
     }
 }

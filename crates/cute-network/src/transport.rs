@@ -20,11 +20,13 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, ShutdownHandle, Transport,
 };
 
-use crate::control::Control;
+use std::sync::Mutex;
+
+use crate::control::{Connection, Control, Usage, lock};
 
 thread_local! {
     /// The request the worker on this thread is running.
-    static CURRENT: RefCell<Option<(u64, Arc<Control>)>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Arc<Control>>> = const { RefCell::new(None) };
     /// The shutdown handle of the connection most recently opened on this thread.
     static OPENED: RefCell<Option<Weak<dyn ShutdownHandle>>> = const { RefCell::new(None) };
 }
@@ -33,8 +35,8 @@ thread_local! {
 pub(crate) struct Running(());
 
 impl Running {
-    pub(crate) fn enter(id: u64, control: Arc<Control>) -> Running {
-        CURRENT.with(|c| *c.borrow_mut() = Some((id, control)));
+    pub(crate) fn enter(control: Arc<Control>) -> Running {
+        CURRENT.with(|c| *c.borrow_mut() = Some(control));
         Running(())
     }
 }
@@ -81,7 +83,7 @@ impl Connector<()> for Hooked {
         };
         let transport = self.inner.connect(&hooked, chained)?;
         let handle = OPENED.with(|o| o.borrow_mut().take());
-        Ok(transport.map(|inner| Tracked { inner, handle, registered: None }))
+        Ok(transport.map(|inner| Tracked { inner, handle, usage: Arc::default(), registered: None }))
     }
 }
 
@@ -89,6 +91,7 @@ impl Connector<()> for Hooked {
 pub(crate) struct Tracked {
     inner: Box<dyn Transport>,
     handle: Option<Weak<dyn ShutdownHandle>>,
+    usage: Arc<Mutex<Usage>>,
     registered: Option<u64>,
 }
 
@@ -99,20 +102,27 @@ impl fmt::Debug for Tracked {
 }
 
 impl Tracked {
-    fn check(&mut self) -> Result<(), ureq::Error> {
-        CURRENT.with(|c| {
-            let current = c.borrow();
-            let Some((id, control)) = current.as_ref() else { return Ok(()) };
-            if self.registered != Some(*id) {
-                if let Some(handle) = &self.handle
-                    && !control.register(handle.clone())
-                {
-                    return Err(aborted_error());
-                }
-                self.registered = Some(*id);
+    /// Runs one read or write for the request on this thread: marks the connection busy
+    /// and owned by it (so its abort can cut the socket), fails at once if it was aborted.
+    fn io<T>(
+        &mut self,
+        op: impl FnOnce(&mut dyn Transport) -> Result<T, ureq::Error>,
+    ) -> Result<T, ureq::Error> {
+        let Some(control) = CURRENT.with(|c| c.borrow().clone()) else { return op(self.inner.as_mut()) };
+        {
+            let mut usage = lock(&self.usage);
+            usage.owner = control.id();
+            usage.busy = true;
+        }
+        if self.registered != Some(control.id()) {
+            if let Some(handle) = &self.handle {
+                control.register(Connection { handle: handle.clone(), usage: self.usage.clone() });
             }
-            if control.is_aborted() { Err(aborted_error()) } else { Ok(()) }
-        })
+            self.registered = Some(control.id());
+        }
+        let result = if control.is_aborted() { Err(aborted_error()) } else { op(self.inner.as_mut()) };
+        lock(&self.usage).busy = false;
+        result
     }
 }
 
@@ -122,13 +132,11 @@ impl Transport for Tracked {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.check()?;
-        self.inner.transmit_output(amount, timeout)
+        self.io(|t| t.transmit_output(amount, timeout))
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.check()?;
-        self.inner.await_input(timeout)
+        self.io(|t| t.await_input(timeout))
     }
 
     fn is_open(&mut self) -> bool {

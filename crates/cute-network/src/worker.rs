@@ -117,7 +117,7 @@ fn fail<T>(error: NetworkError, message: impl Into<String>) -> Outcome<T> {
 /// Runs a job to the end; returns the `Finished` event for the caller to send (exactly
 /// once) and the emitter to send it with.
 pub(crate) fn run(job: Job) -> (Emitter<Event>, Event) {
-    let _running = Running::enter(job.id, job.control.clone());
+    let _running = Running::enter(job.control.clone());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.execute()));
     let result = match outcome {
         Ok(Ok(())) => None,
