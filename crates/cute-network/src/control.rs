@@ -66,10 +66,11 @@ impl Control {
             // The transport marks itself busy before it checks `aborted`; holding the usage
             // lock here, either it sees the flag, or we see it busy and cut the socket.
             let usage = lock(&connection.usage);
-            if usage.owner == self.id && usage.busy {
-                if let Some(handle) = connection.handle.upgrade() {
-                    handle.shutdown();
-                }
+            if usage.owner == self.id
+                && usage.busy
+                && let Some(handle) = connection.handle.upgrade()
+            {
+                handle.shutdown();
             }
         }
         let _guard = lock(&self.in_flight);
