@@ -186,6 +186,8 @@ pub(crate) struct LoopCore {
     depth: Cell<usize>,
     /// The last round handled messages from other threads.
     recent_remote: Cell<bool>,
+    /// A loop was asked to exit during this round: stop it after the current event.
+    interrupted: Cell<bool>,
 }
 
 impl LoopCore {
@@ -213,6 +215,7 @@ impl LoopCore {
             exit_code: Cell::new(None),
             depth: Cell::new(0),
             recent_remote: Cell::new(false),
+            interrupted: Cell::new(false),
         })
     }
 
@@ -243,6 +246,12 @@ impl LoopCore {
     pub(crate) fn request_exit(&self, code: i32) {
         log::debug!("event loop exit requested with code {code}");
         self.exit_code.set(Some(code));
+        self.interrupted.set(true);
+    }
+
+    /// Ends the current round after the event being dispatched (a loop was asked to exit).
+    pub(crate) fn interrupt(&self) {
+        self.interrupted.set(true);
     }
 
     pub(crate) fn exit_requested(&self) -> Option<i32> {
@@ -284,6 +293,8 @@ impl LoopCore {
     /// work, then run, in order: messages from other threads, same-thread events queued
     /// before the round, and timers that are due. Returns how many were dispatched.
     pub(crate) fn round(&self, max_wait: Option<Duration>) -> usize {
+        // Exit requests made before the round were seen by `exec` before it called us.
+        self.interrupted.set(false);
         // Clear the flag *before* looking at the channel (see `Shared::notify`).
         self.shared.wake_pending.store(false, Ordering::SeqCst);
         fence(Ordering::SeqCst);
@@ -319,6 +330,9 @@ impl LoopCore {
                 }
                 Message::Exit(code) => self.request_exit(code),
             }
+            if self.interrupted.get() {
+                return dispatched;
+            }
         }
 
         // Same-thread events queued before this point.
@@ -327,6 +341,9 @@ impl LoopCore {
             let Some(event) = self.local.borrow_mut().pop_front() else { break };
             dispatched += 1;
             event();
+            if self.interrupted.get() {
+                return dispatched;
+            }
         }
 
         // Timers due now that were started before now (a zero-delay timer restarted by its
@@ -344,6 +361,9 @@ impl LoopCore {
                 }
             }
             dispatched += 1;
+            if self.interrupted.get() {
+                break;
+            }
         }
         dispatched
     }

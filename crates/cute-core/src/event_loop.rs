@@ -85,8 +85,8 @@ impl LoopHandle {
     }
 
     /// Asks every loop running on that thread to return `code` (Qt's `exit`). From the
-    /// loop's own thread it takes effect when the current event returns; from another
-    /// thread, when the loop reaches the request. If no loop is running yet, the next
+    /// loop's own thread it takes effect when the current event returns (the events still
+    /// queued stay queued); from another thread, when the loop reaches the request. If no loop is running yet, the next
     /// `exec` returns `code` at once (Qt would ignore the request and hang).
     ///
     /// # Errors
@@ -178,10 +178,12 @@ impl EventLoop {
         self.core.exec(Some(&self.exit))
     }
 
-    /// Makes [`exec`](Self::exec) return `code` once the current event returns. Called
-    /// before `exec`, it makes the next `exec` return at once (Qt would forget it).
+    /// Makes [`exec`](Self::exec) return `code` once the current event returns; the events
+    /// still queued stay queued. Called before `exec`, it makes the next `exec` return at
+    /// once (Qt would forget it).
     pub fn exit(&self, code: i32) {
         self.exit.set(Some(code));
+        self.core.interrupt();
     }
 
     /// [`exit`](Self::exit) with code 0.

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::atomic::{AtomicU8, Ordering, fence};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -99,9 +99,20 @@ struct SignalInner<T: 'static> {
     slots: RefCell<Rc<[Rc<Slot<T>>]>>,
     /// The registry key and sending half of this signal's emitter source, once created.
     source: RefCell<Option<(usize, Box<dyn Any>)>>,
+    /// Single-shot queued slots taken out of `slots` whose call has not run yet, so that
+    /// `disconnect_all` and dropping the signal still cancel them.
+    scheduled_once: RefCell<Vec<Weak<Slot<T>>>>,
 }
 
 impl<T: 'static> SignalInner<T> {
+    fn cancel_scheduled_once(&self) {
+        for slot in self.scheduled_once.borrow_mut().drain(..) {
+            if let Some(slot) = slot.upgrade() {
+                slot.active.set(false);
+            }
+        }
+    }
+
     fn remove(&self, slot: &Slot<T>) {
         let mut slots = self.slots.borrow_mut();
         let kept: Rc<[Rc<Slot<T>>]> =
@@ -141,6 +152,9 @@ impl<T: 'static> SignalInner<T> {
                     // Out of the list now; `active` stays set until the call runs, so a
                     // disconnect before delivery still cancels it.
                     self.remove(slot);
+                    let mut scheduled = self.scheduled_once.borrow_mut();
+                    scheduled.retain(|w| w.upgrade().is_some_and(|s| s.active.get()));
+                    scheduled.push(Rc::downgrade(slot));
                 }
                 let slot = slot.clone();
                 let value = clone(value);
@@ -161,6 +175,7 @@ impl<T: 'static> Drop for SignalInner<T> {
         for slot in self.slots.get_mut().iter() {
             slot.active.set(false);
         }
+        self.cancel_scheduled_once();
         if let Some((key, _)) = self.source.get_mut().take()
             && let Some(core) = dispatcher::existing()
         {
@@ -228,7 +243,11 @@ impl<T: 'static> Signal<T> {
     /// Creates a signal with no slots.
     pub fn new() -> Self {
         Signal {
-            inner: Rc::new(SignalInner { slots: RefCell::new(Rc::new([])), source: RefCell::new(None) }),
+            inner: Rc::new(SignalInner {
+                slots: RefCell::new(Rc::new([])),
+                source: RefCell::new(None),
+                scheduled_once: RefCell::new(Vec::new()),
+            }),
         }
     }
 
@@ -335,6 +354,7 @@ impl<T: 'static> Signal<T> {
         for slot in slots.iter() {
             slot.active.set(false);
         }
+        self.inner.cancel_scheduled_once();
     }
 
     /// The number of connected slots (Qt's `receivers()`).
@@ -387,7 +407,7 @@ impl<T: 'static> Signal<T> {
         }
         let core = dispatcher::current();
         let (tx, rx) = crossbeam_channel::unbounded();
-        let flag = Arc::new(AtomicBool::new(false));
+        let flag = Arc::new(DrainState::default());
         let key = core.register_source(|key| {
             Rc::new(SignalSource {
                 rx,
@@ -449,7 +469,7 @@ impl fmt::Debug for Connection {
 
 struct EmitterParts<T> {
     tx: Sender<T>,
-    flag: Arc<AtomicBool>,
+    flag: Arc<DrainState>,
     key: usize,
     handle: LoopHandle,
 }
@@ -465,11 +485,67 @@ impl<T> Clone for EmitterParts<T> {
     }
 }
 
+/// Whether a `Drain` message is on its way for a source: `IDLE` (none), `SENDING` (a sender
+/// has claimed the job and is sending it), `PENDING` (sent, not yet processed).
+///
+/// The middle state closes a gap a plain flag leaves: a sender that finds the flag set must
+/// know the `Drain` is already in the loop's channel, or a closure it posts next could
+/// overtake its value. Senders that see `SENDING` wait the few nanoseconds until the
+/// claiming sender has sent it.
+#[derive(Debug, Default)]
+pub(crate) struct DrainState(AtomicU8);
+
+const IDLE: u8 = 0;
+const SENDING: u8 = 1;
+const PENDING: u8 = 2;
+
+impl DrainState {
+    /// After a value was queued: make sure a `Drain` that will see it is in the channel.
+    #[inline]
+    fn ensure_pending(&self, send: impl FnOnce() -> bool) {
+        // Pairs with the fence in `clear`: either the loop's drain sees our value, or we see
+        // `IDLE` and send a new `Drain`.
+        fence(Ordering::SeqCst);
+        let mut spins = 0u32;
+        loop {
+            match self.0.load(Ordering::SeqCst) {
+                PENDING => return,
+                IDLE => {
+                    if self.0.compare_exchange(IDLE, SENDING, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                        if send() {
+                            // Fails if the loop already took the `Drain` and cleared us: fine.
+                            let _ =
+                                self.0.compare_exchange(SENDING, PENDING, Ordering::SeqCst, Ordering::SeqCst);
+                        } else {
+                            self.0.store(IDLE, Ordering::SeqCst);
+                        }
+                        return;
+                    }
+                }
+                _ => {
+                    spins += 1;
+                    if spins < 64 {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+        }
+    }
+
+    /// The loop took the `Drain`: later values need a new one.
+    fn clear(&self) {
+        self.0.store(IDLE, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+}
+
 /// The loop-side end of a signal's emitters.
 struct SignalSource<T: 'static> {
     rx: Receiver<T>,
-    /// True while a `Drain` message for this source is on its way to the loop.
-    flag: Arc<AtomicBool>,
+    /// Whether a `Drain` message for this source is on its way to the loop.
+    flag: Arc<DrainState>,
     key: usize,
     shared: Arc<dispatcher::Shared>,
     signal: Weak<SignalInner<T>>,
@@ -478,8 +554,7 @@ struct SignalSource<T: 'static> {
 impl<T: 'static> Source for SignalSource<T> {
     fn drain(&self) {
         // Clear first: a value sent after this point comes with a new `Drain` message.
-        self.flag.store(false, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
+        self.flag.clear();
         let Some(signal) = self.signal.upgrade() else { return };
         for _ in 0..self.rx.len() {
             let Ok(value) = self.rx.try_recv() else { break };
@@ -497,8 +572,8 @@ struct Reschedule<'a, T: 'static>(&'a SignalSource<T>);
 impl<T: 'static> Drop for Reschedule<'_, T> {
     fn drop(&mut self) {
         let source = self.0;
-        if !source.rx.is_empty() && !source.flag.swap(true, Ordering::SeqCst) {
-            let _ = source.shared.send(Message::Drain(source.key));
+        if !source.rx.is_empty() {
+            source.flag.ensure_pending(|| source.shared.send(Message::Drain(source.key)).is_ok());
         }
     }
 }
@@ -534,12 +609,9 @@ impl<T: Send> Emitter<T> {
     pub fn emit(&self, value: T) -> Result<(), PostError<T>> {
         let parts = &self.parts;
         parts.tx.send(value).map_err(|e| PostError(e.0))?;
-        fence(Ordering::SeqCst);
-        if !parts.flag.load(Ordering::SeqCst) && !parts.flag.swap(true, Ordering::SeqCst) {
-            // Fails only while the signal's thread is shutting down, when the value goes
-            // with the signal (documented on `Signal::emitter`).
-            let _ = parts.handle.shared().send(Message::Drain(parts.key));
-        }
+        // Sending the `Drain` fails only while the signal's thread is shutting down, when
+        // the value goes with the signal (documented on `Signal::emitter`).
+        parts.flag.ensure_pending(|| parts.handle.shared().send(Message::Drain(parts.key)).is_ok());
         Ok(())
     }
 
