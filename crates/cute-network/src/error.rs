@@ -288,9 +288,9 @@ pub enum Error {
     /// The proxy URL could not be used (only `http://host:port` proxies are supported).
     #[error("unsupported proxy {0:?}: only http://[user:password@]host:port proxies are supported")]
     UnsupportedProxy(String),
-    /// A certificate given to [`NetworkAccessManager::add_ca_certificate`] could not be read.
+    /// A certificate given to [`NetworkAccessManager::set_ca_certificates`] could not be read.
     ///
-    /// [`NetworkAccessManager::add_ca_certificate`]: crate::NetworkAccessManager::add_ca_certificate
+    /// [`NetworkAccessManager::set_ca_certificates`]: crate::NetworkAccessManager::set_ca_certificates
     #[error("invalid CA certificate: {0}")]
     InvalidCertificate(String),
     /// A limit was set to a value outside its range.
