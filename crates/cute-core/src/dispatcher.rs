@@ -387,7 +387,7 @@ impl LoopCore {
             if Instant::now() >= until {
                 break;
             }
-            std::hint::spin_loop();
+            std::thread::yield_now();
         }
         // Going to sleep: let senders wake us again, then look once more.
         self.shared.wake_pending.store(false, Ordering::SeqCst);

@@ -218,6 +218,6 @@ fn linger(jobs: &Receiver<Job>) -> Option<Job> {
         if Instant::now() >= until {
             return None;
         }
-        std::hint::spin_loop();
+        std::thread::yield_now();
     }
 }
