@@ -7,17 +7,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::Watchdog;
+use common::{Watchdog, wait};
 use cute::SignalSpy;
-use cute::network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use cute::network::{NetworkAccessManager, NetworkError, NetworkRequest};
 use cute_httpbin::Httpbin;
-
-fn wait(reply: &NetworkReply) {
-    if !reply.is_finished() {
-        let spy = SignalSpy::new(reply.finished());
-        assert!(spy.wait(Duration::from_secs(20)), "reply did not finish: {reply:?}");
-    }
-}
 
 /// Connects a slot answering every challenge with `user`/`password`, counting calls and
 /// aborting on call `abort_on` (0: never).

@@ -10,28 +10,15 @@ use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::Watchdog;
+use common::{Watchdog, run_until};
 use cute::{Connection, ConnectionType, Emitter, EventLoop, LoopHandle, Signal};
 
 const SENDERS: usize = 8;
 
 /// (sender, sequence number)
 type Msg = (usize, u64);
-
-/// Runs the current thread's loop until `done` or the deadline; returns `done()`.
-fn run_until(limit: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        EventLoop::process_events((deadline - now).min(Duration::from_millis(50)));
-    }
-    true
-}
 
 /// Runs what is already queued on this thread's loop (bounded).
 fn flush_loop() {

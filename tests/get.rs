@@ -6,19 +6,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::Watchdog;
-use cute::SignalSpy;
+use common::{Watchdog, wait};
 use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
 use cute_httpbin::Httpbin;
-
-/// Waits (bounded) for a reply to finish.
-fn wait(reply: &NetworkReply) {
-    if reply.is_finished() {
-        return;
-    }
-    let spy = SignalSpy::new(reply.finished());
-    assert!(spy.wait(Duration::from_secs(20)), "reply did not finish: {reply:?}");
-}
 
 #[test]
 fn get_html_page() {

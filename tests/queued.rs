@@ -6,23 +6,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::Watchdog;
+use common::{Watchdog, run_until};
 use cute::{Error, EventLoop, LoopHandle, Signal, SignalSpy, Thread, Timer};
-
-/// Runs the current thread's loop until `done` or the deadline; returns `done()`.
-fn run_until(limit: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        EventLoop::process_events(deadline - now);
-    }
-    true
-}
 
 #[test]
 fn four_threads_times_100k_emits_arrive_exactly_once_in_per_sender_order() {

@@ -6,20 +6,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::Watchdog;
+use common::{Watchdog, wait};
 use cute::SignalSpy;
 use cute::network::{
-    Attribute, AttributeValue, KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply,
-    NetworkRequest, RedirectPolicy, Url,
+    Attribute, AttributeValue, KnownHeaders, NetworkAccessManager, NetworkError, NetworkRequest,
+    RedirectPolicy, Url,
 };
 use cute_httpbin::Httpbin;
-
-fn wait(reply: &NetworkReply) {
-    if !reply.is_finished() {
-        let spy = SignalSpy::new(reply.finished());
-        assert!(spy.wait(Duration::from_secs(20)), "reply did not finish: {reply:?}");
-    }
-}
 
 fn redirect_to(server: &Httpbin, target: &str, status: u16) -> String {
     let query: String = url::form_urlencoded::Serializer::new(String::new())

@@ -7,20 +7,13 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use common::Watchdog;
+use common::{Watchdog, wait};
 use cute::SignalSpy;
 use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
 use cute_httpbin::Httpbin;
 
 /// (bytes so far, total if known), as `download_progress` reports it.
 type Progress = (u64, Option<u64>);
-
-fn wait(reply: &NetworkReply) {
-    if !reply.is_finished() {
-        let spy = SignalSpy::new(reply.finished());
-        assert!(spy.wait(Duration::from_secs(30)), "reply did not finish: {reply:?}");
-    }
-}
 
 #[test]
 fn streaming_reader_sees_every_byte_and_progress_reaches_the_total() {

@@ -6,20 +6,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use common::Watchdog;
+use common::{Watchdog, run_until};
 use cute::{ConnectionType, EventLoop, Signal, SignalSpy, Timer};
-
-fn run_until(limit: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        EventLoop::process_events(deadline - now);
-    }
-    true
-}
 
 #[test]
 fn timers_fire_in_deadline_order_and_never_early() {

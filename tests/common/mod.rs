@@ -2,9 +2,11 @@
 #![allow(dead_code, unreachable_pub)] // each test binary uses a subset
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, bounded};
+use cute::network::NetworkReply;
+use cute::{EventLoop, SignalSpy};
 
 /// Aborts the test process if it is still alive after `limit`: a hung loop must fail the
 /// run, not stall CI. Dropping the watchdog disarms it.
@@ -30,4 +32,25 @@ impl Watchdog {
 pub fn app_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs this thread's loop until `done()` or `limit` passes; returns `done()`.
+pub fn run_until(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        EventLoop::process_events((deadline - now).min(Duration::from_millis(50)));
+    }
+    true
+}
+
+/// Runs this thread's loop until `reply` finishes (at most 30 s, then the test fails).
+pub fn wait(reply: &NetworkReply) {
+    if !reply.is_finished() {
+        let spy = SignalSpy::new(reply.finished());
+        assert!(spy.wait(Duration::from_secs(30)), "reply did not finish: {reply:?}");
+    }
 }
