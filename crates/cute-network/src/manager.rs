@@ -775,10 +775,13 @@ impl ManagerInner {
                 self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
             }
         }
-        // Queued jobs will never run: drop them so the runners find their queues empty.
-        for host in self.hosts.borrow().values() {
+        // Queued jobs will never run: drop them, and the queues, so the runners find them
+        // empty and closed and stop at once.
+        let hosts = std::mem::take(&mut *self.hosts.borrow_mut());
+        for host in hosts.values() {
             while host.rx.try_recv().is_ok() {}
         }
+        drop(hosts);
         self.pool.borrow_mut().shutdown(Duration::from_secs(2));
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use cute_core::Emitter;
 
 use crate::manager::HostKey;
@@ -212,8 +212,11 @@ fn work(shared: Arc<Shared>) {
 fn linger(jobs: &Receiver<Job>) -> Option<Job> {
     let until = Instant::now() + LINGER;
     loop {
-        if let Ok(job) = jobs.try_recv() {
-            return Some(job);
+        match jobs.try_recv() {
+            Ok(job) => return Some(job),
+            // The manager is gone: stop at once rather than poll out the window.
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
         }
         if Instant::now() >= until {
             return None;
