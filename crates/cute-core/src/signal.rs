@@ -92,11 +92,15 @@ impl<T: 'static> Link for Slot<T> {
     }
 }
 
+/// An immutable snapshot of a signal's slots, shared with emissions in progress.
+type Slots<T> = Rc<[Rc<Slot<T>>]>;
+
 struct SignalInner<T: 'static> {
-    /// The connected slots in connection order. Emission clones this `Rc` and walks the
+    /// The connected slots in connection order (`None` when there are none, so an
+    /// unconnected signal allocates nothing). Emission clones this `Rc` and walks the
     /// snapshot, so slots connected during an emission are not part of it, and connecting
     /// or disconnecting never invalidates a running emission.
-    slots: RefCell<Rc<[Rc<Slot<T>>]>>,
+    slots: RefCell<Option<Slots<T>>>,
     /// The registry key and sending half of this signal's emitter source, once created.
     source: RefCell<Option<(usize, Box<dyn Any>)>>,
     /// Single-shot queued slots taken out of `slots` whose call has not run yet, so that
@@ -115,14 +119,14 @@ impl<T: 'static> SignalInner<T> {
 
     fn remove(&self, slot: &Slot<T>) {
         let mut slots = self.slots.borrow_mut();
-        let kept: Rc<[Rc<Slot<T>>]> =
-            slots.iter().filter(|s| !std::ptr::eq(Rc::as_ptr(s), slot)).cloned().collect();
-        *slots = kept;
+        let Some(current) = slots.as_ref() else { return };
+        let kept: Slots<T> = current.iter().filter(|s| !std::ptr::eq(Rc::as_ptr(s), slot)).cloned().collect();
+        *slots = (!kept.is_empty()).then_some(kept);
     }
 
     #[inline]
     fn emit(&self, value: &T) {
-        let snapshot = self.slots.borrow().clone();
+        let Some(snapshot) = self.slots.borrow().clone() else { return };
         for slot in snapshot.iter() {
             if !slot.active.get() {
                 continue;
@@ -172,7 +176,7 @@ impl<T: 'static> SignalInner<T> {
 impl<T: 'static> Drop for SignalInner<T> {
     fn drop(&mut self) {
         // Slots kept alive by a pending queued call see that they are disconnected.
-        for slot in self.slots.get_mut().iter() {
+        for slot in self.slots.get_mut().iter().flat_map(|s| s.iter()) {
             slot.active.set(false);
         }
         self.cancel_scheduled_once();
@@ -244,7 +248,7 @@ impl<T: 'static> Signal<T> {
     pub fn new() -> Self {
         Signal {
             inner: Rc::new(SignalInner {
-                slots: RefCell::new(Rc::new([])),
+                slots: RefCell::new(None),
                 source: RefCell::new(None),
                 scheduled_once: RefCell::new(Vec::new()),
             }),
@@ -263,8 +267,9 @@ impl<T: 'static> Signal<T> {
         });
         let weak = Rc::downgrade(&slot);
         let mut slots = self.inner.slots.borrow_mut();
-        let grown: Rc<[Rc<Slot<T>>]> = slots.iter().cloned().chain(std::iter::once(slot)).collect();
-        *slots = grown;
+        let grown: Slots<T> =
+            slots.iter().flat_map(|s| s.iter()).cloned().chain(std::iter::once(slot)).collect();
+        *slots = Some(grown);
         Connection { link: Some(weak) }
     }
 
@@ -350,8 +355,8 @@ impl<T: 'static> Signal<T> {
 
     /// Disconnects every slot. Emissions in progress call no further slots.
     pub fn disconnect_all(&self) {
-        let slots = std::mem::replace(&mut *self.inner.slots.borrow_mut(), Rc::new([]));
-        for slot in slots.iter() {
+        let slots = self.inner.slots.borrow_mut().take();
+        for slot in slots.iter().flat_map(|s| s.iter()) {
             slot.active.set(false);
         }
         self.inner.cancel_scheduled_once();
@@ -359,7 +364,7 @@ impl<T: 'static> Signal<T> {
 
     /// The number of connected slots (Qt's `receivers()`).
     pub fn receivers(&self) -> usize {
-        self.inner.slots.borrow().len()
+        self.inner.slots.borrow().as_ref().map_or(0, |s| s.len())
     }
 
     /// A `Send + Clone` handle whose [`emit`](Emitter::emit) queues the value to this

@@ -757,6 +757,14 @@ impl ManagerInner {
         if !live.is_empty() {
             log::debug!("manager dropped with {} live replies: aborting them", live.len());
         }
+        // Queued jobs will never run: drop them, and the queues, so the runners find them
+        // empty and closed and stop at once. This comes before the aborts: a runner whose
+        // request is aborted would otherwise take the next queued job and connect.
+        let hosts = std::mem::take(&mut *self.hosts.borrow_mut());
+        for host in hosts.values() {
+            while host.rx.try_recv().is_ok() {}
+        }
+        drop(hosts);
         let mut live = live;
         live.sort_by_key(|r| r.id);
         for reply in &live {
@@ -775,13 +783,6 @@ impl ManagerInner {
                 self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
             }
         }
-        // Queued jobs will never run: drop them, and the queues, so the runners find them
-        // empty and closed and stop at once.
-        let hosts = std::mem::take(&mut *self.hosts.borrow_mut());
-        for host in hosts.values() {
-            while host.rx.try_recv().is_ok() {}
-        }
-        drop(hosts);
         self.pool.borrow_mut().shutdown(Duration::from_secs(2));
     }
 }
