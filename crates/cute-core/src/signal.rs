@@ -41,10 +41,15 @@ enum Mode<T> {
 /// A boxed slot closure.
 type SlotFn<T> = Box<dyn FnMut(&T)>;
 
+/// [`Slot::state`] bit: the slot is connected.
+const ACTIVE: u8 = 1;
+/// [`Slot::state`] bit: direct and not single-shot, the common case, called straight from
+/// the hot loop.
+const PLAIN: u8 = 2;
+
 struct Slot<T: 'static> {
-    active: Cell<bool>,
-    /// Direct and not single-shot: the common case, called straight from the hot loop.
-    plain: bool,
+    /// [`ACTIVE`] and [`PLAIN`], in one byte so the hot loop tests both with one load.
+    state: Cell<u8>,
     once: bool,
     /// A single-shot queued slot has been scheduled.
     fired: Cell<bool>,
@@ -54,6 +59,19 @@ struct Slot<T: 'static> {
 }
 
 impl<T: 'static> Slot<T> {
+    #[inline]
+    fn is_active(&self) -> bool {
+        self.state.get() & ACTIVE != 0
+    }
+
+    /// Marks the slot disconnected; returns whether it was connected.
+    #[inline]
+    fn deactivate(&self) -> bool {
+        let state = self.state.get();
+        self.state.set(state & !ACTIVE);
+        state & ACTIVE != 0
+    }
+
     #[inline]
     fn call(&self, value: &T) {
         // A slot that is running (it emitted its own signal recursively) is not re-entered:
@@ -78,7 +96,7 @@ trait Link {
 
 impl<T: 'static> Link for Slot<T> {
     fn disconnect(&self) -> bool {
-        if !self.active.replace(false) {
+        if !self.deactivate() {
             return false;
         }
         if let Some(signal) = self.signal.upgrade() {
@@ -88,7 +106,7 @@ impl<T: 'static> Link for Slot<T> {
     }
 
     fn is_connected(&self) -> bool {
-        self.active.get()
+        self.is_active()
     }
 }
 
@@ -112,7 +130,7 @@ impl<T: 'static> SignalInner<T> {
     fn cancel_scheduled_once(&self) {
         for slot in self.scheduled_once.borrow_mut().drain(..) {
             if let Some(slot) = slot.upgrade() {
-                slot.active.set(false);
+                slot.deactivate();
             }
         }
     }
@@ -128,12 +146,10 @@ impl<T: 'static> SignalInner<T> {
     fn emit(&self, value: &T) {
         let Some(snapshot) = self.slots.borrow().clone() else { return };
         for slot in snapshot.iter() {
-            if !slot.active.get() {
-                continue;
-            }
-            if slot.plain {
+            let state = slot.state.get();
+            if state == ACTIVE | PLAIN {
                 slot.call(value);
-            } else {
+            } else if state & ACTIVE != 0 {
                 self.emit_special(slot, value);
             }
         }
@@ -157,13 +173,13 @@ impl<T: 'static> SignalInner<T> {
                     // disconnect before delivery still cancels it.
                     self.remove(slot);
                     let mut scheduled = self.scheduled_once.borrow_mut();
-                    scheduled.retain(|w| w.upgrade().is_some_and(|s| s.active.get()));
+                    scheduled.retain(|w| w.upgrade().is_some_and(|s| s.is_active()));
                     scheduled.push(Rc::downgrade(slot));
                 }
                 let slot = slot.clone();
                 let value = clone(value);
                 dispatcher::current().post_local(Box::new(move || {
-                    let run = if slot.once { slot.active.replace(false) } else { slot.active.get() };
+                    let run = if slot.once { slot.deactivate() } else { slot.is_active() };
                     if run {
                         slot.call(&value);
                     }
@@ -177,7 +193,7 @@ impl<T: 'static> Drop for SignalInner<T> {
     fn drop(&mut self) {
         // Slots kept alive by a pending queued call see that they are disconnected.
         for slot in self.slots.get_mut().iter().flat_map(|s| s.iter()) {
-            slot.active.set(false);
+            slot.deactivate();
         }
         self.cancel_scheduled_once();
         if let Some((key, _)) = self.source.get_mut().take()
@@ -257,8 +273,7 @@ impl<T: 'static> Signal<T> {
 
     fn add(&self, once: bool, mode: Mode<T>, func: SlotFn<T>) -> Connection {
         let slot = Rc::new(Slot {
-            active: Cell::new(true),
-            plain: !once && matches!(mode, Mode::Direct),
+            state: Cell::new(if !once && matches!(mode, Mode::Direct) { ACTIVE | PLAIN } else { ACTIVE }),
             once,
             fired: Cell::new(false),
             mode,
@@ -357,7 +372,7 @@ impl<T: 'static> Signal<T> {
     pub fn disconnect_all(&self) {
         let slots = self.inner.slots.borrow_mut().take();
         for slot in slots.iter().flat_map(|s| s.iter()) {
-            slot.active.set(false);
+            slot.deactivate();
         }
         self.inner.cancel_scheduled_once();
     }
