@@ -984,3 +984,27 @@ fn no_signal_fires_inside_get() {
     assert_finished_once(&finished, &reply);
     assert_eq!(count.get(), 1);
 }
+
+#[test]
+fn empty_bodies_labelled_gzip_are_empty_not_corrupt() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let cases: [(&str, &'static [u8]); 4] = [
+        ("204", b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n"),
+        ("304", b"HTTP/1.1 304 Not Modified\r\nContent-Encoding: gzip\r\nContent-Length: 31\r\n\r\n"),
+        ("Content-Length: 0", b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: 0\r\n\r\n"),
+        (
+            "empty chunked",
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ),
+    ];
+    let nam = NetworkAccessManager::new();
+    for (what, bytes) in cases {
+        let server = FaultServer::start(always(bytes));
+        let finished = SignalSpy::new(nam.finished());
+        let reply = nam.get(&NetworkRequest::new(server.url("/empty")));
+        finish(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{what}: {}", reply.error_string());
+        assert!(reply.read_all().is_empty(), "{what}");
+        assert_finished_once(&finished, &reply);
+    }
+}

@@ -79,3 +79,32 @@ fn http_errors_map_like_qt_and_keep_the_body() {
     let teapot = &replies[3].2;
     assert!(!teapot.read_all().is_empty(), "the error body stays readable");
 }
+
+#[test]
+fn head_of_a_plain_resource_has_headers_and_no_body() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let reply = nam.head(&NetworkRequest::new(server.url("/get")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.status_code(), Some(200));
+    assert_eq!(reply.header(KnownHeaders::ContentTypeHeader).as_deref(), Some("application/json"));
+    assert!(reply.has_raw_header("content-length"));
+    assert!(reply.read_all().is_empty());
+}
+
+#[test]
+fn head_of_a_gzip_resource_is_not_a_corrupt_body() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    for path in ["/gzip", "/deflate"] {
+        let reply = nam.head(&NetworkRequest::new(server.url(path)));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{path}: {}", reply.error_string());
+        assert_eq!(reply.status_code(), Some(200), "{path}");
+        assert!(reply.has_raw_header("content-encoding"), "{path}: {:?}", reply.raw_header_list());
+        assert!(reply.read_all().is_empty(), "{path}");
+    }
+}

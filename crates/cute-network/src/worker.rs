@@ -3,7 +3,7 @@
 //! in chunks through a hand-off bounded in bytes.
 
 use std::cell::Cell;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,6 +22,9 @@ use crate::transport::Running;
 
 /// Body chunk size read from the connection.
 pub(crate) const CHUNK: usize = 64 * 1024;
+
+/// The buffer between the connection and a gzip/deflate decoder.
+const DECODER_BUFFER: usize = 32 * 1024;
 
 /// A message from a worker to the manager's loop about reply `id`.
 ///
@@ -504,10 +507,16 @@ impl Job {
         if compressed {
             let count = Rc::new(Cell::new(0u64));
             let counted = Counting { inner: reader, count: count.clone() };
-            if encoding == "deflate" {
-                self.stream(flate2::read::ZlibDecoder::new(counted), Some(&count))?;
+            let mut raw = io::BufReader::with_capacity(DECODER_BUFFER, counted);
+            // An empty body (HEAD, 204, 304, `Content-Length: 0`) is empty, whatever its
+            // `Content-Encoding` says: the decoders would call it a truncated stream.
+            let empty = raw.fill_buf().map_err(|e| self.body_failure(&e, true))?.is_empty();
+            if empty {
+                log::trace!("request {}: empty {encoding} body, nothing to decode", self.id);
+            } else if encoding == "deflate" {
+                self.stream(flate2::bufread::ZlibDecoder::new(raw), Some(&count))?;
             } else {
-                self.stream(flate2::read::MultiGzDecoder::new(counted), Some(&count))?;
+                self.stream(flate2::bufread::MultiGzDecoder::new(raw), Some(&count))?;
             }
         } else {
             self.stream(reader, None)?;
