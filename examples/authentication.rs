@@ -3,6 +3,8 @@
 //!
 //!     cargo run --example authentication                      # https://httpbin.org/basic-auth/user7/passwd7
 //!     cargo run --example authentication -- http://127.0.0.1:8080/basic-auth/user7/passwd7
+//!
+//! For the 127.0.0.1:8080 URLs, start a local server first: `cargo run -p cute-httpbin -- --port 8080`.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -52,18 +54,37 @@ impl Example {
         if er == NetworkError::NoError {
             let bytes_string = reply.read_all();
 
-            let data: serde_json::Value = serde_json::from_slice(&bytes_string).unwrap_or_default();
+            // Python's json.loads raises on a body that is not JSON, and data['user'] on a
+            // missing key, so the PyQt program dies with a traceback; the port says what was
+            // wrong and exits non-zero rather than print blanks.
+            match Self::authenticated_and_user(&bytes_string) {
+                Ok((authenticated, user)) => {
+                    println!("Authenticated: {authenticated}");
+                    println!("User: {user}");
 
-            println!("Authenticated: {}", data["authenticated"]);
-            println!("User: {}", data["user"].as_str().unwrap_or_default());
-
-            println!();
-            CoreApplication::quit();
+                    println!();
+                    CoreApplication::quit();
+                }
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    CoreApplication::exit(1);
+                }
+            }
         } else {
             println!("Error occurred:  {er}");
             println!("{}", reply.error_string());
             CoreApplication::exit(1);
         }
+    }
+
+    /// `data['authenticated']` and `data['user']` of the JSON reply, or what is wrong with it.
+    fn authenticated_and_user(bytes_string: &[u8]) -> Result<(serde_json::Value, String), String> {
+        let data: serde_json::Value =
+            serde_json::from_slice(bytes_string).map_err(|e| format!("the reply is not JSON ({e})"))?;
+        let authenticated =
+            data.get("authenticated").cloned().ok_or("the reply's JSON has no \"authenticated\"")?;
+        let user = data["user"].as_str().ok_or("the reply's JSON has no \"user\"")?.to_owned();
+        Ok((authenticated, user))
     }
 }
 

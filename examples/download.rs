@@ -3,6 +3,8 @@
 //! flat however large the file.
 //!
 //!     cargo run --release --example download -- http://127.0.0.1:8080/bytes/104857600 out.bin
+//!
+//! For the 127.0.0.1:8080 URLs, start a local server first: `cargo run -p cute-httpbin -- --port 8080`.
 
 use std::cell::RefCell;
 use std::fs::File;

@@ -3,6 +3,8 @@
 //!
 //!     cargo run --example fetch_icon                                     # http://webcode.me/favicon.ico
 //!     cargo run --example fetch_icon -- http://127.0.0.1:8080/favicon.ico
+//!
+//! For the 127.0.0.1:8080 URLs, start a local server first: `cargo run -p cute-httpbin -- --port 8080`.
 
 use std::fs::File;
 use std::io::Write;

@@ -3,6 +3,8 @@
 //!
 //!     cargo run --example get_request                              # http://webcode.me
 //!     cargo run --example get_request -- http://127.0.0.1:8080/    # any server, e.g. cute-httpbin
+//!
+//! For the 127.0.0.1:8080 URLs, start a local server first: `cargo run -p cute-httpbin -- --port 8080`.
 
 use cute::CoreApplication;
 use cute::network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};

@@ -2,6 +2,8 @@
 //! PUT and DELETE, chaining each request from the previous one's `finished`.
 //!
 //!     cargo run --example json_client -- http://127.0.0.1:8080
+//!
+//! For the 127.0.0.1:8080 URLs, start a local server first: `cargo run -p cute-httpbin -- --port 8080`.
 
 use std::rc::Rc;
 

@@ -3,6 +3,8 @@
 //!
 //!     cargo run --example post_request                                   # https://httpbin.org/post
 //!     cargo run --example post_request -- http://127.0.0.1:8080/post    # e.g. cute-httpbin
+//!
+//! For the 127.0.0.1:8080 URLs, start a local server first: `cargo run -p cute-httpbin -- --port 8080`.
 
 use cute::CoreApplication;
 use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
@@ -36,18 +38,37 @@ impl Example {
         if er == NetworkError::NoError {
             let bytes_string = reply.read_all();
 
-            let json_ar: serde_json::Value = serde_json::from_slice(&bytes_string).unwrap_or_default();
-            let data = &json_ar["form"];
-
-            println!("Name: {}", data["name"].as_str().unwrap_or_default());
-            println!("Age: {}", data["age"].as_str().unwrap_or_default());
-            println!();
-            CoreApplication::quit();
+            // Python's json.loads raises on a body that is not JSON, and data['name'] on a
+            // missing key, so the PyQt program dies with a traceback; the port says what was
+            // wrong and exits non-zero rather than print blanks.
+            match Self::name_and_age(&bytes_string) {
+                Ok((name, age)) => {
+                    println!("Name: {name}");
+                    println!("Age: {age}");
+                    println!();
+                    CoreApplication::quit();
+                }
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    CoreApplication::exit(1);
+                }
+            }
         } else {
             println!("Error occurred:  {er}");
             println!("{}", reply.error_string());
             CoreApplication::exit(1);
         }
+    }
+
+    /// `json_ar['form']['name']` and `['age']` of the echoed JSON, or what is wrong with it.
+    fn name_and_age(bytes_string: &[u8]) -> Result<(String, String), String> {
+        let json_ar: serde_json::Value =
+            serde_json::from_slice(bytes_string).map_err(|e| format!("the reply is not JSON ({e})"))?;
+        let data = &json_ar["form"];
+        let field = |key: &str| {
+            data[key].as_str().map(str::to_owned).ok_or_else(|| format!("the reply's JSON has no form.{key}"))
+        };
+        Ok((field("name")?, field("age")?))
     }
 }
 

@@ -3,6 +3,8 @@
 //!
 //!     cargo run --example sync_request                                # http://webcode.me
 //!     cargo run --example sync_request -- http://127.0.0.1:8080/get
+//!
+//! For the 127.0.0.1:8080 URLs, start a local server first: `cargo run -p cute-httpbin -- --port 8080`.
 
 use std::time::Duration;
 

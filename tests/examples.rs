@@ -4,15 +4,39 @@
 
 mod common;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Once;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cute_httpbin::Httpbin;
 
 /// The tutorial page as webcode.me serves it (and cute-httpbin at `/`).
 const PAGE: &str = include_str!("../crates/cute-httpbin/src/page.html");
+
+/// How long the nested `cargo build --examples` may take before the test gives up.
+const BUILD_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// How long one example run may take before it is killed.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// Waits for `child` at most `limit`; kills it and returns `None` if it is still running.
+fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 /// The compiled example. The examples are (re)built once per test run: `cargo test
 /// --test examples` alone would leave stale binaries in place.
@@ -24,34 +48,44 @@ fn example(name: &str) -> PathBuf {
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--examples", "--quiet"]);
+        build.args(["build", "--locked", "--examples", "--quiet"]);
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }
-        let status = build.status().expect("run cargo build --examples");
+        let mut child = build.spawn().expect("run cargo build --examples");
+        let status = wait_bounded(&mut child, BUILD_LIMIT)
+            .unwrap_or_else(|| panic!("cargo build --examples did not finish within {BUILD_LIMIT:?}"));
         assert!(status.success(), "building the examples failed");
     });
     assert!(path.exists(), "example binary {} not found", path.display());
     path
 }
 
-/// Runs an example with a bounded wait; kills it if it hangs.
+/// Reads `pipe` to its end on a thread of its own.
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Runs an example with a bounded wait; kills it if it hangs. Its output is read on
+/// threads of its own so a chatty example cannot block on a full pipe.
 fn run_in(name: &str, args: &[&str], dir: Option<&Path>) -> Output {
     let mut command = Command::new(example(name));
-    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
     let mut child = command.spawn().expect("spawn example");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("wait for example").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("example {name} {args:?} did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("example output")
+    let out = drain(child.stdout.take().expect("piped stdout"));
+    let err = drain(child.stderr.take().expect("piped stderr"));
+    let status = wait_bounded(&mut child, RUN_LIMIT)
+        .unwrap_or_else(|| panic!("example {name} {args:?} did not finish within {RUN_LIMIT:?}"));
+    let stdout = out.join().expect("stdout reader");
+    let stderr = err.join().expect("stderr reader");
+    Output { status, stdout, stderr }
 }
 
 fn run(name: &str, args: &[&str]) -> Output {
@@ -83,6 +117,37 @@ fn post_request_prints_name_and_age() {
     let output = run("post_request", &[&server.url("/post")]);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(stdout(&output), "Name: Peter\nAge: 34\n\n");
+}
+
+#[test]
+fn post_request_with_a_body_that_is_not_json_says_so_and_exits_non_zero() {
+    let server = Httpbin::start().unwrap();
+    // A 200 with HTML (the POST is redirected by a 303 to /html, which answers GET only):
+    // Python's json.loads would raise; the port must not print blanks.
+    let output = run("post_request", &[&server.url("/redirect-to?url=/html&status_code=303")]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(stdout(&output), "", "no Name/Age lines");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("Error: the reply is not JSON"), "{stderr}");
+    // A 200 with an empty body, and one with JSON but no form fields: the same.
+    let output = run("post_request", &[&server.url("/status/200")]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("Error: the reply is not JSON"), "{stderr}");
+    let output = run("post_request", &[&server.url("/response-headers?X-Kind=no-form")]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("Error: the reply's JSON has no form.name"), "{stderr}");
+}
+
+#[test]
+fn authentication_with_a_body_that_is_not_json_says_so_and_exits_non_zero() {
+    let server = Httpbin::start().unwrap();
+    let output = run("authentication", &[&server.url("/html")]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(stdout(&output), "");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("Error: the reply is not JSON"), "{stderr}");
 }
 
 #[test]
@@ -210,7 +275,15 @@ fn other_examples_print_their_key_lines() {
     assert!(output.status.success(), "{output:?}");
     let text = stdout(&output);
     assert!(text.contains("12 finished, 0 failed"), "{text}");
-    assert!(text.contains("per-host limit 6"), "{text}");
+    // Each request is in flight for 0.3 s from its headers on, so with 12 of them several
+    // overlap, but never more than the 6 connections per host.
+    let peak: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("peak concurrency: "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no peak concurrency line in:\n{text}"));
+    assert!((2..=6).contains(&peak), "peak concurrency {peak}, expected 2..=6:\n{text}");
 
     let output = run("json_client", &[&base]);
     assert!(output.status.success(), "{output:?}");
