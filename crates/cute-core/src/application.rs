@@ -1,7 +1,8 @@
 //! The application object ([`CoreApplication`], Qt's `QCoreApplication`).
 
+use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -15,6 +16,11 @@ static APP: Mutex<Option<LoopHandle>> = Mutex::new(None);
 
 fn app_handle() -> Option<LoopHandle> {
     APP.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+thread_local! {
+    /// The application, on the thread it lives on (for [`CoreApplication::instance`]).
+    static INSTANCE: RefCell<Weak<AppInner>> = const { RefCell::new(Weak::new()) };
 }
 
 /// The application object: owns the main event loop (Qt's `QCoreApplication`).
@@ -35,14 +41,20 @@ fn app_handle() -> Option<LoopHandle> {
 /// assert_eq!(app.exec(), 3);
 /// ```
 #[doc(alias = "QCoreApplication")]
+#[derive(Clone)]
 pub struct CoreApplication {
+    inner: Rc<AppInner>,
+}
+
+/// What the application's handles share; dropping it unregisters the application.
+struct AppInner {
     core: Rc<LoopCore>,
     about_to_quit: Signal<()>,
 }
 
 impl fmt::Debug for CoreApplication {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CoreApplication").field("running", &(self.core.depth() > 0)).finish()
+        f.debug_struct("CoreApplication").field("running", &(self.inner.core.depth() > 0)).finish()
     }
 }
 
@@ -70,13 +82,37 @@ impl CoreApplication {
         }
         let core = dispatcher::try_current().map_err(Error::Poller)?;
         *app = Some(LoopHandle::from_shared(core.shared().clone()));
+        let inner = Rc::new(AppInner { core, about_to_quit: Signal::new() });
+        INSTANCE.with(|i| *i.borrow_mut() = Rc::downgrade(&inner));
         log::debug!("CoreApplication created");
-        Ok(CoreApplication { core, about_to_quit: Signal::new() })
+        Ok(CoreApplication { inner })
     }
 
     /// Whether an application exists in this process.
     pub fn exists() -> bool {
         app_handle().is_some()
+    }
+
+    /// Another handle to the application, if it exists and lives on the calling thread
+    /// (Qt's `QCoreApplication::instance()`). Handles share one application, which goes
+    /// away when the last one is dropped, so a library should not keep the handle it gets
+    /// here: it uses it (say, to connect to [`about_to_quit`](Self::about_to_quit)) and
+    /// lets it go.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cute_core::CoreApplication;
+    ///
+    /// assert!(CoreApplication::instance().is_none());
+    /// let app = CoreApplication::new();
+    /// CoreApplication::instance().unwrap().about_to_quit().connect(|_| println!("bye"));
+    /// CoreApplication::quit();
+    /// assert_eq!(app.exec(), 0);
+    /// ```
+    #[doc(alias = "qApp")]
+    pub fn instance() -> Option<CoreApplication> {
+        INSTANCE.try_with(|i| i.borrow().upgrade()).ok().flatten().map(|inner| CoreApplication { inner })
     }
 
     /// Runs the main event loop until [`quit`](Self::quit) or [`exit`](Self::exit); returns
@@ -90,13 +126,13 @@ impl CoreApplication {
     ///
     /// A panicking slot unwinds out of `exec`; the application stays usable afterwards.
     pub fn exec(&self) -> i32 {
-        if self.core.depth() > 0 {
+        if self.inner.core.depth() > 0 {
             log::warn!("CoreApplication::exec: the event loop is already running");
             return -1;
         }
-        let code = self.core.exec(None);
+        let code = self.inner.core.exec(None);
         log::debug!("CoreApplication::exec returned {code}");
-        self.about_to_quit.emit(&());
+        self.inner.about_to_quit.emit(&());
         code
     }
 
@@ -119,18 +155,18 @@ impl CoreApplication {
 
     /// Emitted when [`exec`](Self::exec) has left the loop, before it returns.
     pub fn about_to_quit(&self) -> &Signal<()> {
-        &self.about_to_quit
+        &self.inner.about_to_quit
     }
 
     /// A `Send + Clone` handle to the application's loop.
     pub fn handle(&self) -> LoopHandle {
-        LoopHandle::from_shared(self.core.shared().clone())
+        LoopHandle::from_shared(self.inner.core.shared().clone())
     }
 
     /// Runs one round of the loop (Qt's `processEvents`); see
     /// [`EventLoop::process_events`](crate::EventLoop::process_events).
     pub fn process_events(&self, max_wait: Duration) -> usize {
-        self.core.round(Some(max_wait))
+        crate::event_loop::process_events_on(&self.inner.core, max_wait)
     }
 }
 
@@ -141,9 +177,11 @@ impl Default for CoreApplication {
     }
 }
 
-impl Drop for CoreApplication {
+impl Drop for AppInner {
     fn drop(&mut self) {
         *APP.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        // An exit request nobody ran an `exec` for is forgotten with the application.
+        self.core.clear_exit();
         log::debug!("CoreApplication dropped");
     }
 }

@@ -258,6 +258,19 @@ impl LoopCore {
         self.exit_code.get()
     }
 
+    /// Outside every `exec` (a round run by `process_events` or `SignalSpy::wait`), an exit
+    /// request is spent by the call it interrupted: takes it, so it cannot stay behind and
+    /// end a later, unrelated `exec` or turn every later round into a busy one. Inside an
+    /// `exec` it is left for the loops to see.
+    pub(crate) fn take_exit_outside_exec(&self) -> Option<i32> {
+        if self.depth.get() == 0 { self.exit_code.take() } else { None }
+    }
+
+    /// Forgets a pending exit request (the application object is gone).
+    pub(crate) fn clear_exit(&self) {
+        self.exit_code.set(None);
+    }
+
     pub(crate) fn depth(&self) -> usize {
         self.depth.get()
     }
@@ -312,6 +325,9 @@ impl LoopCore {
             }
         }
 
+        // Timers started from here on (by the events this round runs) wait for the next
+        // round, so a zero-delay timer runs after every event queued before it was started.
+        let timer_limit = self.timers.borrow().seq_limit();
         let mut dispatched = 0;
         // Messages from other threads, bounded by what is there now so a flooding sender
         // cannot starve timers and local events.
@@ -346,11 +362,12 @@ impl LoopCore {
             }
         }
 
-        // Timers due now that were started before now (a zero-delay timer restarted by its
-        // own slot fires in the next round, after the events queued meanwhile).
-        let (now, limit) = (Instant::now(), self.timers.borrow().seq_limit());
+        // Timers due now that were started before the round (a zero-delay timer started or
+        // restarted by an event or a slot fires in the next round, after the events queued
+        // meanwhile).
+        let now = Instant::now();
         loop {
-            let fire = self.timers.borrow_mut().pop_due(now, limit);
+            let fire = self.timers.borrow_mut().pop_due(now, timer_limit);
             match fire {
                 None => break,
                 Some(Fire::Once(f)) => f(),

@@ -86,8 +86,11 @@ impl LoopHandle {
 
     /// Asks every loop running on that thread to return `code` (Qt's `exit`). From the
     /// loop's own thread it takes effect when the current event returns (the events still
-    /// queued stay queued); from another thread, when the loop reaches the request. If no loop is running yet, the next
-    /// `exec` returns `code` at once (Qt would ignore the request and hang).
+    /// queued stay queued); from another thread, when the loop reaches the request. If no
+    /// loop is running yet, the next `exec` returns `code` at once (Qt would ignore the
+    /// request and hang); a [`process_events`](EventLoop::process_events) or
+    /// [`SignalSpy::wait`](crate::SignalSpy::wait) outside every `exec` that meets the
+    /// request ends early and spends it instead.
     ///
     /// # Errors
     ///
@@ -211,6 +214,15 @@ impl EventLoop {
     /// If a slot panics (the panic propagates; the loop stays usable), or if the loop
     /// cannot be created.
     pub fn process_events(max_wait: Duration) -> usize {
-        dispatcher::current().round(Some(max_wait))
+        process_events_on(&dispatcher::current(), max_wait)
     }
+}
+
+/// One round for `process_events`. Outside every `exec`, an exit request that arrived
+/// during the round is spent here (it ended this call), as it would be by the `exec` it
+/// was meant for; inside an `exec` it is left for the loops.
+pub(crate) fn process_events_on(core: &dispatcher::LoopCore, max_wait: Duration) -> usize {
+    let dispatched = core.round(Some(max_wait));
+    core.take_exit_outside_exec();
+    dispatched
 }

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering, fence};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -506,18 +506,22 @@ impl<T> Clone for EmitterParts<T> {
 }
 
 /// Whether a `Drain` message is on its way for a source: `IDLE` (none), `SENDING` (a sender
-/// has claimed the job and is sending it), `PENDING` (sent, not yet processed).
+/// has claimed the job and is sending it), `PENDING` (sent, not yet processed), in the low
+/// two bits of a word whose upper bits count the loop's drains.
 ///
 /// The middle state closes a gap a plain flag leaves: a sender that finds the flag set must
 /// know the `Drain` is already in the loop's channel, or a closure it posts next could
 /// overtake its value. Senders that see `SENDING` wait the few nanoseconds until the
-/// claiming sender has sent it.
+/// claiming sender has sent it. The drain count keeps a slow claimer from marking a later
+/// sender's claim as sent: once the loop has taken its `Drain` (and counted it), the
+/// claimer's `SENDING → PENDING` step fails.
 #[derive(Debug, Default)]
-pub(crate) struct DrainState(AtomicU8);
+pub(crate) struct DrainState(AtomicU64);
 
-const IDLE: u8 = 0;
-const SENDING: u8 = 1;
-const PENDING: u8 = 2;
+const IDLE: u64 = 0;
+const SENDING: u64 = 1;
+const PENDING: u64 = 2;
+const STATE: u64 = 3;
 
 impl DrainState {
     /// After a value was queued: make sure a `Drain` that will see it is in the channel.
@@ -528,17 +532,15 @@ impl DrainState {
         fence(Ordering::SeqCst);
         let mut spins = 0u32;
         loop {
-            match self.0.load(Ordering::SeqCst) {
+            let word = self.0.load(Ordering::SeqCst);
+            match word & STATE {
                 PENDING => return,
                 IDLE => {
-                    if self.0.compare_exchange(IDLE, SENDING, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                        if send() {
-                            // Fails if the loop already took the `Drain` and cleared us: fine.
-                            let _ =
-                                self.0.compare_exchange(SENDING, PENDING, Ordering::SeqCst, Ordering::SeqCst);
-                        } else {
-                            self.0.store(IDLE, Ordering::SeqCst);
-                        }
+                    let claimed = word | SENDING;
+                    if self.0.compare_exchange(word, claimed, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                        let next = if send() { (word & !STATE) | PENDING } else { word };
+                        // Fails if the loop already took the `Drain` and counted it: fine.
+                        let _ = self.0.compare_exchange(claimed, next, Ordering::SeqCst, Ordering::SeqCst);
                         return;
                     }
                 }
@@ -556,7 +558,9 @@ impl DrainState {
 
     /// The loop took the `Drain`: later values need a new one.
     fn clear(&self) {
-        self.0.store(IDLE, Ordering::SeqCst);
+        let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |word| {
+            Some(((word & !STATE).wrapping_add(STATE + 1)) | IDLE)
+        });
         fence(Ordering::SeqCst);
     }
 }

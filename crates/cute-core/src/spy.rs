@@ -108,20 +108,25 @@ impl<T: Clone + 'static> SignalSpy<T> {
         }
         let _waiting = Waiting(&self.waiting);
         let before = self.total.get();
-        let deadline = Instant::now() + timeout;
+        // A timeout too large for the clock means no deadline.
+        let deadline = Instant::now().checked_add(timeout);
         let core = dispatcher::current();
         loop {
             if self.total.get() > before {
                 return true;
             }
-            if core.exit_requested().is_some() {
+            // Outside every `exec`, the exit request is spent by this wait.
+            if core.take_exit_outside_exec().is_some() || core.exit_requested().is_some() {
                 return false;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            core.round(Some(deadline - now));
+            let left = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return false,
+                },
+                None => None,
+            };
+            core.round(left);
         }
     }
 }

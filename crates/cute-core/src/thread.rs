@@ -18,7 +18,8 @@ use crate::event_loop::LoopHandle;
 /// a signal created on it), stop it with [`quit`](Self::quit)/[`exit`](Self::exit), and
 /// collect its exit code with [`wait`](Self::wait). A panic on the thread ends its loop and
 /// is reported by `wait` as [`Error::ThreadPanicked`]. Dropping a `Thread` quits it and
-/// waits for it.
+/// waits for it (a slot that never returns keeps the drop waiting, as joining a thread
+/// does); dropped by a closure running on the thread itself, it quits without waiting.
 ///
 /// Objects that must live on the thread (signals, timers) are created there, in the
 /// closure given to [`start_with`](Self::start_with) or in posted closures.
@@ -219,6 +220,12 @@ impl Drop for Thread {
     fn drop(&mut self) {
         if self.join.is_some() {
             self.quit();
+            if self.handle.is_current() {
+                // Dropped by a closure running on the thread itself: waiting would wait for
+                // ourselves. The thread ends when that closure returns to its loop.
+                log::debug!("Thread dropped on its own thread: detached");
+                return;
+            }
             let _ = self.wait();
         }
     }

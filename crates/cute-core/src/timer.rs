@@ -134,8 +134,15 @@ impl Timer {
     }
 
     /// Makes the timer fire once and stop (true) or repeat (false). Defaults to false.
+    /// On an active timer it takes effect at the next expiry, as in Qt: a repeating timer
+    /// made single-shot fires once more and stops.
     pub fn set_single_shot(&self, single_shot: bool) {
         self.shared.single_shot.set(single_shot);
+        if let Some(key) = self.shared.key.get()
+            && let Some(core) = self.shared.core.upgrade()
+        {
+            core.timers.borrow_mut().set_repeat(key, !single_shot);
+        }
     }
 
     /// Whether the timer fires only once per start.

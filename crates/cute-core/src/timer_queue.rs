@@ -37,6 +37,15 @@ struct Entry {
     target: Target,
 }
 
+/// How far ahead a deadline too large for the clock (`Duration::MAX`, "never") is put:
+/// about a century, which no program waits out.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `start + delay`, clamped to [`FAR_FUTURE`] instead of overflowing the clock.
+fn after(start: Instant, delay: Duration) -> Instant {
+    start.checked_add(delay.min(FAR_FUTURE)).or_else(|| start.checked_add(FAR_FUTURE)).unwrap_or(start)
+}
+
 #[derive(Default)]
 pub(crate) struct TimerQueue {
     heap: BinaryHeap<Reverse<(Instant, u64, usize)>>,
@@ -70,12 +79,12 @@ impl TimerQueue {
         repeat: bool,
         owner: Weak<TimerShared>,
     ) -> usize {
-        let deadline = Instant::now() + interval;
+        let deadline = after(Instant::now(), interval);
         self.insert(deadline, interval, repeat, Target::Timer(owner))
     }
 
     pub(crate) fn start_once(&mut self, delay: Duration, f: Box<dyn FnOnce()>) {
-        let deadline = Instant::now() + delay;
+        let deadline = after(Instant::now(), delay);
         self.insert(deadline, delay, false, Target::Once(f));
     }
 
@@ -94,6 +103,15 @@ impl TimerQueue {
         self.heap.retain(|Reverse((_, seq, key))| entries.get(*key).is_some_and(|e| e.seq == *seq));
         self.stale = 0;
         log::trace!("timer heap compacted to {} items", self.heap.len());
+    }
+
+    /// Changes whether an active timer repeats; takes effect at its next expiry.
+    pub(crate) fn set_repeat(&mut self, key: usize, repeat: bool) {
+        if let Some(entry) = self.entries.get_mut(key)
+            && matches!(entry.target, Target::Timer(_))
+        {
+            entry.repeat = repeat;
+        }
     }
 
     pub(crate) fn deadline(&self, key: usize) -> Option<Instant> {
@@ -131,17 +149,19 @@ impl TimerQueue {
             let next_seq = self.seq();
             let entry = &mut self.entries[key];
             let interval = entry.interval;
-            let mut next = deadline + interval;
+            let mut next = after(deadline, interval);
             if next <= now {
                 next = if interval.is_zero() {
                     now
                 } else {
                     let missed = (now - deadline).as_nanos() / interval.as_nanos();
                     let skip = u64::try_from(missed + 1).unwrap_or(u64::MAX);
-                    deadline
-                        + Duration::from_nanos(
+                    after(
+                        deadline,
+                        Duration::from_nanos(
                             u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX).saturating_mul(skip),
-                        )
+                        ),
+                    )
                 };
             }
             entry.seq = next_seq;
