@@ -28,7 +28,14 @@ thread_local! {
 /// One may exist per process at a time; it lives on the thread that created it.
 /// [`exec`](Self::exec) runs the loop until [`CoreApplication::quit`] or
 /// [`CoreApplication::exit`], which are associated functions callable from any thread and
-/// from slots, just as PyQt scripts call `QCoreApplication.quit()`.
+/// from slots, just as PyQt scripts call `QCoreApplication.quit()`. Clones (and
+/// [`instance`](Self::instance)) are handles to the one application.
+///
+/// # Threading
+///
+/// `!Send`: the application and its loop belong to the thread that created it (usually
+/// `main`). `quit` and `exit` reach it from anywhere; [`handle`](Self::handle) gives a
+/// `Send` [`LoopHandle`] for posting work to it.
 ///
 /// # Examples
 ///

@@ -12,8 +12,13 @@ use crate::error::PostError;
 /// A `Send + Clone` handle to one thread's event loop: post closures to it, ask it to quit.
 ///
 /// Every thread has at most one loop (created on first use); [`CoreApplication`],
-/// [`EventLoop`] and [`Thread`] all run it. A handle stays valid after the thread ends:
-/// posting then fails with [`PostError`], handing the closure back. Nothing here blocks.
+/// [`EventLoop`] and [`Thread`] all run it.
+///
+/// # Threading
+///
+/// `Send + Sync + Clone`. A handle stays valid after the thread ends: posting then fails
+/// with [`PostError`], handing the closure back. Nothing here blocks: a post pushes onto an
+/// unbounded channel and wakes the loop only if nobody has since it last looked.
 ///
 /// [`CoreApplication`]: crate::CoreApplication
 /// [`Thread`]: crate::Thread

@@ -71,6 +71,7 @@
 
 mod application;
 mod dispatcher;
+mod emitter;
 mod error;
 mod event_loop;
 mod signal;
@@ -80,9 +81,30 @@ mod timer;
 mod timer_queue;
 
 pub use application::CoreApplication;
+pub use emitter::Emitter;
 pub use error::{Error, PostError};
 pub use event_loop::{EventLoop, LoopHandle};
-pub use signal::{Connection, ConnectionType, Emitter, Signal};
+pub use signal::{Connection, ConnectionType, Signal};
 pub use spy::SignalSpy;
 pub use thread::Thread;
 pub use timer::Timer;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync_clone<T: Send + Sync + Clone>() {}
+    fn send<T: Send>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+
+    /// The cross-thread types are what their docs say (compile-time checks).
+    #[test]
+    fn thread_safety_of_the_public_types() {
+        send_sync_clone::<LoopHandle>();
+        send_sync_clone::<Emitter<String>>();
+        send::<Thread>();
+        send::<PostError<Box<dyn FnOnce() + Send>>>();
+        error::<Error>();
+        error::<PostError<i32>>();
+    }
+}

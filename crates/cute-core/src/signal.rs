@@ -1,17 +1,12 @@
-//! Typed signals, their connections and cross-thread emitters.
+//! Typed signals and their connections.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering, fence};
 
-use crossbeam_channel::{Receiver, Sender};
-
-use crate::dispatcher::{self, Message, Source};
-use crate::error::PostError;
-use crate::event_loop::LoopHandle;
+use crate::dispatcher;
+use crate::emitter::Emitter;
 
 /// How a slot is invoked when its signal is emitted (Qt's `Qt::ConnectionType`).
 ///
@@ -113,14 +108,14 @@ impl<T: 'static> Link for Slot<T> {
 /// An immutable snapshot of a signal's slots, shared with emissions in progress.
 type Slots<T> = Rc<[Rc<Slot<T>>]>;
 
-struct SignalInner<T: 'static> {
+pub(crate) struct SignalInner<T: 'static> {
     /// The connected slots in connection order (`None` when there are none, so an
     /// unconnected signal allocates nothing). Emission clones this `Rc` and walks the
     /// snapshot, so slots connected during an emission are not part of it, and connecting
     /// or disconnecting never invalidates a running emission.
     slots: RefCell<Option<Slots<T>>>,
     /// The registry key and sending half of this signal's emitter source, once created.
-    source: RefCell<Option<(usize, Box<dyn Any>)>>,
+    pub(crate) source: RefCell<Option<(usize, Box<dyn Any>)>>,
     /// Single-shot queued slots taken out of `slots` whose call has not run yet, so that
     /// `disconnect_all` and dropping the signal still cancel them.
     scheduled_once: RefCell<Vec<Weak<Slot<T>>>>,
@@ -143,7 +138,7 @@ impl<T: 'static> SignalInner<T> {
     }
 
     #[inline]
-    fn emit(&self, value: &T) {
+    pub(crate) fn emit(&self, value: &T) {
         let Some(snapshot) = self.slots.borrow().clone() else { return };
         for slot in snapshot.iter() {
             let state = slot.state.get();
@@ -221,6 +216,20 @@ impl<T: 'static> Drop for SignalInner<T> {
 ///   recursive emission (an `FnMut` cannot be aliased); the other slots are called.
 /// - A panicking slot propagates the panic to the caller of `emit` (and so out of
 ///   [`exec`](crate::CoreApplication::exec)); the signal stays usable.
+///
+/// # Threading
+///
+/// `!Send` and `!Sync`: a signal, its slots and their captured state stay on the thread
+/// that created them, which is what lets slots capture `Rc` and `RefCell` freely. This does
+/// not compile:
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>(_: T) {}
+/// needs_send(cute_core::Signal::<i32>::new());
+/// ```
+///
+/// Other threads emit through [`Signal::emitter`].
+///
 ///
 /// # Examples
 ///
@@ -396,7 +405,7 @@ impl<T: 'static> Signal<T> {
     /// the same thread) after them, but may overtake closures posted *before* them while an
     /// earlier value of the same signal is still pending. To order two kinds of message
     /// strictly, send both through one signal (an enum) or both through
-    /// [`LoopHandle::post`].
+    /// [`LoopHandle::post`](crate::LoopHandle::post).
     ///
     /// # Panics
     ///
@@ -419,27 +428,7 @@ impl<T: 'static> Signal<T> {
     where
         T: Send,
     {
-        let mut source = self.inner.source.borrow_mut();
-        if let Some((_, parts)) = source.as_ref()
-            && let Some(parts) = parts.downcast_ref::<EmitterParts<T>>()
-        {
-            return Emitter { parts: parts.clone() };
-        }
-        let core = dispatcher::current();
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let flag = Arc::new(DrainState::default());
-        let key = core.register_source(|key| {
-            Rc::new(SignalSource {
-                rx,
-                flag: flag.clone(),
-                key,
-                shared: core.shared().clone(),
-                signal: Rc::downgrade(&self.inner),
-            })
-        });
-        let parts = EmitterParts { tx, flag, key, handle: LoopHandle::from_shared(core.shared().clone()) };
-        *source = Some((key, Box::new(parts.clone())));
-        Emitter { parts }
+        crate::emitter::emitter_for(&self.inner)
     }
 }
 
@@ -484,163 +473,5 @@ impl Connection {
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection").field("connected", &self.is_connected()).finish()
-    }
-}
-
-struct EmitterParts<T> {
-    tx: Sender<T>,
-    flag: Arc<DrainState>,
-    key: usize,
-    handle: LoopHandle,
-}
-
-impl<T> Clone for EmitterParts<T> {
-    fn clone(&self) -> Self {
-        EmitterParts {
-            tx: self.tx.clone(),
-            flag: self.flag.clone(),
-            key: self.key,
-            handle: self.handle.clone(),
-        }
-    }
-}
-
-/// Whether a `Drain` message is on its way for a source: `IDLE` (none), `SENDING` (a sender
-/// has claimed the job and is sending it), `PENDING` (sent, not yet processed), in the low
-/// two bits of a word whose upper bits count the loop's drains.
-///
-/// The middle state closes a gap a plain flag leaves: a sender that finds the flag set must
-/// know the `Drain` is already in the loop's channel, or a closure it posts next could
-/// overtake its value. Senders that see `SENDING` wait the few nanoseconds until the
-/// claiming sender has sent it. The drain count keeps a slow claimer from marking a later
-/// sender's claim as sent: once the loop has taken its `Drain` (and counted it), the
-/// claimer's `SENDING → PENDING` step fails.
-#[derive(Debug, Default)]
-pub(crate) struct DrainState(AtomicU64);
-
-const IDLE: u64 = 0;
-const SENDING: u64 = 1;
-const PENDING: u64 = 2;
-const STATE: u64 = 3;
-
-impl DrainState {
-    /// After a value was queued: make sure a `Drain` that will see it is in the channel.
-    #[inline]
-    fn ensure_pending(&self, send: impl FnOnce() -> bool) {
-        // Pairs with the fence in `clear`: either the loop's drain sees our value, or we see
-        // `IDLE` and send a new `Drain`.
-        fence(Ordering::SeqCst);
-        let mut spins = 0u32;
-        loop {
-            let word = self.0.load(Ordering::SeqCst);
-            match word & STATE {
-                PENDING => return,
-                IDLE => {
-                    let claimed = word | SENDING;
-                    if self.0.compare_exchange(word, claimed, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                        let next = if send() { (word & !STATE) | PENDING } else { word };
-                        // Fails if the loop already took the `Drain` and counted it: fine.
-                        let _ = self.0.compare_exchange(claimed, next, Ordering::SeqCst, Ordering::SeqCst);
-                        return;
-                    }
-                }
-                _ => {
-                    spins += 1;
-                    if spins < 64 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                }
-            }
-        }
-    }
-
-    /// The loop took the `Drain`: later values need a new one.
-    fn clear(&self) {
-        let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |word| {
-            Some(((word & !STATE).wrapping_add(STATE + 1)) | IDLE)
-        });
-        fence(Ordering::SeqCst);
-    }
-}
-
-/// The loop-side end of a signal's emitters.
-struct SignalSource<T: 'static> {
-    rx: Receiver<T>,
-    /// Whether a `Drain` message for this source is on its way to the loop.
-    flag: Arc<DrainState>,
-    key: usize,
-    shared: Arc<dispatcher::Shared>,
-    signal: Weak<SignalInner<T>>,
-}
-
-impl<T: 'static> Source for SignalSource<T> {
-    fn drain(&self) {
-        // Clear first: a value sent after this point comes with a new `Drain` message.
-        self.flag.clear();
-        let Some(signal) = self.signal.upgrade() else { return };
-        for _ in 0..self.rx.len() {
-            let Ok(value) = self.rx.try_recv() else { break };
-            // A panicking slot must not strand the values behind it.
-            let guard = Reschedule(self);
-            signal.emit(&value);
-            std::mem::forget(guard);
-        }
-    }
-}
-
-/// On unwind out of a slot, schedules another drain for the values still queued.
-struct Reschedule<'a, T: 'static>(&'a SignalSource<T>);
-
-impl<T: 'static> Drop for Reschedule<'_, T> {
-    fn drop(&mut self) {
-        let source = self.0;
-        if !source.rx.is_empty() {
-            source.flag.ensure_pending(|| source.shared.send(Message::Drain(source.key)).is_ok());
-        }
-    }
-}
-
-/// Emits a [`Signal`] from any thread: the value is queued to the signal's event loop and
-/// emitted there (Qt's queued connection across threads).
-///
-/// `Send + Sync + Clone`; cheap to clone. Never blocks. If the signal (or its thread) is
-/// gone, [`emit`](Self::emit) hands the value back in a [`PostError`].
-pub struct Emitter<T> {
-    parts: EmitterParts<T>,
-}
-
-impl<T> Clone for Emitter<T> {
-    fn clone(&self) -> Self {
-        Emitter { parts: self.parts.clone() }
-    }
-}
-
-impl<T> fmt::Debug for Emitter<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emitter").field("type", &std::any::type_name::<T>()).finish_non_exhaustive()
-    }
-}
-
-impl<T: Send> Emitter<T> {
-    /// Queues `value` for emission on the signal's thread.
-    ///
-    /// # Errors
-    ///
-    /// [`PostError`] with the value if the signal or its thread's loop no longer exists.
-    #[inline]
-    pub fn emit(&self, value: T) -> Result<(), PostError<T>> {
-        let parts = &self.parts;
-        parts.tx.send(value).map_err(|e| PostError(e.0))?;
-        // Sending the `Drain` fails only while the signal's thread is shutting down, when
-        // the value goes with the signal (documented on `Signal::emitter`).
-        parts.flag.ensure_pending(|| parts.handle.shared().send(Message::Drain(parts.key)).is_ok());
-        Ok(())
-    }
-
-    /// The loop the signal lives on.
-    pub fn loop_handle(&self) -> &LoopHandle {
-        &self.parts.handle
     }
 }

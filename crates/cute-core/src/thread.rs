@@ -24,6 +24,11 @@ use crate::event_loop::LoopHandle;
 /// Objects that must live on the thread (signals, timers) are created there, in the
 /// closure given to [`start_with`](Self::start_with) or in posted closures.
 ///
+/// # Threading
+///
+/// `Send`: the controlling handle can move between threads; what runs on the thread gets
+/// there through `Send` closures ([`post`](Self::post)) or emitters.
+///
 /// # Examples
 ///
 /// ```

@@ -45,7 +45,12 @@ impl TimerShared {
 /// Defaults: interval 0 (fire once pending events are processed), repeating.
 ///
 /// Start, stop and expiry are `O(log n)` in the number of live timers. Dropping the timer
-/// stops it.
+/// stops it. A repeating timer's slot that holds the `Timer` itself (an `Rc<Timer>`) makes
+/// a cycle that keeps it alive and firing: hold a `Weak` there.
+///
+/// # Threading
+///
+/// `!Send`: a timer fires on the loop of the thread that created it.
 ///
 /// [`CoreApplication::exec`]: crate::CoreApplication::exec
 /// [`EventLoop::exec`]: crate::EventLoop::exec
