@@ -37,12 +37,8 @@ const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
 /// The test functions of this binary: libtest runs each on a thread named after it, so a
 /// thread with one of these names (truncated to Linux's 15 bytes) that appears during a
 /// measurement is the harness starting the next test, not a leak.
-const TEST_NAMES: [&str; 4] = [
-    "soak_short",
-    "soak_short_with_aborts_from_the_authentication_slot",
-    "soak_full",
-    "abort_does_not_cut_a_connection_another_request_reuses",
-];
+const TEST_NAMES: [&str; 3] =
+    ["soak_short", "soak_full", "abort_does_not_cut_a_connection_another_request_reuses"];
 
 /// The soak tests measure process-wide figures: they run one at a time.
 fn soak_lock() -> std::sync::MutexGuard<'static, ()> {
@@ -686,7 +682,9 @@ fn drop_managers(soak: Rc<Soak>) -> (usize, Duration) {
 }
 
 /// The whole soak: warm-up, baseline, `total` requests, drop, and the leak checks.
-fn soak(total: usize, limit: Duration) -> Report {
+/// Resident memory at the end may exceed the figure after warm-up by 10 %, or by
+/// `rss_floor_kib` when that is larger (see the memory check at the end).
+fn soak(total: usize, limit: Duration, rss_floor_kib: u64) -> Report {
     // The loop's own descriptors (poller, waker) exist before the baseline.
     EventLoop::process_events(Duration::ZERO);
     let servers = Rc::new(Servers::start());
@@ -769,15 +767,16 @@ fn soak(total: usize, limit: Duration) -> Report {
         EventLoop::process_events(Duration::from_millis(10));
     }
 
-    // Memory: the end may exceed the warm-up figure by 10 %, or by 8 MiB when that is
-    // larger. RSS moves by a few MiB with no leak at all: what is in flight at the moment of
-    // measuring (up to 100 replies' buffers, each running worker's 64 KiB read buffer and
-    // up to 1 MiB hand-off, the agent's idle connections) and glibc's per-thread arenas,
-    // which keep freed memory and return it to the system lazily (observed run to run:
-    // -2 % to +2 %). 10 % of a ~25 MiB process is below that noise; 8 MiB is 4 KiB per
-    // request over a 2,000-request run and 84 bytes per request over 100,000, so a leak of
-    // any real size on the request path still fails the full run.
-    let allowed = (report.rss_warm_kib / 10).max(8 * 1024);
+    // Memory: the end may exceed the warm-up figure by 10 % (issue 5's bound), or by
+    // `rss_floor_kib` when that is larger. RSS moves by a few MiB with no leak at all: what
+    // is in flight at the moment of measuring (up to 100 replies' buffers, each running
+    // worker's 64 KiB read buffer and up to 1 MiB hand-off, the agent's idle connections)
+    // and glibc's per-thread arenas, which keep freed memory and return it to the system
+    // lazily (observed run to run: -2 % to +2 %). The full soak passes no floor: exactly
+    // 10 %. The short CI soak passes 8 MiB, since 10 % of a ~25 MiB process is within
+    // that noise; 8 MiB is 4 KiB per request over its 2,000 requests, so a leak of any real
+    // size on the request path still fails it.
+    let allowed = (report.rss_warm_kib / 10).max(rss_floor_kib);
     assert!(
         report.rss_end_kib <= report.rss_warm_kib + allowed,
         "VmRSS grew from {} KiB after warm-up to {} KiB at the end (allowed +{allowed} KiB)",
@@ -858,11 +857,15 @@ fn abort_does_not_cut_a_connection_another_request_reuses() {
     assert_eq!(slow.read_all(), b"slow body");
 }
 
+/// The short soak's allowance for resident-memory noise: growth up to 8 MiB passes even
+/// where that is more than 10 % (the full soak has no such floor).
+const SHORT_RSS_FLOOR_KIB: u64 = 8 * 1024;
+
 #[test]
 fn soak_short() {
     let _lock = soak_lock();
     let _dog = Watchdog::new(Duration::from_secs(120));
-    soak(2_000, Duration::from_secs(90));
+    soak(2_000, Duration::from_secs(90), SHORT_RSS_FLOOR_KIB);
 }
 
 #[test]
@@ -870,5 +873,5 @@ fn soak_short() {
 fn soak_full() {
     let _lock = soak_lock();
     let _dog = Watchdog::new(Duration::from_secs(600));
-    soak(100_000, Duration::from_secs(540));
+    soak(100_000, Duration::from_secs(540), 0);
 }
