@@ -108,3 +108,67 @@ fn head_of_a_gzip_resource_is_not_a_corrupt_body() {
         assert!(reply.read_all().is_empty(), "{path}");
     }
 }
+
+/// Records a reply's signals (and the manager's `finished`) in emission order.
+fn record(nam: &NetworkAccessManager, reply: &NetworkReply) -> Rc<RefCell<Vec<String>>> {
+    let log: Rc<RefCell<Vec<String>>> = Rc::default();
+    let l = log.clone();
+    let me = reply.clone();
+    nam.finished().connect(move |r| {
+        if *r == me {
+            l.borrow_mut().push("manager finished".into());
+        }
+    });
+    let l = log.clone();
+    reply.meta_data_changed().connect(move |_| l.borrow_mut().push("meta".into()));
+    let l = log.clone();
+    reply.ready_read().connect(move |_| l.borrow_mut().push("ready_read".into()));
+    let l = log.clone();
+    reply
+        .download_progress()
+        .connect(move |(n, total)| l.borrow_mut().push(format!("progress {n} {total:?}")));
+    let l = log.clone();
+    reply.error_occurred().connect(move |e| l.borrow_mut().push(format!("error {e:?}")));
+    let l = log.clone();
+    reply.finished().connect(move |_| l.borrow_mut().push("reply finished".into()));
+    log
+}
+
+#[test]
+fn a_final_download_progress_comes_before_finished() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let gzip_len = {
+        let probe = nam.get(&NetworkRequest::new(server.url("/gzip")));
+        wait(&probe);
+        probe.read_all().len()
+    };
+    let gzip_last = format!("progress {gzip_len} Some({gzip_len})");
+    // (path, HEAD?, the final progress)
+    let cases = [
+        ("/bytes/200000", false, "progress 200000 Some(200000)"),
+        ("/stream-bytes/200000", false, "progress 200000 Some(200000)"),
+        ("/gzip", false, gzip_last.as_str()),
+        ("/status/204", false, "progress 0 Some(0)"),
+        ("/get", true, "progress 0 Some(0)"),
+    ];
+    for (path, head, last) in cases {
+        let request = NetworkRequest::new(server.url(path));
+        let reply = if head { nam.head(&request) } else { nam.get(&request) };
+        let log = record(&nam, &reply);
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{path}: {}", reply.error_string());
+        let log = log.borrow();
+        let n = log.len();
+        assert!(n >= 4, "{path}: {log:?}");
+        assert_eq!(log[0], "meta", "{path}: {log:?}");
+        assert_eq!(log[n - 3..], [last, "manager finished", "reply finished"], "{path}: {log:?}");
+        assert!(
+            log[1..n - 2].iter().all(|e| e == "ready_read" || e.starts_with("progress ")),
+            "{path}: {log:?}"
+        );
+        // Never the same progress twice in a row.
+        assert!(log.windows(2).all(|w| w[0] != w[1] || w[0] == "ready_read"), "{path}: {log:?}");
+    }
+}

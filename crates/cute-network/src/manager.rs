@@ -708,11 +708,11 @@ impl ManagerInner {
                     reply.ready_read.emit(&handle);
                 }
                 if !reply.is_finished() {
-                    let (received, total) = {
+                    let progress = {
                         let state = reply.state.borrow();
                         (state.received, state.total)
                     };
-                    reply.download_progress.emit(&(received, total));
+                    reply.emit_progress(progress);
                 }
             }
             EventKind::UploadProgress { sent, total } => reply.upload_progress.emit(&(sent, Some(total))),
@@ -734,11 +734,28 @@ impl ManagerInner {
                 state.error_string = message.clone();
             }
         }
-        reply.admit_held(true);
+        // Bytes held back by the read buffer become readable now, announced before
+        // finished (Qt's order).
+        let admitted = reply.admit_held(true);
         self.live.borrow_mut().remove(&reply.id);
         let handle = NetworkReply { inner: reply.clone() };
-        if let Some((error, _)) = result {
-            reply.error_occurred.emit(&error);
+        if admitted > 0 {
+            reply.ready_read.emit(&handle);
+        }
+        match result {
+            Some((error, _)) => reply.error_occurred.emit(&error),
+            None => {
+                // Qt's last word before finished: everything received, of a total that is
+                // now known (an empty body gives (0, 0)).
+                let (received, last) = {
+                    let state = reply.state.borrow();
+                    (state.received, state.last_progress)
+                };
+                let progress = (received, Some(received));
+                if last != Some(progress) {
+                    reply.emit_progress(progress);
+                }
+            }
         }
         self.finished.emit(&handle);
         reply.finished.emit(&handle);

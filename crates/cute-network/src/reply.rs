@@ -5,8 +5,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use std::time::Duration;
 
-use cute_core::Signal;
+use cute_core::{Signal, Timer};
 use url::Url;
 
 use crate::control::Control;
@@ -41,10 +42,14 @@ pub(crate) struct State {
     offset: usize,
     available: u64,
     /// Bytes received while the read buffer was full: not yet acknowledged to the worker.
+    /// The front chunk may be partly admitted already, up to `held_offset`.
     held: VecDeque<Vec<u8>>,
+    held_offset: usize,
     pub(crate) read_buffer_size: u64,
     pub(crate) received: u64,
     pub(crate) total: Option<u64>,
+    /// The last `download_progress` emitted, so the final one is not a repeat.
+    pub(crate) last_progress: Option<(u64, Option<u64>)>,
     /// The answer channel of a question a worker is waiting on (credentials, a redirect);
     /// dropping it answers "cancel".
     pub(crate) pending: Option<Box<dyn std::any::Any>>,
@@ -76,6 +81,48 @@ impl State {
         self.available += n as u64;
     }
 
+    /// How many more bytes the read buffer takes now (unlimited when its size is 0).
+    fn room(&self) -> u64 {
+        match self.read_buffer_size {
+            0 => u64::MAX,
+            limit => limit.saturating_sub(self.available),
+        }
+    }
+
+    /// Moves held bytes into the buffer as far as the read buffer size allows (all of them
+    /// when `all`); a chunk that does not fit whole is split. Returns the bytes moved.
+    fn admit(&mut self, all: bool) -> u64 {
+        let mut admitted = 0u64;
+        while let Some(chunk) = self.held.pop_front() {
+            let start = self.held_offset;
+            let rest = (chunk.len() - start) as u64;
+            let take = if all { rest } else { rest.min(self.room()) };
+            if take == 0 {
+                self.held.push_front(chunk);
+                break;
+            }
+            admitted += take;
+            if start == 0 && take == rest {
+                self.append(chunk);
+                continue;
+            }
+            // `take` is at most `rest`, a length in memory.
+            let end = start + take as usize;
+            if self.buffer.is_empty() {
+                self.offset = 0;
+            }
+            self.buffer.extend_from_slice(&chunk[start..end]);
+            self.available += take;
+            if end < chunk.len() {
+                self.held_offset = end;
+                self.held.push_front(chunk);
+                break;
+            }
+            self.held_offset = 0;
+        }
+        admitted
+    }
+
     /// Drops consumed bytes once they dominate the buffer.
     fn compact(&mut self) {
         if self.offset == self.buffer.len() {
@@ -101,6 +148,8 @@ pub(crate) struct ReplyInner {
     pub(crate) manager: Weak<ManagerInner>,
     pub(crate) state: RefCell<State>,
     pub(crate) redirect_allowed: Cell<bool>,
+    /// A deferred `ready_read` is pending (see [`ReplyInner::admit_after_read`]).
+    ready_read_scheduled: Cell<bool>,
     pub(crate) policy: RedirectPolicy,
     pub(crate) finished: Signal<NetworkReply>,
     pub(crate) error_occurred: Signal<NetworkError>,
@@ -136,9 +185,11 @@ impl ReplyInner {
             offset: 0,
             available: 0,
             held: VecDeque::new(),
+            held_offset: 0,
             read_buffer_size: request.read_buffer_size(),
             received: 0,
             total: None,
+            last_progress: None,
             pending: None,
         };
         ReplyInner {
@@ -151,6 +202,7 @@ impl ReplyInner {
             manager,
             state: RefCell::new(state),
             redirect_allowed: Cell::new(false),
+            ready_read_scheduled: Cell::new(false),
             policy,
             finished: Signal::new(),
             error_occurred: Signal::new(),
@@ -166,44 +218,61 @@ impl ReplyInner {
         self.state.borrow().phase == Phase::Finished
     }
 
-    /// Takes a received chunk. Returns whether it became readable now (else it is held
+    /// Takes a received chunk. Returns whether new bytes became readable (the rest is held
     /// until the application reads, which keeps the worker waiting: back-pressure).
     pub(crate) fn push_data(&self, chunk: Vec<u8>) -> bool {
-        let mut state = self.state.borrow_mut();
-        let n = chunk.len() as u64;
-        state.received += n;
-        let limit = state.read_buffer_size;
-        if state.held.is_empty() && (limit == 0 || state.available == 0 || state.available + n <= limit) {
-            state.append(chunk);
-            drop(state);
-            self.control.release(n);
-            true
-        } else {
-            state.held.push_back(chunk);
-            false
+        let admitted = {
+            let mut state = self.state.borrow_mut();
+            let n = chunk.len() as u64;
+            state.received += n;
+            if state.held.is_empty() && n <= state.room() {
+                state.append(chunk);
+                n
+            } else {
+                state.held.push_back(chunk);
+                state.admit(false)
+            }
+        };
+        if admitted > 0 {
+            self.control.release(admitted);
         }
+        admitted > 0
     }
 
-    /// Moves held chunks into the buffer as far as the read buffer size allows (all of
-    /// them when `all`), acknowledging them to the worker.
-    pub(crate) fn admit_held(&self, all: bool) {
-        let mut released = 0;
-        {
-            let mut state = self.state.borrow_mut();
-            while let Some(front) = state.held.front() {
-                let n = front.len() as u64;
-                let limit = state.read_buffer_size;
-                if !(all || limit == 0 || state.available == 0 || state.available + n <= limit) {
-                    break;
-                }
-                let chunk = state.held.pop_front().unwrap_or_default();
-                state.append(chunk);
-                released += n;
+    /// Moves held bytes into the buffer as far as the read buffer size allows (all of them
+    /// when `all`), acknowledging them to the worker. Returns the bytes moved.
+    pub(crate) fn admit_held(&self, all: bool) -> u64 {
+        let admitted = self.state.borrow_mut().admit(all);
+        if admitted > 0 {
+            self.control.release(admitted);
+        }
+        admitted
+    }
+
+    /// The application read (or enlarged its buffer): admits held bytes, and if new bytes
+    /// became readable, schedules one `ready_read` for them, as Qt emits `readyRead` again
+    /// when freed buffer space lets more data in. Deferred to the loop, never recursive
+    /// (this runs inside the application's `read`), and coalesced: at most one is pending.
+    pub(crate) fn admit_after_read(self: &Rc<Self>) {
+        if self.admit_held(false) == 0 || self.ready_read_scheduled.replace(true) {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        Timer::single_shot(Duration::ZERO, move || {
+            let Some(reply) = weak.upgrade() else { return };
+            reply.ready_read_scheduled.set(false);
+            // Finishing emitted ready_read itself; a reader may have taken it all since.
+            if reply.is_finished() || reply.state.borrow().available == 0 {
+                return;
             }
-        }
-        if released > 0 {
-            self.control.release(released);
-        }
+            reply.ready_read.emit(&NetworkReply { inner: reply.clone() });
+        });
+    }
+
+    /// Emits `download_progress(progress)` and remembers it.
+    pub(crate) fn emit_progress(&self, progress: (u64, Option<u64>)) {
+        self.state.borrow_mut().last_progress = Some(progress);
+        self.download_progress.emit(&progress);
     }
 
     /// Disconnects every slot of the reply's signals (after `finished`), so closures that
@@ -316,6 +385,7 @@ impl NetworkReply {
                 state.available = 0;
                 state.compact();
             }
+            // Everything admitted is taken by the next turn: no ready_read is due for it.
             self.inner.admit_held(false);
             if self.bytes_available() == 0 {
                 return out;
@@ -335,7 +405,7 @@ impl NetworkReply {
             state.compact();
             out
         };
-        self.inner.admit_held(false);
+        self.inner.admit_after_read();
         out
     }
 
@@ -372,7 +442,7 @@ impl NetworkReply {
     /// the buffer is full, the transfer pauses until the application reads.
     pub fn set_read_buffer_size(&self, size: u64) {
         self.inner.state.borrow_mut().read_buffer_size = size;
-        self.inner.admit_held(false);
+        self.inner.admit_after_read();
     }
 
     /// The read buffer size.
