@@ -47,6 +47,7 @@ fn four_threads_times_100k_emits_arrive_exactly_once_in_per_sender_order() {
 
 #[test]
 fn emitting_to_a_dropped_signal_hands_the_value_back() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<String>::new();
     let emitter = sig.emitter();
     drop(sig);

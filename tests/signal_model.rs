@@ -9,14 +9,18 @@
 //! single-shot. The two call logs must be identical and nothing may panic. Once
 //! everything is dropped, no slot closure may survive.
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+use common::Watchdog;
 use cute::{Connection, ConnectionType, EventLoop, Signal};
 use proptest::collection::vec;
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 
 /// At most this many connections per program; further `ConnectNew`s do nothing.
 const MAX_SLOTS: usize = 24;
@@ -578,15 +582,20 @@ fn run_real(program: &Program) -> (Vec<Event>, Leaks) {
     (log, leaks)
 }
 
-proptest! {
-    #![proptest_config(config())]
-
-    /// The real signal behaves exactly as documented.
-    #[test]
-    fn emission_matches_the_documented_model(program in program()) {
+/// The real signal behaves exactly as documented. Written out rather than with
+/// `proptest!` so that one watchdog covers every case and the shrinking.
+#[test]
+fn emission_matches_the_documented_model() {
+    let _dog = Watchdog::new(Duration::from_secs(300));
+    let mut runner = TestRunner::new(config());
+    let result = runner.run(&program(), |program| {
         let (real, leaks) = run_real(&program);
         prop_assert_eq!(real, Model::run(&program));
         prop_assert_eq!(leaks, Leaks::default());
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}\n{runner}");
     }
 }
 
@@ -603,6 +612,7 @@ fn counting_queued_once(sig: &Signal<i32>) -> (Connection, Rc<Cell<u32>>) {
 
 #[test]
 fn disconnecting_a_scheduled_queued_single_shot_cancels_it() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<i32>::new();
     let (conn, hits) = counting_queued_once(&sig);
     sig.emit(&1);
@@ -615,6 +625,7 @@ fn disconnecting_a_scheduled_queued_single_shot_cancels_it() {
 
 #[test]
 fn disconnect_all_cancels_a_scheduled_queued_single_shot() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<i32>::new();
     let (conn, hits) = counting_queued_once(&sig);
     sig.emit(&1);
@@ -626,6 +637,7 @@ fn disconnect_all_cancels_a_scheduled_queued_single_shot() {
 
 #[test]
 fn dropping_the_signal_cancels_a_scheduled_queued_single_shot() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<i32>::new();
     let (conn, hits) = counting_queued_once(&sig);
     sig.emit(&1);
@@ -637,6 +649,7 @@ fn dropping_the_signal_cancels_a_scheduled_queued_single_shot() {
 
 #[test]
 fn dropping_the_signal_cancels_a_pending_queued_call() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<i32>::new();
     let hits = Rc::new(Cell::new(0));
     let h = hits.clone();
@@ -652,6 +665,7 @@ fn dropping_the_signal_cancels_a_pending_queued_call() {
 /// property test (useful when changing the model).
 #[test]
 fn a_hand_written_program_matches_the_model() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     use Action::*;
     let program = Program {
         scripts: vec![

@@ -7,6 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+use common::Watchdog;
 use cute::{Connection, ConnectionType, EventLoop, Signal};
 
 fn log() -> Rc<RefCell<Vec<String>>> {
@@ -19,6 +20,7 @@ fn push(log: &Rc<RefCell<Vec<String>>>, entry: impl Into<String>) {
 
 #[test]
 fn slots_run_in_connection_order_and_duplicates_run_twice() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<i32>::new();
     let l = log();
     for name in ["a", "b", "c"] {
@@ -36,6 +38,7 @@ fn slots_run_in_connection_order_and_duplicates_run_twice() {
 
 #[test]
 fn slot_connected_during_emission_is_not_called_by_it() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Rc::new(Signal::<()>::new());
     let l = log();
     let (s, l1) = (Rc::downgrade(&sig), l.clone());
@@ -54,6 +57,7 @@ fn slot_connected_during_emission_is_not_called_by_it() {
 
 #[test]
 fn slot_disconnected_during_emission_is_not_called_after_that_point() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<()>::new();
     let l = log();
     let victim: Rc<RefCell<Connection>> = Rc::default();
@@ -73,6 +77,7 @@ fn slot_disconnected_during_emission_is_not_called_after_that_point() {
 
 #[test]
 fn slot_can_disconnect_itself_and_disconnect_is_idempotent() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<()>::new();
     let me: Rc<RefCell<Connection>> = Rc::default();
     let hits = Rc::new(Cell::new(0));
@@ -90,6 +95,7 @@ fn slot_can_disconnect_itself_and_disconnect_is_idempotent() {
 
 #[test]
 fn disconnect_all_during_emission_stops_the_remaining_slots() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Rc::new(Signal::<()>::new());
     let hits = Rc::new(Cell::new(0));
     let s = Rc::downgrade(&sig);
@@ -107,6 +113,7 @@ fn disconnect_all_during_emission_stops_the_remaining_slots() {
 
 #[test]
 fn recursive_emission_calls_the_other_slots_and_never_reenters_a_running_one() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Rc::new(Signal::<u32>::new());
     let l = log();
     let (s, l1) = (Rc::downgrade(&sig), l.clone());
@@ -130,6 +137,7 @@ struct Owner {
 
 #[test]
 fn slot_may_drop_the_signals_owner_without_leaking() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let holder: Rc<RefCell<Option<Rc<Owner>>>> = Rc::default();
     let owner = Rc::new(Owner { changed: Signal::new() });
     let captured = Rc::new(());
@@ -156,6 +164,7 @@ fn slot_may_drop_the_signals_owner_without_leaking() {
 
 #[test]
 fn dropping_a_signal_frees_its_slots_and_reports_them_disconnected() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let captured = Rc::new(());
     let watch = Rc::downgrade(&captured);
     let sig = Signal::<()>::new();
@@ -171,6 +180,7 @@ fn dropping_a_signal_frees_its_slots_and_reports_them_disconnected() {
 
 #[test]
 fn single_shot_connection_is_disconnected_before_it_runs() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Rc::new(Signal::<i32>::new());
     let l = log();
     let (s, l1) = (Rc::downgrade(&sig), l.clone());
@@ -187,6 +197,7 @@ fn single_shot_connection_is_disconnected_before_it_runs() {
 
 #[test]
 fn queued_connection_runs_on_a_later_round_with_a_copy() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<String>::new();
     let l = log();
     let l1 = l.clone();
@@ -201,6 +212,7 @@ fn queued_connection_runs_on_a_later_round_with_a_copy() {
 
 #[test]
 fn queued_call_is_dropped_when_disconnected_before_delivery() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<i32>::new();
     let hits = Rc::new(Cell::new(0));
     let h = hits.clone();
@@ -213,6 +225,7 @@ fn queued_call_is_dropped_when_disconnected_before_delivery() {
 
 #[test]
 fn queued_single_shot_runs_once_for_many_emissions() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<i32>::new();
     let seen = Rc::new(RefCell::new(Vec::new()));
     let s = seen.clone();
@@ -226,6 +239,7 @@ fn queued_single_shot_runs_once_for_many_emissions() {
 
 #[test]
 fn panicking_slot_propagates_and_leaves_the_signal_usable() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<bool>::new();
     let hits = Rc::new(Cell::new(0));
     let h = hits.clone();
@@ -247,6 +261,7 @@ fn panicking_slot_propagates_and_leaves_the_signal_usable() {
 
 #[test]
 fn slot_may_connect_and_disconnect_other_slots_freely() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Rc::new(Signal::<()>::new());
     let conns: Rc<RefCell<Vec<Connection>>> = Rc::default();
     let hits = Rc::new(Cell::new(0));

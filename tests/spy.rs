@@ -9,6 +9,7 @@ use cute::{Signal, SignalSpy, Timer};
 
 #[test]
 fn records_values_in_order_and_takes_them() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<String>::new();
     let spy = SignalSpy::new(&sig);
     for word in ["a", "b", "c"] {
@@ -61,6 +62,7 @@ fn emissions_before_wait_do_not_satisfy_it() {
 
 #[test]
 fn dropping_the_spy_disconnects_it() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let sig = Signal::<u8>::new();
     let spy = SignalSpy::new(&sig);
     assert_eq!(sig.receivers(), 1);

@@ -99,6 +99,7 @@ fn zero_delay_timer_rearmed_by_its_slot_yields_to_other_events() {
 
 #[test]
 fn remaining_time_and_restart_semantics() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let timer = Timer::new();
     assert_eq!(timer.remaining_time(), None, "inactive: Qt's -1");
     timer.start_with(Duration::from_secs(60));
@@ -115,6 +116,7 @@ fn remaining_time_and_restart_semantics() {
 
 #[test]
 fn overdue_timer_reports_zero_remaining() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let timer = Timer::new();
     timer.start_with(Duration::from_millis(1));
     std::thread::sleep(Duration::from_millis(5));
@@ -137,6 +139,7 @@ fn overrun_interval_timer_emits_once() {
 
 #[test]
 fn dropping_a_timer_stops_it() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
     let fired = Rc::new(Cell::new(false));
     {
         let timer = Timer::new();
@@ -155,17 +158,22 @@ fn dropping_a_timer_stops_it() {
 #[test]
 fn one_hundred_thousand_timers_all_fire_in_order() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    const N: u64 = 100_000;
-    let fired = Rc::new(Cell::new(0u64));
+    const N: usize = 100_000;
+    // Which timer fired, in firing order.
+    let fired: Rc<RefCell<Vec<usize>>> = Rc::new(RefCell::new(Vec::with_capacity(N)));
+    // Each timer's deadline lies between its two bounds: `single_shot` reads the clock
+    // after `before` and before `after`.
+    let mut deadlines: Vec<(Instant, Instant)> = Vec::with_capacity(N);
     // Deadlines spread over 0..50 ms in a scrambled start order.
     for i in 0..N {
-        let ms = Duration::from_millis((i * 7919) % 50);
+        let delay = Duration::from_millis((i as u64 * 7919) % 50);
         let f = fired.clone();
-        let created = Instant::now();
-        Timer::single_shot(ms, move || {
-            assert!(created.elapsed() >= ms, "a timer fired early");
-            f.set(f.get() + 1);
+        let before = Instant::now();
+        Timer::single_shot(delay, move || {
+            assert!(before.elapsed() >= delay, "timer {i} fired early");
+            f.borrow_mut().push(i);
         });
+        deadlines.push((before + delay, Instant::now() + delay));
     }
     // And many live, restarted timers: stale heap entries must not pile up.
     let live: Vec<Timer> = (0..1000).map(|_| Timer::new()).collect();
@@ -174,7 +182,25 @@ fn one_hundred_thousand_timers_all_fire_in_order() {
             t.start_with(Duration::from_secs(3600));
         }
     }
-    assert!(run_until(Duration::from_secs(30), || fired.get() == N));
+    assert!(run_until(Duration::from_secs(30), || fired.borrow().len() == N));
+    // Deadline order: no timer fires after one whose deadline is certainly later.
+    let fired = fired.borrow();
+    let mut seen = vec![false; N];
+    let mut latest: Option<(usize, Instant)> = None; // the latest earliest-bound so far
+    for &i in fired.iter() {
+        assert!(!std::mem::replace(&mut seen[i], true), "timer {i} fired twice");
+        let (earliest, at_most) = deadlines[i];
+        if let Some((j, bound)) = latest {
+            assert!(
+                at_most >= bound,
+                "timer {i} fired after timer {j}, whose deadline is {:?} later",
+                bound - at_most
+            );
+        }
+        if latest.is_none_or(|(_, bound)| earliest > bound) {
+            latest = Some((i, earliest));
+        }
+    }
     assert_eq!(Timer::active_count(), 1000);
     drop(live);
     assert_eq!(Timer::active_count(), 0);
