@@ -3,7 +3,10 @@
 
 mod common;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -156,4 +159,81 @@ fn debug_output_never_shows_credentials() {
     let shown = format!("{reply:?} {nam:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
     reply.abort();
+}
+
+/// A raw-socket server with two realms on one origin: `/a` wants `ua:pa` in realm "A",
+/// `/b` wants `ub:pb` in realm "B" (`Basic dWE6cGE=` and `Basic dWI6cGI=`). Keep-alive; the
+/// listener thread ends with the test process.
+fn two_realm_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || serve_two_realms(stream));
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+fn serve_two_realms(mut stream: TcpStream) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut pending = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let end = loop {
+            if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+        pending.drain(..end);
+        let path = head.split(' ').nth(1).unwrap_or("");
+        let authorization = head.lines().skip(1).find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim().eq_ignore_ascii_case("authorization").then(|| value.trim().to_owned())
+        });
+        let (realm, expected) =
+            if path.starts_with("/a") { ("A", "Basic dWE6cGE=") } else { ("B", "Basic dWI6cGI=") };
+        let response = if authorization.as_deref() == Some(expected) {
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{realm}", realm.len())
+        } else {
+            format!(
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"{realm}\"\r\nContent-Length: 0\r\n\r\n"
+            )
+        };
+        if stream.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn two_realms_on_one_origin_are_each_asked_once() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let base = two_realm_server();
+    let nam = NetworkAccessManager::new();
+    let asked: Rc<RefCell<HashMap<String, u32>>> = Rc::default();
+    let a = asked.clone();
+    nam.authentication_required().connect(move |(_reply, auth)| {
+        let realm = auth.realm();
+        *a.borrow_mut().entry(realm.clone()).or_default() += 1;
+        let (user, password) = if realm == "A" { ("ua", "pa") } else { ("ub", "pb") };
+        auth.set_user(user);
+        auth.set_password(password);
+    });
+    for path in ["/a", "/b", "/a", "/b", "/a", "/b"] {
+        let reply = nam.get(&NetworkRequest::new(format!("{base}{path}")));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{path}: {}", reply.error_string());
+        assert_eq!(reply.read_all(), path[1..].to_uppercase().as_bytes(), "{path}");
+    }
+    let asked = asked.borrow();
+    assert_eq!(asked.get("A"), Some(&1), "{asked:?}");
+    assert_eq!(asked.get("B"), Some(&1), "{asked:?}");
+    assert_eq!(asked.len(), 2, "{asked:?}");
 }

@@ -665,11 +665,19 @@ struct AuthState {
     url_credentials: Option<(String, String)>,
     tried_url: bool,
     current: Option<(String, (String, String), Source)>,
+    /// Realms whose cached credentials this request looked up after a challenge (a
+    /// pre-emptive send does not count).
+    cache_tried: Vec<String>,
 }
 
 impl AuthState {
     fn new(url: &Url) -> Self {
-        AuthState { url_credentials: auth::url_credentials(url), tried_url: false, current: None }
+        AuthState {
+            url_credentials: auth::url_credentials(url),
+            tried_url: false,
+            current: None,
+            cache_tried: Vec::new(),
+        }
     }
 
     /// The Authorization header for the next attempt: current credentials, else cached
@@ -694,9 +702,11 @@ impl AuthState {
         let realm = challenge.realm();
         let origin = auth::origin_of(url);
         let previous = self.current.take();
-        if let Some((old_realm, _, Source::Cache)) = &previous {
-            // Cached credentials were rejected: forget them.
-            job.credentials.lock().unwrap_or_else(|e| e.into_inner()).forget(&origin, old_realm);
+        // Cached credentials for this very realm were rejected: forget them. Credentials
+        // sent pre-emptively for another realm of the origin say nothing about this one:
+        // they stay cached, and this realm's cache entry is still worth a try.
+        if matches!(&previous, Some((sent, _, Source::Cache)) if *sent == realm) {
+            job.credentials.lock().unwrap_or_else(|e| e.into_inner()).forget(&origin, &realm);
         }
         if !self.tried_url {
             self.tried_url = true;
@@ -705,10 +715,12 @@ impl AuthState {
                 return Ok(Next::Retry);
             }
         }
-        let from_cache = previous.as_ref().is_some_and(|(_, _, s)| *s == Source::Cache);
-        if !from_cache {
+        // Each realm's cache entry is tried once per request (Qt: never the cache twice in
+        // a row), so a server alternating its realms cannot make us loop.
+        if !self.cache_tried.contains(&realm) {
             let cached = job.credentials.lock().unwrap_or_else(|e| e.into_inner()).get(&origin, &realm);
             if let Some(creds) = cached {
+                self.cache_tried.push(realm.clone());
                 self.current = Some((realm, creds, Source::Cache));
                 return Ok(Next::Retry);
             }
