@@ -4,13 +4,15 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Client, get};
+use common::{Client, TIMEOUT, Watchdog, get};
 use cute_httpbin::Httpbin;
 
 #[test]
 fn urls_are_built_from_the_real_address() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let port = server.addr().port();
     assert_ne!(port, 0);
@@ -23,6 +25,7 @@ fn urls_are_built_from_the_real_address() {
 
 #[test]
 fn head_sends_headers_only() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let head = client.request("HEAD", "/get", &[], b"");
@@ -38,6 +41,7 @@ fn head_sends_headers_only() {
 
 #[test]
 fn keep_alive_serves_several_requests_on_one_connection() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let first = client.get("/get?n=1");
@@ -56,6 +60,7 @@ fn keep_alive_serves_several_requests_on_one_connection() {
 
 #[test]
 fn delay_waits_then_echoes_the_request() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let started = Instant::now();
     let response = get(server.addr(), "/delay/0.3?x=1");
@@ -74,6 +79,7 @@ fn delay_waits_then_echoes_the_request() {
 
 #[test]
 fn dropping_the_server_during_a_delay_returns_promptly() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let addr = server.addr();
     // An idle keep-alive client stays connected throughout.
@@ -91,6 +97,7 @@ fn dropping_the_server_during_a_delay_returns_promptly() {
 
 #[test]
 fn dropping_the_server_during_a_large_download_returns_promptly() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     // Ask for 1 GiB and read none of it: the connection stalls on a full socket buffer.
@@ -103,6 +110,7 @@ fn dropping_the_server_during_a_large_download_returns_promptly() {
 
 #[test]
 fn dropping_the_server_cuts_streams_short_and_closes_idle_connections() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let addr = server.addr();
     let mut idle = Client::connect(addr);
@@ -134,6 +142,7 @@ fn dropping_the_server_cuts_streams_short_and_closes_idle_connections() {
 
 #[test]
 fn drip_sends_its_bytes_over_time() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     client.send("GET", "/drip?duration=0.6&numbytes=3", &[], b"");
@@ -160,9 +169,10 @@ fn drip_sends_its_bytes_over_time() {
 
 #[test]
 fn a_client_that_half_closes_still_gets_its_answer() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
-    stream.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream.write_all(b"GET /delay/0.1?h=1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     stream.shutdown(std::net::Shutdown::Write).unwrap();
     let mut response = String::new();
@@ -173,6 +183,7 @@ fn a_client_that_half_closes_still_gets_its_answer() {
 
 #[test]
 fn the_server_can_be_shared_and_dropped_from_async_code() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Httpbin>();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -187,14 +198,27 @@ fn the_server_can_be_shared_and_dropped_from_async_code() {
 
 #[test]
 fn the_binary_prints_its_url_and_serves() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let mut child = Command::new(env!("CARGO_BIN_EXE_cute-httpbin"))
         .args(["--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // The first line, read on a thread so that a binary that prints nothing cannot hang
+    // the test: it is killed once `TIMEOUT` has passed.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let Ok(line) = rx.recv_timeout(TIMEOUT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("cute-httpbin printed no line within {TIMEOUT:?}");
+    };
     let url = line.trim().strip_prefix("cute-httpbin listening on http://").map(str::to_owned);
     let served = url.as_ref().map(|authority| get(authority.parse().unwrap(), "/get").status);
     child.kill().unwrap();
@@ -204,6 +228,7 @@ fn the_binary_prints_its_url_and_serves() {
 
 #[test]
 fn the_binary_rejects_bad_arguments_with_status_2() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let output = Command::new(env!("CARGO_BIN_EXE_cute-httpbin")).arg("--nonsense").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("usage"));

@@ -3,13 +3,15 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::time::Duration;
 
-use common::{Client, get};
+use common::{Client, Watchdog, get};
 use cute_httpbin::Httpbin;
 use serde_json::json;
 
 #[test]
 fn get_echoes_args_headers_origin_and_url() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let response = client.request(
@@ -32,6 +34,7 @@ fn get_echoes_args_headers_origin_and_url() {
 
 #[test]
 fn post_parses_forms_and_json() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
@@ -59,6 +62,7 @@ fn post_parses_forms_and_json() {
 
 #[test]
 fn basic_auth_accepts_the_right_credentials_only() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     // base64("user:passwd") == "dXNlcjpwYXNzd2Q="
@@ -81,6 +85,7 @@ fn basic_auth_accepts_the_right_credentials_only() {
 
 #[test]
 fn redirects_follow_httpbin_chains() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let location = |client: &mut Client, path: &str| {
@@ -110,6 +115,7 @@ fn redirects_follow_httpbin_chains() {
 
 #[test]
 fn status_codes_and_their_extra_headers() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let response = client.get("/status/404");
@@ -132,6 +138,7 @@ fn status_codes_and_their_extra_headers() {
 
 #[test]
 fn bytes_and_stream_bytes() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let response = client.get("/bytes/100000");
@@ -168,6 +175,7 @@ fn bytes_and_stream_bytes() {
 
 #[test]
 fn big_bin_streams_the_whole_gigabyte() {
+    let _dog = Watchdog::new(Duration::from_secs(300));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     client.send("GET", "/big.bin", &[], b"");
@@ -183,6 +191,7 @@ fn big_bin_streams_the_whole_gigabyte() {
 
 #[test]
 fn http10_clients_get_lengths_and_their_version() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     for path in ["/stream-bytes/100", "/get", "/drip?duration=0&numbytes=3"] {
         let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
@@ -202,6 +211,7 @@ fn http10_clients_get_lengths_and_their_version() {
 
 #[test]
 fn gzip_and_deflate_decode() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let response = client.get("/gzip");
@@ -222,6 +232,7 @@ fn gzip_and_deflate_decode() {
 
 #[test]
 fn html_is_the_exact_page() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let page = include_bytes!("../src/page.html");
     assert_eq!(page.len(), 347);
@@ -238,6 +249,7 @@ fn html_is_the_exact_page() {
 
 #[test]
 fn small_json_endpoints() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let ua = [("User-Agent", "cute-test/2")];
@@ -263,6 +275,7 @@ fn small_json_endpoints() {
 
 #[test]
 fn drip_sends_the_bytes_with_the_status() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
     let started = std::time::Instant::now();
