@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use crossbeam_channel::{Receiver, Sender};
 use std::time::Duration;
 
-use cute_core::{Emitter, Signal, Timer};
+use cute_core::{Connection, CoreApplication, Emitter, Signal, Timer};
 use url::Url;
 
 use crate::auth::CredentialCache;
@@ -138,6 +138,8 @@ pub(crate) struct ManagerInner {
     pool: RefCell<Pool>,
     credentials: Arc<Mutex<CredentialCache>>,
     next_id: Cell<u64>,
+    /// The slot on the application's `about_to_quit` that cancels the live replies.
+    quit_hook: RefCell<Connection>,
 }
 
 /// Sends requests and delivers replies (Qt's `QNetworkAccessManager`).
@@ -164,7 +166,12 @@ pub(crate) struct ManagerInner {
 ///
 /// Dropping the manager aborts every live reply: each finishes with
 /// [`OperationCanceledError`](NetworkError::OperationCanceledError), and the workers are
-/// stopped and joined (at most 2 s; a worker stuck connecting is detached).
+/// stopped and joined (at most 2 s; a worker stuck connecting is detached). Quitting the
+/// application does the same to the replies (when
+/// [`CoreApplication::about_to_quit`](cute_core::CoreApplication::about_to_quit) is emitted,
+/// before `exec` returns) and leaves the manager usable. This needs the application to live
+/// on the manager's thread; it may be created before or after the manager, as long as it
+/// exists when a request is made.
 ///
 /// # Examples
 ///
@@ -248,6 +255,7 @@ impl NetworkAccessManager {
             pool: RefCell::new(Pool::new(DEFAULT_MAX_WORKERS)),
             credentials: Arc::default(),
             next_id: Cell::new(1),
+            quit_hook: RefCell::default(),
         });
         let weak = Rc::downgrade(&inner);
         inner.events.connect(move |event: &Event| {
@@ -255,6 +263,7 @@ impl NetworkAccessManager {
                 manager.on_event(event);
             }
         });
+        inner.hook_quit();
         NetworkAccessManager { inner }
     }
 
@@ -466,6 +475,62 @@ impl ManagerInner {
         Ok(built)
     }
 
+    /// Connects to the application's `about_to_quit` (once per application), so quitting
+    /// cancels the live replies. Without an application on this thread, nothing happens;
+    /// `create` tries again.
+    fn hook_quit(self: &Rc<Self>) {
+        if self.quit_hook.borrow().is_connected() {
+            return;
+        }
+        let Some(app) = CoreApplication::instance() else { return };
+        let weak = Rc::downgrade(self);
+        let connection = app.about_to_quit().connect(move |()| {
+            if let Some(manager) = weak.upgrade() {
+                manager.on_quit();
+            }
+        });
+        *self.quit_hook.borrow_mut() = connection;
+    }
+
+    /// The application is quitting: every live reply finishes with
+    /// `OperationCanceledError`; the manager stays usable.
+    fn on_quit(&self) {
+        let live = self.live.borrow().len();
+        if live == 0 {
+            return;
+        }
+        log::debug!("application quitting with {live} live replies: aborting them");
+        // Queued jobs go first, so no runner starts one while the others are aborted; the
+        // hosts stay, with their runner counts (the runners report idle as they stop).
+        for host in self.hosts.borrow().values() {
+            while host.rx.try_recv().is_ok() {}
+        }
+        self.cancel_live();
+    }
+
+    /// Aborts every live reply (in creation order) and finishes it with
+    /// `OperationCanceledError`.
+    fn cancel_live(&self) {
+        let mut live: Vec<Rc<ReplyInner>> = self.live.borrow().values().cloned().collect();
+        live.sort_by_key(|r| r.id);
+        for reply in &live {
+            reply.control.abort();
+        }
+        // While unwinding from a panic, running slots could panic again and abort the
+        // process: the replies are only marked finished then.
+        let unwinding = std::thread::panicking();
+        for reply in &live {
+            if unwinding {
+                let mut state = reply.state.borrow_mut();
+                state.phase = Phase::Finished;
+                state.error = NetworkError::OperationCanceledError;
+                state.error_string = "Operation canceled".into();
+            } else {
+                self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
+            }
+        }
+    }
+
     fn create(
         self: &Rc<Self>,
         request: &NetworkRequest,
@@ -473,6 +538,7 @@ impl ManagerInner {
         verb: &str,
         body: Option<Vec<u8>>,
     ) -> NetworkReply {
+        self.hook_quit();
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         let policy = request.redirect_policy().unwrap_or(self.settings.borrow().redirect_policy);
@@ -770,9 +836,10 @@ impl ManagerInner {
     }
 
     fn shutdown(&self) {
-        let live: Vec<Rc<ReplyInner>> = self.live.borrow().values().cloned().collect();
-        if !live.is_empty() {
-            log::debug!("manager dropped with {} live replies: aborting them", live.len());
+        self.quit_hook.borrow().disconnect();
+        let live = self.live.borrow().len();
+        if live > 0 {
+            log::debug!("manager dropped with {live} live replies: aborting them");
         }
         // Queued jobs will never run: drop them, and the queues, so the runners find them
         // empty and closed and stop at once. This comes before the aborts: a runner whose
@@ -782,24 +849,7 @@ impl ManagerInner {
             while host.rx.try_recv().is_ok() {}
         }
         drop(hosts);
-        let mut live = live;
-        live.sort_by_key(|r| r.id);
-        for reply in &live {
-            reply.control.abort();
-        }
-        // While unwinding from a panic, running slots could panic again and abort the
-        // process: the replies are only marked finished then.
-        let unwinding = std::thread::panicking();
-        for reply in &live {
-            if unwinding {
-                let mut state = reply.state.borrow_mut();
-                state.phase = Phase::Finished;
-                state.error = NetworkError::OperationCanceledError;
-                state.error_string = "Operation canceled".into();
-            } else {
-                self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
-            }
-        }
+        self.cancel_live();
         self.pool.borrow_mut().shutdown(Duration::from_secs(2));
     }
 }
