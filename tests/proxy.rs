@@ -366,3 +366,80 @@ fn proxy_credentials_never_reach_the_origin() {
     assert_eq!(calls.get(), 0, "the origin is not the proxy: {heads:#?}");
     assert_eq!(reply.error(), NetworkError::ProxyAuthenticationRequiredError, "{}", reply.error_string());
 }
+
+#[test]
+fn accepted_proxy_credentials_are_cached_until_clear_access_cache() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // As `authenticating_proxy`, but each tunnelled answer closes its connection, so every
+    // request opens a new tunnel (a CONNECT the proxy can refuse).
+    let proxy = FakeProxy::start(|head: &str| {
+        if is_for_the_proxy(head) {
+            return authenticating_proxy(head);
+        }
+        let body = "via proxy";
+        format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+            .into_bytes()
+    });
+    let nam = NetworkAccessManager::new();
+    nam.set_proxy(Some(Proxy::http(&proxy.url()).unwrap()));
+    let calls = answer(&nam, Some(("puser", "ppass")));
+    let get = |path: &str| {
+        let reply = nam.get(&NetworkRequest::new(format!("http://target.test{path}")));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{path}: {}", reply.error_string());
+        assert_eq!(reply.read_all(), b"via proxy", "{path}");
+    };
+    get("/first");
+    assert_eq!(calls.get(), 1);
+    let _ = proxy.received();
+    // The second request sends the cached credentials with its CONNECT: no 407, no signal.
+    get("/second");
+    assert_eq!(calls.get(), 1, "the cached proxy credentials were not used");
+    let heads = proxy.received();
+    let connects: Vec<&String> = heads.iter().filter(|h| is_for_the_proxy(h)).collect();
+    assert_eq!(connects.len(), 1, "{heads:#?}");
+    assert_eq!(header(connects[0], "proxy-authorization"), Some(PROXY_AUTHORIZATION), "{heads:#?}");
+    // clear_access_cache forgets them: asked again.
+    nam.clear_access_cache();
+    get("/third");
+    assert_eq!(calls.get(), 2);
+}
+
+#[test]
+fn rejected_cached_proxy_credentials_are_forgotten_and_asked_for() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // The proxy accepts puser:ppass during its first three CONNECTs (the first request's
+    // two, the second request's one), then only new:secret.
+    let connects = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = connects.clone();
+    let proxy = FakeProxy::start(move |head: &str| {
+        if !is_for_the_proxy(head) {
+            return b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok".to_vec();
+        }
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        let wanted = if n < 3 { PROXY_AUTHORIZATION } else { "Basic bmV3OnNlY3JldA==" }; // new:secret
+        if header(head, "proxy-authorization") == Some(wanted) {
+            b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec()
+        } else {
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n\
+              Content-Length: 0\r\n\r\n"
+                .to_vec()
+        }
+    });
+    let nam = NetworkAccessManager::new();
+    nam.set_proxy(Some(Proxy::http(&proxy.url()).unwrap()));
+    let calls = Rc::new(Cell::new(0));
+    let k = calls.clone();
+    nam.proxy_authentication_required().connect(move |(_proxy, auth)| {
+        k.set(k.get() + 1);
+        let (user, password) = if k.get() == 1 { ("puser", "ppass") } else { ("new", "secret") };
+        auth.set_user(user);
+        auth.set_password(password);
+    });
+    for (i, expected_calls) in [(0, 1), (1, 1), (2, 2), (3, 2)] {
+        let reply = nam.get(&NetworkRequest::new(format!("http://target.test/{i}")));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "#{i}: {}", reply.error_string());
+        assert_eq!(calls.get(), expected_calls, "#{i}");
+    }
+}

@@ -128,12 +128,14 @@ pub(crate) fn origin_of(url: &Url) -> Origin {
 }
 
 /// The manager's cache of accepted credentials (Qt's authentication cache), keyed by
-/// origin and realm. Only credentials a server accepted are stored.
+/// origin and realm; proxy credentials apart, keyed by the proxy's scheme, host, port and
+/// realm. Only credentials a server (or proxy) accepted are stored.
 #[derive(Default)]
 pub(crate) struct CredentialCache {
     by_realm: HashMap<(Origin, String), (String, String)>,
     /// The realm last accepted per origin, for sending credentials pre-emptively.
     last_realm: HashMap<Origin, String>,
+    proxies: HashMap<(Origin, String), (String, String)>,
 }
 
 impl CredentialCache {
@@ -159,9 +161,23 @@ impl CredentialCache {
         }
     }
 
+    /// Accepted credentials for the proxy at `proxy` (its scheme, host and port).
+    pub(crate) fn proxy_get(&self, proxy: &Origin, realm: &str) -> Option<(String, String)> {
+        self.proxies.get(&(proxy.clone(), realm.to_owned())).cloned()
+    }
+
+    pub(crate) fn proxy_insert(&mut self, proxy: Origin, realm: String, credentials: (String, String)) {
+        self.proxies.insert((proxy, realm), credentials);
+    }
+
+    pub(crate) fn proxy_forget(&mut self, proxy: &Origin, realm: &str) {
+        self.proxies.remove(&(proxy.clone(), realm.to_owned()));
+    }
+
     pub(crate) fn clear(&mut self) {
         self.by_realm.clear();
         self.last_realm.clear();
+        self.proxies.clear();
     }
 }
 
@@ -215,5 +231,19 @@ mod tests {
         assert_eq!(cache.preemptive(&a).map(|(r, _)| r), Some("r".into()));
         cache.forget(&a, "r");
         assert_eq!(cache.preemptive(&a), None);
+    }
+
+    #[test]
+    fn proxy_credentials_are_apart_and_cleared() {
+        let mut cache = CredentialCache::default();
+        let proxy = origin_of(&Url::parse("http://proxy.test:3128").unwrap());
+        cache.proxy_insert(proxy.clone(), String::new(), ("u".into(), "p".into()));
+        assert_eq!(cache.proxy_get(&proxy, ""), Some(("u".into(), "p".into())));
+        assert_eq!(cache.get(&proxy, ""), None, "not origin credentials");
+        cache.proxy_forget(&proxy, "");
+        assert_eq!(cache.proxy_get(&proxy, ""), None);
+        cache.proxy_insert(proxy.clone(), String::new(), ("u".into(), "p".into()));
+        cache.clear();
+        assert_eq!(cache.proxy_get(&proxy, ""), None);
     }
 }

@@ -23,6 +23,10 @@ use crate::transport::Running;
 /// Body chunk size read from the connection.
 pub(crate) const CHUNK: usize = 64 * 1024;
 
+/// The realm of a proxy's 407: ureq reports a refused CONNECT without its headers, so the
+/// `Proxy-Authenticate` realm is unknown, and proxy credentials are cached per proxy.
+const PROXY_REALM: &str = "";
+
 /// The buffer between the connection and a gzip/deflate decoder.
 const DECODER_BUFFER: usize = 32 * 1024;
 
@@ -298,20 +302,34 @@ impl Job {
         let mut headers = self.headers.clone();
         let mut hops = 0u32;
         let mut auth = AuthState::new(&url);
-        let mut proxy_credentials: Option<(String, String)> = None;
+        // Proxy credentials: the cache's first (sent pre-emptively), then asked for.
+        let mut proxy_credentials = self.cached_proxy_credentials().map(|c| (c, Source::Cache));
         loop {
             self.check_aborted()?;
             let authorization = auth.header(&url, &self.credentials);
-            let sent =
-                self.send(&verb, &url, &headers, body.as_ref(), authorization, proxy_credentials.as_ref());
+            let sent = self.send(
+                &verb,
+                &url,
+                &headers,
+                body.as_ref(),
+                authorization,
+                proxy_credentials.as_ref().map(|(c, _)| c),
+            );
             let response = match sent {
                 Err(Stop::ProxyAuthenticationRequired) => {
+                    if let Some((_, Source::Cache)) = proxy_credentials.take() {
+                        self.with_proxy_cache(|cache, proxy| cache.proxy_forget(proxy, PROXY_REALM));
+                    }
                     // The proxy refused the tunnel: ask, every time (as Qt does).
                     let (tx, rx) = bounded(1);
-                    self.emit(EventKind::AskCredentials { realm: String::new(), proxy: true, answer: tx })?;
+                    self.emit(EventKind::AskCredentials {
+                        realm: PROXY_REALM.into(),
+                        proxy: true,
+                        answer: tx,
+                    })?;
                     match self.wait_answer(&rx)? {
                         Some(credentials) => {
-                            proxy_credentials = Some(credentials);
+                            proxy_credentials = Some((credentials, Source::Asked));
                             continue;
                         }
                         None => return Err(Stop::ProxyAuthenticationRequired),
@@ -319,6 +337,14 @@ impl Job {
                 }
                 other => other?,
             };
+            if let Some((credentials, source @ Source::Asked)) = &mut proxy_credentials {
+                // The tunnel was opened: the proxy accepted them.
+                let accepted = credentials.clone();
+                self.with_proxy_cache(|cache, proxy| {
+                    cache.proxy_insert(proxy.clone(), PROXY_REALM.into(), accepted)
+                });
+                *source = Source::Cache;
+            }
             let status = response.status().as_u16();
 
             if status == 401 {
@@ -397,6 +423,20 @@ impl Job {
                 auth = AuthState::new(&target);
             }
             url = target;
+        }
+    }
+
+    /// Accepted credentials for the proxy in use, from the manager's cache.
+    fn cached_proxy_credentials(&self) -> Option<(String, String)> {
+        let mut found = None;
+        self.with_proxy_cache(|cache, proxy| found = cache.proxy_get(proxy, PROXY_REALM));
+        found
+    }
+
+    /// Runs `f` on the credential cache and the proxy's key, when a proxy is in use.
+    fn with_proxy_cache(&self, f: impl FnOnce(&mut CredentialCache, &auth::Origin)) {
+        if let Some(proxy) = &self.proxy {
+            f(&mut self.credentials.lock().unwrap_or_else(|e| e.into_inner()), &auth::origin_of(proxy));
         }
     }
 
