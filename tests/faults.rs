@@ -1008,3 +1008,28 @@ fn empty_bodies_labelled_gzip_are_empty_not_corrupt() {
         assert_finished_once(&finished, &reply);
     }
 }
+
+#[test]
+fn clear_access_cache_stops_reusing_connections() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = FaultServer::start(always(response("200 OK", &[], b"ok")));
+    let nam = NetworkAccessManager::new();
+    let get = || {
+        let reply = nam.get(&NetworkRequest::new(server.url("/")));
+        finish(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    };
+    get();
+    get();
+    assert_eq!(server.accepted(), 1, "the connection is reused");
+    // Changing a setting keeps the connections (and the cookies)...
+    nam.set_connect_timeout(Duration::from_secs(5));
+    get();
+    assert_eq!(server.accepted(), 1);
+    // ...clearing the access cache does not keep the connections.
+    nam.clear_access_cache();
+    get();
+    assert_eq!(server.accepted(), 2, "a new connection after clear_access_cache");
+    get();
+    assert_eq!(server.accepted(), 2);
+}

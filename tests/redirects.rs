@@ -193,3 +193,36 @@ fn caller_credentials_do_not_follow_a_cross_origin_redirect() {
     let json: serde_json::Value = reply.read_json().unwrap();
     assert_eq!(json["headers"]["Authorization"], "Basic dXNlcjpwYXNz");
 }
+
+#[test]
+fn cookies_survive_setting_changes_and_clear_access_cache() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let set = nam.get(&NetworkRequest::new(server.url("/cookies/set?flavour=oatmeal")));
+    wait(&set);
+    assert_eq!(set.error(), NetworkError::NoError, "{}", set.error_string());
+    let changes: [(&str, Box<dyn Fn(&NetworkAccessManager)>); 6] = [
+        ("set_connect_timeout", Box::new(|n| n.set_connect_timeout(Duration::from_secs(7)))),
+        ("set_max_connections_per_host", Box::new(|n| n.set_max_connections_per_host(3).unwrap())),
+        ("set_max_worker_threads", Box::new(|n| n.set_max_worker_threads(5).unwrap())),
+        (
+            "set_proxy there and back",
+            Box::new(|n| {
+                n.set_proxy(Some(cute::network::Proxy::http("http://127.0.0.1:9").unwrap()));
+                n.set_proxy(None);
+            }),
+        ),
+        ("set_ca_certificates", Box::new(|n| n.set_ca_certificates(b"").unwrap())),
+        // Qt's clearAccessCache forgets credentials and connections, not cookies.
+        ("clear_access_cache", Box::new(NetworkAccessManager::clear_access_cache)),
+    ];
+    for (what, change) in &changes {
+        change(&nam);
+        let reply = nam.get(&NetworkRequest::new(server.url("/cookies")));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "after {what}: {}", reply.error_string());
+        let json: serde_json::Value = reply.read_json().unwrap();
+        assert_eq!(json["cookies"]["flavour"], "oatmeal", "the cookie is gone after {what}: {json}");
+    }
+}

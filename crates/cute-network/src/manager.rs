@@ -20,7 +20,7 @@ use crate::error::{Error, NetworkError};
 use crate::pool::{Pool, Runner};
 use crate::reply::{NetworkReply, Phase, ReplyInner};
 use crate::request::{NetworkRequest, Operation, RedirectPolicy, has_forbidden_bytes};
-use crate::transport::{self, AgentSettings};
+use crate::transport::{self, AgentSettings, Generation, RequestSettings};
 use crate::worker::{Event, EventKind, Job};
 
 /// Qt's default: 6 connections per host and port.
@@ -134,7 +134,12 @@ pub(crate) struct ManagerInner {
     live: RefCell<HashMap<u64, Rc<ReplyInner>>>,
     hosts: RefCell<HashMap<HostKey, HostQueue>>,
     settings: RefCell<Settings>,
+    /// Built on first use and kept for the manager's life: its cookie jar is the manager's.
     agent: RefCell<Option<ureq::Agent>>,
+    /// `settings.agent` ready for requests, rebuilt after a change.
+    request_settings: RefCell<Option<RequestSettings>>,
+    /// Bumped to retire the pooled connections.
+    connections: Generation,
     pool: RefCell<Pool>,
     credentials: Arc<Mutex<CredentialCache>>,
     next_id: Cell<u64>,
@@ -245,13 +250,13 @@ impl NetworkAccessManager {
                 agent: AgentSettings {
                     proxy: None,
                     connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
-                    idle_per_host: DEFAULT_CONNECTIONS_PER_HOST,
-                    idle_total: DEFAULT_MAX_WORKERS * 2,
                     ca_certificates: Vec::new(),
                 },
                 proxy: None,
             }),
             agent: RefCell::new(None),
+            request_settings: RefCell::new(None),
+            connections: Generation::default(),
             pool: RefCell::new(Pool::new(DEFAULT_MAX_WORKERS)),
             credentials: Arc::default(),
             next_id: Cell::new(1),
@@ -368,7 +373,6 @@ impl NetworkAccessManager {
             return Err(Error::InvalidSetting("connections per host must be within 1..=255"));
         }
         self.inner.settings.borrow_mut().per_host = n;
-        self.inner.change_agent(|a| a.idle_per_host = n);
         self.inner.top_up();
         Ok(())
     }
@@ -389,7 +393,6 @@ impl NetworkAccessManager {
         }
         self.inner.settings.borrow_mut().max_workers = n;
         self.inner.pool.borrow_mut().set_cap(n);
-        self.inner.change_agent(|a| a.idle_total = n * 2);
         Ok(())
     }
 
@@ -431,15 +434,16 @@ impl NetworkAccessManager {
             return Err(Error::InvalidCertificate("no PEM certificate found".into()));
         }
         self.inner.change_agent(|a| a.ca_certificates = ders);
+        // Connections verified against the other roots are not reused.
+        self.inner.connections.bump();
         Ok(())
     }
 
-    /// Forgets cached credentials and drops idle connections (Qt's `clearAccessCache`).
-    /// Cookies are kept... except that they live with the connections' agent here, so they
-    /// are forgotten too.
+    /// Forgets cached credentials (for servers and proxies) and stops reusing the open
+    /// connections (Qt's `clearAccessCache`). Cookies are kept, as in Qt.
     pub fn clear_access_cache(&self) {
         self.inner.credentials.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        *self.inner.agent.borrow_mut() = None;
+        self.inner.connections.bump();
     }
 
     /// Replies not finished yet (queued or running).
@@ -455,24 +459,27 @@ impl Drop for NetworkAccessManager {
 }
 
 impl ManagerInner {
+    /// Changes settings applied to each request; requests already made keep theirs.
     fn change_agent(&self, f: impl FnOnce(&mut AgentSettings)) {
         let mut settings = self.settings.borrow_mut();
         let before = settings.agent.clone();
         f(&mut settings.agent);
         if settings.agent != before {
-            // Requests already running keep the agent they started with.
-            *self.agent.borrow_mut() = None;
+            *self.request_settings.borrow_mut() = None;
         }
     }
 
-    fn agent(&self) -> Result<ureq::Agent, String> {
-        let mut agent = self.agent.borrow_mut();
-        if let Some(agent) = agent.as_ref() {
-            return Ok(agent.clone());
+    /// The manager's agent and the settings for a request made now.
+    fn agent(&self) -> Result<(ureq::Agent, RequestSettings), String> {
+        let agent =
+            self.agent.borrow_mut().get_or_insert_with(|| transport::build_agent(&self.connections)).clone();
+        let mut cached = self.request_settings.borrow_mut();
+        if let Some(settings) = cached.as_ref() {
+            return Ok((agent, settings.clone()));
         }
-        let built = transport::build_agent(&self.settings.borrow().agent).map_err(|e| e.to_string())?;
-        *agent = Some(built.clone());
-        Ok(built)
+        let settings = self.settings.borrow().agent.for_requests().map_err(|e| e.to_string())?;
+        *cached = Some(settings.clone());
+        Ok((agent, settings))
     }
 
     /// Connects to the application's `about_to_quit` (once per application), so quitting
@@ -675,7 +682,7 @@ impl ManagerInner {
         let Some(url) = reply.request.url().cloned() else {
             return Err((NetworkError::ProtocolUnknownError, "Invalid URL".into()));
         };
-        let agent = self.agent().map_err(|e| (NetworkError::UnknownProxyError, e))?;
+        let (agent, agent_settings) = self.agent().map_err(|e| (NetworkError::UnknownProxyError, e))?;
         let settings = self.settings.borrow();
         let timeout = reply.request.transfer_timeout().unwrap_or(settings.transfer_timeout);
         Ok(Job {
@@ -692,6 +699,7 @@ impl ManagerInner {
             control: reply.control.clone(),
             events: self.emitter.clone(),
             agent,
+            agent_settings,
             credentials: self.credentials.clone(),
             proxy: settings.proxy.as_ref().map(|p| p.url().clone()),
         })

@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -55,6 +56,7 @@ fn aborted_error() -> ureq::Error {
 #[derive(Debug)]
 pub(crate) struct Hooked {
     inner: DefaultConnector,
+    generation: Generation,
 }
 
 impl Connector<()> for Hooked {
@@ -83,7 +85,15 @@ impl Connector<()> for Hooked {
         };
         let transport = self.inner.connect(&hooked, chained)?;
         let handle = OPENED.with(|o| o.borrow_mut().take());
-        Ok(transport.map(|inner| Tracked { inner, handle, usage: Arc::default(), registered: None }))
+        let born = self.generation.current();
+        Ok(transport.map(|inner| Tracked {
+            inner,
+            handle,
+            usage: Arc::default(),
+            registered: None,
+            generation: self.generation.clone(),
+            born,
+        }))
     }
 }
 
@@ -93,6 +103,9 @@ pub(crate) struct Tracked {
     handle: Option<Weak<dyn ShutdownHandle>>,
     usage: Arc<Mutex<Usage>>,
     registered: Option<u64>,
+    generation: Generation,
+    /// The generation the connection was made in.
+    born: u64,
 }
 
 impl fmt::Debug for Tracked {
@@ -140,7 +153,8 @@ impl Transport for Tracked {
     }
 
     fn is_open(&mut self) -> bool {
-        self.inner.is_open()
+        // A retired connection is not reused: the pool drops it.
+        self.born == self.generation.current() && self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {
@@ -148,37 +162,79 @@ impl Transport for Tracked {
     }
 }
 
-/// Agent-wide settings the manager can change; changing them builds a new agent.
+/// Settings the manager can change at any time. They are applied to each request, so the
+/// manager keeps one agent, and with it one connection pool and one cookie jar, for life.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct AgentSettings {
     pub(crate) proxy: Option<String>,
     pub(crate) connect_timeout: Option<Duration>,
-    pub(crate) idle_per_host: usize,
-    pub(crate) idle_total: usize,
     /// DER certificates that replace the bundled Mozilla roots, when not empty.
     pub(crate) ca_certificates: Vec<Vec<u8>>,
 }
 
-pub(crate) fn build_agent(settings: &AgentSettings) -> Result<Agent, ureq::Error> {
-    let proxy = settings.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
-    let mut tls = TlsConfig::builder();
-    if !settings.ca_certificates.is_empty() {
-        let certs: Vec<Certificate<'static>> =
-            settings.ca_certificates.iter().map(|der| Certificate::from_der(der).to_owned()).collect();
-        tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+/// [`AgentSettings`] ready to apply to a request.
+#[derive(Clone)]
+pub(crate) struct RequestSettings {
+    pub(crate) proxy: Option<ureq::Proxy>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) tls: TlsConfig,
+}
+
+impl fmt::Debug for RequestSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestSettings")
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
     }
+}
+
+impl AgentSettings {
+    pub(crate) fn for_requests(&self) -> Result<RequestSettings, ureq::Error> {
+        let proxy = self.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
+        let mut tls = TlsConfig::builder();
+        if !self.ca_certificates.is_empty() {
+            let certs: Vec<Certificate<'static>> =
+                self.ca_certificates.iter().map(|der| Certificate::from_der(der).to_owned()).collect();
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+        }
+        Ok(RequestSettings { proxy, connect_timeout: self.connect_timeout, tls: tls.build() })
+    }
+}
+
+/// Idle connections kept per host: as many as may run at once (at most 255 per host).
+const IDLE_PER_HOST: usize = 255;
+/// Idle connections kept in all.
+const IDLE_TOTAL: usize = 256;
+
+/// The manager's agent. Connections made before `generation` last changed are not reused
+/// (see [`Generation`]).
+pub(crate) fn build_agent(generation: &Generation) -> Agent {
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .save_redirect_history(false)
-        .proxy(proxy)
         .user_agent("Mozilla/5.0")
         .accept_encoding(ureq::config::AutoHeaderValue::None)
         .allow_non_standard_methods(true)
-        .timeout_connect(settings.connect_timeout)
-        .max_idle_connections(settings.idle_total)
-        .max_idle_connections_per_host(settings.idle_per_host)
-        .tls_config(tls.build())
+        .max_idle_connections(IDLE_TOTAL)
+        .max_idle_connections_per_host(IDLE_PER_HOST)
         .build();
-    Ok(Agent::with_parts(config, Hooked { inner: DefaultConnector::new() }, DefaultResolver::default()))
+    let connector = Hooked { inner: DefaultConnector::new(), generation: generation.clone() };
+    Agent::with_parts(config, connector, DefaultResolver::default())
+}
+
+/// The connection cache's generation: bumping it retires every connection made so far (a
+/// pooled one reports itself closed and is dropped instead of reused), which is how the
+/// manager flushes its connections without a new agent, so its cookie jar stays.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Generation(Arc<AtomicU64>);
+
+impl Generation {
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
 }

@@ -18,7 +18,7 @@ use crate::auth::{self, CredentialCache};
 use crate::control::Control;
 use crate::error::NetworkError;
 use crate::request::RedirectPolicy;
-use crate::transport::Running;
+use crate::transport::{RequestSettings, Running};
 
 /// Body chunk size read from the connection.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -101,6 +101,8 @@ pub(crate) struct Job {
     pub(crate) control: Arc<Control>,
     pub(crate) events: Emitter<Event>,
     pub(crate) agent: Agent,
+    /// The manager's proxy, connect timeout and TLS settings when the request was made.
+    pub(crate) agent_settings: RequestSettings,
     pub(crate) credentials: Arc<Mutex<CredentialCache>>,
     /// The proxy in use, if any (for proxy errors and proxy authentication).
     pub(crate) proxy: Option<Url>,
@@ -501,8 +503,15 @@ impl Job {
             Stop::Fail(NetworkError::ProtocolInvalidOperationError, format!("Invalid request: {e}"))
         })?;
         let timeout = self.transfer_timeout;
-        let mut config =
-            request.with_agent(&self.agent).configure().timeout_per_read(timeout).timeout_per_write(timeout);
+        let settings = &self.agent_settings;
+        let mut config = request
+            .with_agent(&self.agent)
+            .configure()
+            .timeout_per_read(timeout)
+            .timeout_per_write(timeout)
+            .timeout_connect(settings.connect_timeout)
+            .proxy(settings.proxy.clone())
+            .tls_config(settings.tls.clone());
         if let (Some((user, password)), Some(proxy)) = (proxy_credentials, &self.proxy) {
             // Credentials given for the proxy travel on the CONNECT only, never to the origin.
             let mut with_credentials = proxy.clone();
