@@ -226,3 +226,33 @@ fn cookies_survive_setting_changes_and_clear_access_cache() {
         assert_eq!(json["cookies"]["flavour"], "oatmeal", "the cookie is gone after {what}: {json}");
     }
 }
+
+#[test]
+fn every_verb_but_head_becomes_get_on_301_302_303_as_in_qt() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    for status in [301, 302, 303] {
+        let mut req = NetworkRequest::new(redirect_to(&server, "/anything", status));
+        req.set_header(KnownHeaders::ContentTypeHeader, "text/plain");
+        for (verb, reply) in [
+            ("PUT", nam.put(&req, b"payload".to_vec())),
+            ("DELETE", nam.delete_resource(&req)),
+            ("PATCH", nam.send_custom_request(&req, "PATCH", b"payload".to_vec())),
+        ] {
+            wait(&reply);
+            assert_eq!(reply.error(), NetworkError::NoError, "{verb} {status}: {}", reply.error_string());
+            let json: serde_json::Value = reply.read_json().unwrap();
+            assert_eq!(json["method"], "GET", "{verb} on {status}");
+            assert_eq!(json["data"], "", "{verb} on {status}: the body is dropped with the method");
+            assert!(json["headers"].get("Content-Type").is_none(), "{verb} on {status}: {json}");
+        }
+        // HEAD stays HEAD: /get answers it with headers only.
+        let head = nam.head(&NetworkRequest::new(redirect_to(&server, "/get", status)));
+        wait(&head);
+        assert_eq!(head.error(), NetworkError::NoError, "HEAD {status}: {}", head.error_string());
+        assert_eq!(head.url().unwrap().path(), "/get");
+        assert!(head.read_all().is_empty(), "HEAD became GET on {status}");
+        assert!(head.has_raw_header("content-length"), "HEAD on {status}");
+    }
+}

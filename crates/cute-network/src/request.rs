@@ -52,6 +52,10 @@ impl KnownHeaders {
 /// Defaults to [`NoLessSafeRedirectPolicy`](RedirectPolicy::NoLessSafeRedirectPolicy), as in
 /// Qt 6. Whatever the policy, `Authorization` and `Cookie` headers set by the caller are
 /// never sent to another origin (Qt sends them; we do not).
+///
+/// A followed 301, 302 or 303 continues as a GET without the body, whatever the verb was,
+/// except HEAD, which stays HEAD (Qt's rule); 307 and 308 keep the verb and send the body
+/// again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum RedirectPolicy {

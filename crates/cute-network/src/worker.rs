@@ -407,8 +407,9 @@ impl Job {
                 self.emit(EventKind::Redirected(target.clone()))?;
             }
             drain(response);
-            // 303 (any verb but HEAD), and 301/302 for POST, continue as GET without a body.
-            let to_get = (status == 303 && verb != "HEAD") || (matches!(status, 301 | 302) && verb == "POST");
+            // Qt's rule: 301, 302 and 303 continue as GET without a body, whatever the verb,
+            // except HEAD, which stays HEAD; 307 and 308 keep the verb and the body.
+            let to_get = matches!(status, 301 | 302 | 303) && verb != "HEAD";
             if to_get {
                 verb = "GET".to_owned();
                 body = None;
