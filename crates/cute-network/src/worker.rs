@@ -409,7 +409,7 @@ impl Job {
             drain(response);
             // Qt's rule: 301, 302 and 303 continue as GET without a body, whatever the verb,
             // except HEAD, which stays HEAD; 307 and 308 keep the verb and the body.
-            let to_get = matches!(status, 301 | 302 | 303) && verb != "HEAD";
+            let to_get = (301..=303).contains(&status) && verb != "HEAD";
             if to_get {
                 verb = "GET".to_owned();
                 body = None;
