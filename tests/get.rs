@@ -172,3 +172,26 @@ fn a_final_download_progress_comes_before_finished() {
         assert!(log.windows(2).all(|w| w[0] != w[1] || w[0] == "ready_read"), "{path}: {log:?}");
     }
 }
+
+#[test]
+fn an_unknown_status_code_still_has_a_reason() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    for (code, expected) in
+        [(599, NetworkError::UnknownServerError), (499, NetworkError::UnknownContentError)]
+    {
+        let reply = nam.get(&NetworkRequest::new(server.url(&format!("/status/{code}"))));
+        wait(&reply);
+        assert_eq!(reply.error(), expected, "{code}");
+        assert_eq!(reply.status_code(), Some(code));
+        assert_eq!(reply.reason_phrase(), code.to_string());
+        let text = reply.error_string();
+        assert!(text.ends_with(&format!("server replied: {code}")), "{text:?}");
+    }
+    // A known code keeps its canonical phrase.
+    let reply = nam.get(&NetworkRequest::new(server.url("/status/404")));
+    wait(&reply);
+    assert_eq!(reply.reason_phrase(), "Not Found");
+    assert!(reply.error_string().ends_with("server replied: Not Found"), "{}", reply.error_string());
+}

@@ -455,7 +455,9 @@ impl NetworkReply {
         self.inner.state.borrow().status
     }
 
-    /// The HTTP reason phrase (Qt's `HttpReasonPhraseAttribute`).
+    /// The HTTP reason phrase (Qt's `HttpReasonPhraseAttribute`): the standard phrase of
+    /// the status code (ureq does not keep the one the server sent), or the code itself,
+    /// e.g. `"599"`, for a code without one.
     pub fn reason_phrase(&self) -> String {
         self.inner.state.borrow().reason.clone()
     }

@@ -542,7 +542,9 @@ impl Job {
             .iter()
             .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
             .collect();
-        let reason = status.canonical_reason().unwrap_or("").to_owned();
+        // ureq does not keep the reason phrase the server sent: use the standard one, or
+        // the code itself for a code without one (never an empty "server replied: ").
+        let reason = status.canonical_reason().unwrap_or(status.as_str()).to_owned();
         self.emit(EventKind::MetaData(Box::new(MetaData {
             url: url.clone(),
             status: Some(status.as_u16()),
