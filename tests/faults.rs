@@ -1033,3 +1033,57 @@ fn clear_access_cache_stops_reusing_connections() {
     get();
     assert_eq!(server.accepted(), 2);
 }
+
+/// Set in the environment of the child process that
+/// `a_huge_content_length_cannot_exhaust_memory` runs under an address-space limit.
+const RESERVE_CHILD: &str = "CUTE_FAULTS_RESERVE_CHILD";
+
+/// The address-space limit of that child, in KiB: 256 MiB, no more than the most a reply
+/// reserves up front for a `Content-Length`, so reserving that much must fail there.
+const RESERVE_CHILD_LIMIT_KIB: u64 = 256 * 1024;
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_huge_content_length_cannot_exhaust_memory() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // `ulimit -v` needs no `unsafe` here: the shell sets it, then runs this binary's child
+    // half (a failed allocation would abort the child, not this process).
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {RESERVE_CHILD_LIMIT_KIB} && exec \"$0\" \"$@\""))
+        .arg(std::env::current_exe().unwrap())
+        .args(["reserve_child_reads_a_lying_content_length", "--exact", "--nocapture", "--test-threads=1"])
+        .env(RESERVE_CHILD, "1")
+        .env("MALLOC_ARENA_MAX", "2")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed ({}):\n{stdout}\n{stderr}", output.status);
+    assert!(stdout.contains("1 passed"), "the child test did not run:\n{stdout}\n{stderr}");
+}
+
+/// The child half of `a_huge_content_length_cannot_exhaust_memory`; does nothing unless
+/// run by it. A server announces 1 GiB, sends 200 kB and closes: the reply must fail
+/// cleanly, the up-front reservation for the announced length failing quietly.
+#[test]
+fn reserve_child_reads_a_lying_content_length() {
+    if std::env::var_os(RESERVE_CHILD).is_none() {
+        return;
+    }
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let server = FaultServer::start(|mut stream| {
+        read_head(&mut stream);
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n");
+        let _ = stream.write_all(&[b'x'; 200_000]);
+        close(stream);
+    });
+    let nam = NetworkAccessManager::new();
+    let reply = get_expecting(
+        &nam,
+        &NetworkRequest::new(server.url("/huge")),
+        NetworkError::RemoteHostClosedError,
+        &["closed"],
+    );
+    assert_eq!(reply.bytes_available(), 200_000);
+}

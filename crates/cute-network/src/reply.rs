@@ -65,14 +65,23 @@ impl State {
         if self.buffer.is_empty() {
             self.offset = 0;
             let first = self.received == n as u64;
-            if first && self.read_buffer_size == 0 && self.total.is_some_and(|t| t > 2 * n as u64) {
-                // The start of a body of known size: reserve for all of it (bounded), so
-                // buffering it whole needs no reallocation.
-                let total = self.total.unwrap_or(0).min(RESERVE_LIMIT);
-                self.buffer.reserve(usize::try_from(total).unwrap_or(0).max(n));
+            let announced = self.total.filter(|&t| first && self.read_buffer_size == 0 && t > 2 * n as u64);
+            // The start of a body of known size: reserve for all of it (bounded), so
+            // buffering it whole needs no reallocation. If that much memory is not to be
+            // had, the buffer grows as the data arrives instead.
+            let wanted = announced.map(|t| usize::try_from(t.min(RESERVE_LIMIT)).unwrap_or(0).max(n));
+            if let Some(wanted) = wanted
+                && self.buffer.try_reserve_exact(wanted).is_ok()
+            {
                 self.buffer.extend_from_slice(&chunk);
             } else {
-                // Nothing unread (a streaming reader keeps up): take the chunk as it is.
+                if let Some(wanted) = wanted {
+                    log::debug!(
+                        "cannot reserve {wanted} bytes for the announced body: growing as it arrives"
+                    );
+                }
+                // Take the chunk as it is (also the case of a streaming reader keeping up:
+                // nothing unread).
                 self.buffer = chunk;
             }
         } else {
