@@ -1087,3 +1087,62 @@ fn reserve_child_reads_a_lying_content_length() {
     );
     assert_eq!(reply.bytes_available(), 200_000);
 }
+
+/// Opens the FIFO at `path` for writing on a thread of its own (the open waits for a
+/// reader), writes `data` and closes it.
+#[cfg(unix)]
+fn feed_fifo(path: std::path::PathBuf, data: &'static [u8]) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        if let Ok(mut fifo) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = fifo.write_all(data);
+        }
+    })
+}
+
+#[test]
+#[cfg(unix)]
+fn an_aborted_file_job_is_not_run() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let dir = unique_temp_path("fifo");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    for fifo in [&first, &second] {
+        let made = std::process::Command::new("mkfifo").arg(fifo).status().expect("run mkfifo");
+        assert!(made.success(), "mkfifo {}", fifo.display());
+    }
+    let plain = dir.join("plain.txt");
+    std::fs::write(&plain, b"plain").unwrap();
+    let url = |path: &std::path::Path| Url::from_file_path(path).unwrap().to_string();
+
+    // One runner for file: URLs. It blocks opening the first FIFO (no writer yet), so the
+    // second request waits in the queue, and is aborted there.
+    let nam = NetworkAccessManager::new();
+    nam.set_max_connections_per_host(1).unwrap();
+    let blocked = nam.get(&NetworkRequest::new(url(&first)));
+    let aborted = nam.get(&NetworkRequest::new(url(&second)));
+    aborted.abort();
+    assert_eq!(aborted.error(), NetworkError::OperationCanceledError);
+    let writer = feed_fifo(first.clone(), b"hello");
+    finish(&blocked);
+    assert_eq!(blocked.error(), NetworkError::NoError, "{}", blocked.error_string());
+    assert_eq!(blocked.read_all(), b"hello");
+    writer.join().unwrap();
+
+    // Had the runner run the aborted job, it would now be stuck opening the second FIFO,
+    // and this request would wait behind it.
+    let next = nam.get(&NetworkRequest::new(url(&plain)));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !next.is_finished() && Instant::now() < deadline {
+        EventLoop::process_events(Duration::from_millis(10));
+    }
+    let ran_the_aborted_job = !next.is_finished();
+    if ran_the_aborted_job {
+        // Release the stuck worker before failing.
+        feed_fifo(second.clone(), b"").join().unwrap();
+        finish(&next);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!ran_the_aborted_job, "the aborted file: job was run (it opened the second FIFO)");
+    assert_eq!(next.error(), NetworkError::NoError, "{}", next.error_string());
+    assert_eq!(next.read_all(), b"plain");
+}

@@ -153,6 +153,9 @@ impl Job {
     }
 
     fn execute(&self) -> Outcome<()> {
+        // A job aborted while queued is not started, whatever its scheme (a `file:` open
+        // can block, on a FIFO say).
+        self.check_aborted()?;
         match self.url.scheme() {
             "http" | "https" => self.http(),
             "file" => crate::local::file(self),
