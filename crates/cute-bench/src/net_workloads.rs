@@ -69,11 +69,19 @@ fn threads() -> u64 {
     status_field("Threads:")
 }
 
-fn watchdog(limit: Duration) {
-    Timer::single_shot(limit, || {
+/// Ends the process (code 3) if the workload is still running after `limit`. The watchdog
+/// is the returned timer: keep it for the workload, and dropping it at the end stops it,
+/// so it can never fire during a later workload.
+#[must_use = "the watchdog stops when the timer is dropped"]
+fn watchdog(limit: Duration) -> Timer {
+    let timer = Timer::new();
+    timer.set_single_shot(true);
+    timer.timeout().connect(|()| {
         eprintln!("cute-bench: a network workload did not finish in time");
         std::process::exit(3);
     });
+    timer.start_with(limit);
+    timer
 }
 
 /// N1: 2,000 sequential GETs, the next issued when the previous finished.
@@ -95,7 +103,7 @@ pub(crate) fn seq_get(target: &Target) -> Vec<Figure> {
             nam.get(&req);
         }
     });
-    watchdog(Duration::from_secs(120));
+    let _watchdog = watchdog(Duration::from_secs(120));
     let start = Instant::now();
     nam.get(&request);
     event_loop.exec();
@@ -131,7 +139,7 @@ fn burst(url: &str, n: u32) -> (f64, u64) {
         }
     });
     // Replies are dropped as they finish; the manager keeps the live ones.
-    watchdog(Duration::from_secs(300));
+    let _watchdog = watchdog(Duration::from_secs(300));
     let request = NetworkRequest::new(url);
     let start = Instant::now();
     for _ in 0..n {
@@ -183,7 +191,7 @@ pub(crate) fn big_buffered(target: &Target) -> Vec<Figure> {
         s.set(body.len());
         l.quit();
     });
-    watchdog(Duration::from_secs(300));
+    let _watchdog = watchdog(Duration::from_secs(300));
     let start = Instant::now();
     let reply = nam.get(&NetworkRequest::new(url.as_str()));
     event_loop.exec();
@@ -228,7 +236,7 @@ pub(crate) fn big_streamed(target: &Target) -> Vec<Figure> {
         r.set(r.get() + reply.read_all().len() as u64);
         l.quit();
     });
-    watchdog(Duration::from_secs(300));
+    let _watchdog = watchdog(Duration::from_secs(300));
     let start = Instant::now();
     event_loop.exec();
     let elapsed = start.elapsed();
