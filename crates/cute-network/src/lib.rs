@@ -46,7 +46,8 @@
 //! As in Qt, a failed request is not a `Result`: the reply finishes with a
 //! [`NetworkError`] (Qt's values and numbers) and an [`error_string`](NetworkReply::error_string).
 //! Every reply finishes exactly once, whatever happens: success, HTTP error, transport
-//! failure, abort, timeout, or the manager being dropped. Misuse of the set-up API returns
+//! failure, abort, timeout, the application quitting, or the manager being dropped (the
+//! last two with [`OperationCanceledError`](NetworkError::OperationCanceledError)). Misuse of the set-up API returns
 //! [`Error`].
 //!
 //! # Features
