@@ -202,7 +202,8 @@ fn cookies_survive_setting_changes_and_clear_access_cache() {
     let set = nam.get(&NetworkRequest::new(server.url("/cookies/set?flavour=oatmeal")));
     wait(&set);
     assert_eq!(set.error(), NetworkError::NoError, "{}", set.error_string());
-    let changes: [(&str, Box<dyn Fn(&NetworkAccessManager)>); 6] = [
+    type Change = Box<dyn Fn(&NetworkAccessManager)>;
+    let changes: [(&str, Change); 6] = [
         ("set_connect_timeout", Box::new(|n| n.set_connect_timeout(Duration::from_secs(7)))),
         ("set_max_connections_per_host", Box::new(|n| n.set_max_connections_per_host(3).unwrap())),
         ("set_max_worker_threads", Box::new(|n| n.set_max_worker_threads(5).unwrap())),

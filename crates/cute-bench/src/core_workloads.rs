@@ -295,8 +295,33 @@ pub(crate) fn idle() -> Vec<Figure> {
     event_loop.exec();
     let allocs = alloc_count() - allocs_before;
     let cpu = cpu_time() - cpu_before;
+    timer.stop();
+
+    // A loop woken from another thread every 10 ms: after each message it polls its channel
+    // for up to 50 µs before sleeping (see ARCHITECTURE.md, "Busy polling"); this is what
+    // that costs a loop that gets only occasional cross-thread traffic.
+    let handle = event_loop.handle();
+    let stop = Arc::new(AtomicBool::new(false));
+    let poster = {
+        let (stop, handle) = (stop.clone(), handle.clone());
+        std::thread::spawn(move || {
+            for _ in 0..100 {
+                std::thread::sleep(Duration::from_millis(10));
+                if stop.load(Ordering::SeqCst) || handle.post(|| {}).is_err() {
+                    return;
+                }
+            }
+            let _ = handle.quit();
+        })
+    };
+    let cpu_before = cpu_time();
+    event_loop.exec();
+    stop.store(true, Ordering::SeqCst);
+    let _ = poster.join();
+    let xthread_cpu = cpu_time() - cpu_before;
     vec![
         Figure::new("idle", "cute", quiet_cpu, "cpu_percent"),
+        Figure::new("idle_xthread", "cute", xthread_cpu.as_secs_f64() * 1e6 / 101.0, "us_cpu/wake"),
         Figure::new("idle", "cute", cpu.as_secs_f64() * 1e6 / wakes.get() as f64, "us_cpu/wake"),
         Figure::new("idle", "cute", allocs as f64 / wakes.get() as f64, "allocs/wake"),
     ]
