@@ -148,7 +148,8 @@ fn program() -> impl Strategy<Value = Program> {
 
 fn config() -> ProptestConfig {
     // No regression files: the interesting cases are pinned as plain tests below.
-    ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    let cases = std::env::var("CUTE_MODEL_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -287,3 +287,58 @@ fn slot_may_connect_and_disconnect_other_slots_freely() {
         assert!(c.is_connected());
     }
 }
+
+/// A slot whose captured state emits the signal when it is dropped.
+struct EmitsOnDrop {
+    signal: Weak<Signal<u32>>,
+    dropped: Rc<Cell<u32>>,
+}
+
+impl Drop for EmitsOnDrop {
+    fn drop(&mut self) {
+        self.dropped.set(self.dropped.get() + 1);
+        if let Some(signal) = self.signal.upgrade() {
+            signal.emit(&0);
+            let _ = signal.receivers();
+        }
+    }
+}
+
+#[test]
+fn a_disconnected_slots_state_may_use_the_signal_when_it_is_dropped() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let sig = Rc::new(Signal::<u32>::new());
+    let dropped = Rc::new(Cell::new(0));
+    let calls = Rc::new(Cell::new(0));
+    let counter = calls.clone();
+    sig.connect(move |_| counter.set(counter.get() + 1));
+
+    // Disconnected outside an emission: dropped at once, and may emit.
+    let guard = EmitsOnDrop { signal: Rc::downgrade(&sig), dropped: dropped.clone() };
+    let outside = sig.connect(move |_| {
+        let _ = &guard;
+    });
+    outside.disconnect();
+    assert_eq!(dropped.get(), 1);
+    assert_eq!(calls.get(), 1, "the emission from the drop reached the other slot");
+
+    // Disconnected by a slot during an emission: dropped when the emission ends.
+    let guard = EmitsOnDrop { signal: Rc::downgrade(&sig), dropped: dropped.clone() };
+    let inside: Rc<RefCell<Option<Connection>>> = Rc::default();
+    let i = inside.clone();
+    let once = sig.connect(move |&v| {
+        if v == 1
+            && let Some(c) = i.borrow_mut().take()
+        {
+            c.disconnect();
+        }
+    });
+    *inside.borrow_mut() = Some(sig.connect(move |_| {
+        let _ = &guard;
+    }));
+    sig.emit(&1);
+    assert_eq!(dropped.get(), 2);
+    assert_eq!(sig.receivers(), 2);
+    once.disconnect();
+    assert_eq!(sig.receivers(), 1);
+}

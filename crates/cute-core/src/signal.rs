@@ -59,6 +59,13 @@ impl<T: 'static> Slot<T> {
         self.state.get() & ACTIVE != 0
     }
 
+    /// Whether the slot belongs in its signal's list: connected, and not a single-shot queued
+    /// slot whose call is already scheduled.
+    #[inline]
+    fn is_listed(&self) -> bool {
+        self.is_active() && !self.fired.get()
+    }
+
     /// Marks the slot disconnected; returns whether it was connected.
     #[inline]
     fn deactivate(&self) -> bool {
@@ -95,7 +102,7 @@ impl<T: 'static> Link for Slot<T> {
             return false;
         }
         if let Some(signal) = self.signal.upgrade() {
-            signal.remove(self);
+            signal.remove();
         }
         true
     }
@@ -105,15 +112,17 @@ impl<T: 'static> Link for Slot<T> {
     }
 }
 
-/// An immutable snapshot of a signal's slots, shared with emissions in progress.
-type Slots<T> = Rc<[Rc<Slot<T>>]>;
-
 pub(crate) struct SignalInner<T: 'static> {
-    /// The connected slots in connection order (`None` when there are none, so an
-    /// unconnected signal allocates nothing). Emission clones this `Rc` and walks the
-    /// snapshot, so slots connected during an emission are not part of it, and connecting
-    /// or disconnecting never invalidates a running emission.
-    slots: RefCell<Option<Slots<T>>>,
+    /// The connected slots in connection order. An emission walks this list under a shared
+    /// borrow (nested emissions share it too); while any emission is walking it, connects
+    /// go to `pending` and disconnected slots stay in place, skipped by their state, until
+    /// the last emission ends and [`settle`](Self::settle)s. So slots connected during an
+    /// emission are not called by it, and nothing an emission walks is ever moved.
+    slots: RefCell<Vec<Rc<Slot<T>>>>,
+    /// Slots connected while an emission was walking `slots`, in connection order.
+    pending: RefCell<Vec<Rc<Slot<T>>>>,
+    /// `pending` has slots, or `slots` has slots that no longer belong there.
+    deferred: Cell<bool>,
     /// The registry key and sending half of this signal's emitter source, once created.
     pub(crate) source: RefCell<Option<(usize, Box<dyn Any>)>>,
     /// Single-shot queued slots taken out of `slots` whose call has not run yet, so that
@@ -130,23 +139,86 @@ impl<T: 'static> SignalInner<T> {
         }
     }
 
-    fn remove(&self, slot: &Slot<T>) {
-        let mut slots = self.slots.borrow_mut();
-        let Some(current) = slots.as_ref() else { return };
-        let kept: Slots<T> = current.iter().filter(|s| !std::ptr::eq(Rc::as_ptr(s), slot)).cloned().collect();
-        *slots = (!kept.is_empty()).then_some(kept);
+    /// A slot left the list (it was disconnected, or its single-shot call is scheduled).
+    fn remove(&self) {
+        self.deferred.set(true);
+        self.settle();
+    }
+
+    /// Brings the list up to date (drops slots that left it, appends the pending ones),
+    /// unless an emission is walking it: then the last emission to end does it.
+    fn settle(&self) {
+        let removed = match self.slots.try_borrow_mut() {
+            Ok(mut slots) => self.settle_locked(&mut slots),
+            Err(_) => return,
+        };
+        // Dropped after the borrow ends: a slot's captured state may do anything when
+        // dropped, including using this signal.
+        drop(removed);
+    }
+
+    /// [`settle`](Self::settle) under the caller's borrow; returns the slots taken out, for
+    /// the caller to drop once the borrow is released.
+    fn settle_locked(&self, slots: &mut Vec<Rc<Slot<T>>>) -> Vec<Rc<Slot<T>>> {
+        if !self.deferred.replace(false) {
+            return Vec::new();
+        }
+        let removed: Vec<Rc<Slot<T>>> = slots.extract_if(.., |s| !s.is_listed()).collect();
+        slots.extend(self.pending.borrow_mut().drain(..).filter(|s| s.is_listed()));
+        removed
     }
 
     #[inline]
     pub(crate) fn emit(&self, value: &T) {
-        let Some(snapshot) = self.slots.borrow().clone() else { return };
-        for slot in snapshot.iter() {
-            let state = slot.state.get();
-            if state == ACTIVE | PLAIN {
-                slot.call(value);
-            } else if state & ACTIVE != 0 {
-                self.emit_special(slot, value);
+        if self.deferred.get() {
+            return self.emit_deferred(value);
+        }
+        {
+            // Never fails: the list is borrowed mutably only by `add` and `settle`, which
+            // run no user code meanwhile.
+            let Ok(slots) = self.slots.try_borrow() else { return };
+            for slot in slots.iter() {
+                self.dispatch(slot, value);
             }
+        }
+        if self.deferred.get() {
+            self.settle();
+        }
+    }
+
+    /// An emission while the list is not settled: inside another emission (or after a
+    /// panic cut one short). Slots connected since then are in `pending`; this emission
+    /// calls those connected before it started, after the listed ones.
+    #[cold]
+    #[inline(never)]
+    fn emit_deferred(&self, value: &T) {
+        self.settle(); // does nothing inside another emission
+        let pending = self.pending.borrow().len();
+        {
+            let Ok(slots) = self.slots.try_borrow() else { return };
+            for slot in slots.iter() {
+                self.dispatch(slot, value);
+            }
+        }
+        // `pending` only grows while an emission walks the list, so these indices hold.
+        for i in 0..pending {
+            let slot = self.pending.borrow().get(i).cloned();
+            if let Some(slot) = slot {
+                self.dispatch(&slot, value);
+            }
+        }
+        if self.deferred.get() {
+            self.settle();
+        }
+    }
+
+    #[inline(always)]
+    fn dispatch(&self, slot: &Rc<Slot<T>>, value: &T) {
+        let state = slot.state.get();
+        if state == ACTIVE | PLAIN {
+            slot.call(value);
+        } else if state & ACTIVE != 0 {
+            self.emit_special(slot, value);
         }
     }
 
@@ -166,7 +238,7 @@ impl<T: 'static> SignalInner<T> {
                     }
                     // Out of the list now; `active` stays set until the call runs, so a
                     // disconnect before delivery still cancels it.
-                    self.remove(slot);
+                    self.remove();
                     let mut scheduled = self.scheduled_once.borrow_mut();
                     scheduled.retain(|w| w.upgrade().is_some_and(|s| s.is_active()));
                     scheduled.push(Rc::downgrade(slot));
@@ -187,7 +259,7 @@ impl<T: 'static> SignalInner<T> {
 impl<T: 'static> Drop for SignalInner<T> {
     fn drop(&mut self) {
         // Slots kept alive by a pending queued call see that they are disconnected.
-        for slot in self.slots.get_mut().iter().flat_map(|s| s.iter()) {
+        for slot in self.slots.get_mut().iter().chain(self.pending.get_mut().iter()) {
             slot.deactivate();
         }
         self.cancel_scheduled_once();
@@ -273,7 +345,9 @@ impl<T: 'static> Signal<T> {
     pub fn new() -> Self {
         Signal {
             inner: Rc::new(SignalInner {
-                slots: RefCell::new(None),
+                slots: RefCell::new(Vec::new()),
+                pending: RefCell::new(Vec::new()),
+                deferred: Cell::new(false),
                 source: RefCell::new(None),
                 scheduled_once: RefCell::new(Vec::new()),
             }),
@@ -290,10 +364,22 @@ impl<T: 'static> Signal<T> {
             signal: Rc::downgrade(&self.inner),
         });
         let weak = Rc::downgrade(&slot);
-        let mut slots = self.inner.slots.borrow_mut();
-        let grown: Slots<T> =
-            slots.iter().flat_map(|s| s.iter()).cloned().chain(std::iter::once(slot)).collect();
-        *slots = Some(grown);
+        let inner = &self.inner;
+        let removed = match inner.slots.try_borrow_mut() {
+            Ok(mut slots) => {
+                // Slots pending from an emission a panic cut short go first.
+                let removed = inner.settle_locked(&mut slots);
+                slots.push(slot);
+                removed
+            }
+            Err(_) => {
+                // An emission is walking the list: not called by it; appended when it ends.
+                inner.pending.borrow_mut().push(slot);
+                inner.deferred.set(true);
+                Vec::new()
+            }
+        };
+        drop(removed);
         Connection { link: Some(weak) }
     }
 
@@ -379,16 +465,19 @@ impl<T: 'static> Signal<T> {
 
     /// Disconnects every slot. Emissions in progress call no further slots.
     pub fn disconnect_all(&self) {
-        let slots = self.inner.slots.borrow_mut().take();
-        for slot in slots.iter().flat_map(|s| s.iter()) {
+        let inner = &self.inner;
+        for slot in inner.slots.borrow().iter().chain(inner.pending.borrow().iter()) {
             slot.deactivate();
         }
-        self.inner.cancel_scheduled_once();
+        inner.cancel_scheduled_once();
+        inner.remove();
     }
 
     /// The number of connected slots (Qt's `receivers()`).
     pub fn receivers(&self) -> usize {
-        self.inner.slots.borrow().as_ref().map_or(0, |s| s.len())
+        let inner = &self.inner;
+        let listed = |slots: &Vec<Rc<Slot<T>>>| slots.iter().filter(|s| s.is_listed()).count();
+        listed(&inner.slots.borrow()) + listed(&inner.pending.borrow())
     }
 
     /// A `Send + Clone` handle whose [`emit`](Emitter::emit) queues the value to this
