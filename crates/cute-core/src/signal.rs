@@ -1,7 +1,7 @@
 //! Typed signals and their connections.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
 
@@ -322,7 +322,9 @@ impl<T: 'static> Drop for SignalInner<T> {
 /// assert_eq!(seen.get(), 42);
 /// ```
 pub struct Signal<T: 'static> {
-    inner: Rc<SignalInner<T>>,
+    /// Created on first use, so a signal nobody connects to (most of an object's signals,
+    /// most of the time) costs no allocation.
+    inner: OnceCell<Rc<SignalInner<T>>>,
 }
 
 impl<T: 'static> Default for Signal<T> {
@@ -342,16 +344,20 @@ impl<T: 'static> fmt::Debug for Signal<T> {
 
 impl<T: 'static> Signal<T> {
     /// Creates a signal with no slots.
-    pub fn new() -> Self {
-        Signal {
-            inner: Rc::new(SignalInner {
+    pub const fn new() -> Self {
+        Signal { inner: OnceCell::new() }
+    }
+
+    fn inner(&self) -> &Rc<SignalInner<T>> {
+        self.inner.get_or_init(|| {
+            Rc::new(SignalInner {
                 slots: RefCell::new(Vec::new()),
                 pending: RefCell::new(Vec::new()),
                 deferred: Cell::new(false),
                 source: RefCell::new(None),
                 scheduled_once: RefCell::new(Vec::new()),
-            }),
-        }
+            })
+        })
     }
 
     fn add(&self, once: bool, mode: Mode<T>, func: SlotFn<T>) -> Connection {
@@ -361,10 +367,10 @@ impl<T: 'static> Signal<T> {
             fired: Cell::new(false),
             mode,
             func: RefCell::new(func),
-            signal: Rc::downgrade(&self.inner),
+            signal: Rc::downgrade(self.inner()),
         });
         let weak = Rc::downgrade(&slot);
-        let inner = &self.inner;
+        let inner = self.inner();
         let removed = match inner.slots.try_borrow_mut() {
             Ok(mut slots) => {
                 // Slots pending from an emission a panic cut short go first.
@@ -460,12 +466,14 @@ impl<T: 'static> Signal<T> {
     /// Calls the connected slots in connection order with `value` (Qt's `emit`).
     #[inline]
     pub fn emit(&self, value: &T) {
-        self.inner.emit(value);
+        if let Some(inner) = self.inner.get() {
+            inner.emit(value);
+        }
     }
 
     /// Disconnects every slot. Emissions in progress call no further slots.
     pub fn disconnect_all(&self) {
-        let inner = &self.inner;
+        let Some(inner) = self.inner.get() else { return };
         for slot in inner.slots.borrow().iter().chain(inner.pending.borrow().iter()) {
             slot.deactivate();
         }
@@ -475,7 +483,7 @@ impl<T: 'static> Signal<T> {
 
     /// The number of connected slots (Qt's `receivers()`).
     pub fn receivers(&self) -> usize {
-        let inner = &self.inner;
+        let Some(inner) = self.inner.get() else { return 0 };
         let listed = |slots: &Vec<Rc<Slot<T>>>| slots.iter().filter(|s| s.is_listed()).count();
         listed(&inner.slots.borrow()) + listed(&inner.pending.borrow())
     }
@@ -517,7 +525,7 @@ impl<T: 'static> Signal<T> {
     where
         T: Send,
     {
-        crate::emitter::emitter_for(&self.inner)
+        crate::emitter::emitter_for(self.inner())
     }
 }
 

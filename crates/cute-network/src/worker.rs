@@ -2,7 +2,7 @@
 //! redirects, answer authentication challenges (asking the loop), and stream the body back
 //! in chunks through a hand-off bounded in bytes.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, Read};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,12 @@ use crate::transport::{RequestSettings, Running};
 
 /// Body chunk size read from the connection.
 pub(crate) const CHUNK: usize = 64 * 1024;
+
+thread_local! {
+    /// This worker thread's read buffer, reused from request to request: zeroing a fresh
+    /// 64 KiB buffer costs more than a small request's whole exchange with the server.
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// The realm of a proxy's 407: ureq reports a refused CONNECT without its headers, so the
 /// `Proxy-Authenticate` realm is unknown, and proxy credentials are cached per proxy.
@@ -165,13 +171,25 @@ impl Job {
     }
 
     /// Streams `reader` to the loop as `Data` events, enforcing the safety limits.
-    pub(crate) fn stream(&self, mut reader: impl Read, compressed: Option<&Cell<u64>>) -> Outcome<()> {
+    pub(crate) fn stream(&self, reader: impl Read, compressed: Option<&Cell<u64>>) -> Outcome<()> {
+        let mut buf = READ_BUFFER.with(|b| b.take());
+        buf.resize(CHUNK, 0);
+        let result = self.stream_through(reader, compressed, &mut buf);
+        READ_BUFFER.with(|b| *b.borrow_mut() = buf);
+        result
+    }
+
+    fn stream_through(
+        &self,
+        mut reader: impl Read,
+        compressed: Option<&Cell<u64>>,
+        buf: &mut [u8],
+    ) -> Outcome<()> {
         let mut decoded: u64 = 0;
-        let mut buf = vec![0u8; CHUNK];
         loop {
             self.check_aborted()?;
             let n = loop {
-                match reader.read(&mut buf) {
+                match reader.read(buf) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted && !self.control.is_aborted() => {
                         continue;
