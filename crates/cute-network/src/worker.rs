@@ -173,7 +173,6 @@ impl Job {
     /// Streams `reader` to the loop as `Data` events, enforcing the safety limits.
     pub(crate) fn stream(&self, reader: impl Read, compressed: Option<&Cell<u64>>) -> Outcome<()> {
         let mut buf = READ_BUFFER.with(|b| b.take());
-        buf.resize(CHUNK, 0);
         let result = self.stream_through(reader, compressed, &mut buf);
         READ_BUFFER.with(|b| *b.borrow_mut() = buf);
         result
@@ -183,11 +182,12 @@ impl Job {
         &self,
         mut reader: impl Read,
         compressed: Option<&Cell<u64>>,
-        buf: &mut [u8],
+        buf: &mut Vec<u8>,
     ) -> Outcome<()> {
         let mut decoded: u64 = 0;
         loop {
             self.check_aborted()?;
+            buf.resize(CHUNK, 0);
             let n = loop {
                 match reader.read(buf) {
                     Ok(n) => break n,
@@ -200,9 +200,15 @@ impl Job {
             if n == 0 {
                 return Ok(());
             }
-            // An exact-size copy: the read buffer is reused, and chunks held by the reply
-            // waste no capacity.
-            let chunk = buf[..n].to_vec();
+            // A large read hands the buffer itself over (no copy; the next read zeroes a
+            // fresh one, which costs half a copy); a small one is copied out at its exact
+            // size, so chunks held by the reply waste no capacity.
+            let chunk = if n >= CHUNK / 4 {
+                buf.truncate(n);
+                std::mem::take(buf)
+            } else {
+                buf[..n].to_vec()
+            };
             decoded += n as u64;
             if let Some(compressed) = compressed {
                 let threshold = self.decompression_threshold;
