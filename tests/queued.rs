@@ -221,3 +221,52 @@ fn ping_pong_between_two_loops() {
     worker.quit();
     worker.wait().unwrap();
 }
+
+#[test]
+fn a_nested_loop_in_a_slot_delivers_the_rest_of_its_batch_before_later_posts() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let signal = Signal::<u32>::new();
+    let log: Rc<RefCell<Vec<String>>> = Rc::default();
+    let nested: Rc<RefCell<Option<EventLoop>>> = Rc::default();
+    let (l, n) = (log.clone(), nested.clone());
+    // Re-entrant: the slot is still running (in its nested loop) when v2 arrives.
+    signal.connect_reentrant(move |&v| {
+        l.borrow_mut().push(format!("v{v}"));
+        if v == 1 {
+            // Qt's synchronous-wait idiom: a local loop inside a slot, waiting for v2.
+            let local = EventLoop::new();
+            *n.borrow_mut() = Some(local.clone());
+            let timeout = local.clone();
+            let _give_up = Timer::single_shot(Duration::from_secs(5), move || timeout.exit(1));
+            let code = local.exec();
+            l.borrow_mut().push(format!("nested loop returned {code}"));
+        } else if let Some(local) = n.borrow_mut().take() {
+            local.quit();
+        }
+    });
+    let emitter = signal.emitter();
+    let handle = LoopHandle::current();
+    let c = crossbeam_channel::unbounded::<()>();
+    let posted = c.0.clone();
+    // Both values and the closure are queued before the loop looks at any of them.
+    std::thread::spawn(move || {
+        emitter.emit(1).unwrap();
+        emitter.emit(2).unwrap();
+        handle.post(move || posted.send(()).unwrap()).unwrap_or_else(|_| panic!("loop gone"));
+    })
+    .join()
+    .unwrap();
+    let l = log.clone();
+    let rx = c.1;
+    assert!(
+        run_until(Duration::from_secs(20), || {
+            if rx.try_recv().is_ok() {
+                l.borrow_mut().push("C".into());
+            }
+            l.borrow().len() == 4
+        }),
+        "{:?}",
+        log.borrow()
+    );
+    assert_eq!(*log.borrow(), ["v1", "v2", "nested loop returned 0", "C"]);
+}

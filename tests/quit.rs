@@ -213,3 +213,35 @@ fn exit_codes_from_threads_and_from_the_app_are_independent() {
     assert_eq!(app.exec(), 12);
     assert_eq!(worker.wait().unwrap(), 21);
 }
+
+#[test]
+fn dropping_the_application_ends_it_even_if_a_slot_holds_a_handle() {
+    let _lock = app_lock();
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let app = CoreApplication::new();
+    let handle = CoreApplication::instance().expect("instance on the application's thread");
+    // A cycle: the application's signal holds a slot holding a handle to the application.
+    app.about_to_quit().connect(move |_| {
+        let _ = handle.handle();
+    });
+    let held = CoreApplication::instance().unwrap();
+    drop(app);
+    assert!(!CoreApplication::exists());
+    assert!(CoreApplication::instance().is_none());
+    drop(held);
+    let again = CoreApplication::try_new().expect("a new application after the first was dropped");
+    drop(again);
+}
+
+#[test]
+fn a_quit_from_an_about_to_quit_slot_does_not_end_the_next_exec() {
+    let _lock = app_lock();
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let app = CoreApplication::new();
+    app.about_to_quit().connect(|_| CoreApplication::exit(9));
+    Timer::single_shot(Duration::from_millis(1), || CoreApplication::exit(1));
+    assert_eq!(app.exec(), 1);
+    // The 9 asked for after the loop ended is not kept for the next exec.
+    Timer::single_shot(Duration::from_millis(20), || CoreApplication::exit(2));
+    assert_eq!(app.exec(), 2);
+}

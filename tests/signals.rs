@@ -342,3 +342,50 @@ fn a_disconnected_slots_state_may_use_the_signal_when_it_is_dropped() {
     once.disconnect();
     assert_eq!(sig.receivers(), 1);
 }
+
+#[test]
+fn a_slot_connected_and_disconnected_within_one_emission_is_dropped_outside_the_borrow() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let sig = Rc::new(Signal::<u32>::new());
+    let dropped = Rc::new(Cell::new(0));
+    let (s, d) = (Rc::downgrade(&sig), dropped.clone());
+    let once = Cell::new(true);
+    sig.connect(move |_| {
+        if !once.replace(false) {
+            return;
+        }
+        let sig = s.upgrade().unwrap();
+        // Its state emits, counts receivers and connects when it is dropped.
+        let guard = EmitsOnDrop { signal: Rc::downgrade(&sig), dropped: d.clone() };
+        let weak = Rc::downgrade(&sig);
+        let connection = sig.connect(move |_| {
+            let _ = &guard;
+        });
+        connection.disconnect();
+        // Connecting from a drop: done after this emission ends, outside every borrow.
+        let later = DropThen(Some(Box::new(move || {
+            if let Some(sig) = weak.upgrade() {
+                sig.connect(|_| {});
+            }
+        })));
+        let c = sig.connect(move |_| {
+            let _ = &later;
+        });
+        c.disconnect();
+    });
+    sig.emit(&1);
+    assert_eq!(dropped.get(), 1);
+    // The first slot and the one connected by the second guard's drop.
+    assert_eq!(sig.receivers(), 2);
+}
+
+/// Runs a closure when dropped.
+struct DropThen(Option<Box<dyn FnOnce()>>);
+
+impl Drop for DropThen {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}

@@ -28,8 +28,9 @@ thread_local! {
 /// One may exist per process at a time; it lives on the thread that created it.
 /// [`exec`](Self::exec) runs the loop until [`CoreApplication::quit`] or
 /// [`CoreApplication::exit`], which are associated functions callable from any thread and
-/// from slots, just as PyQt scripts call `QCoreApplication.quit()`. Clones (and
-/// [`instance`](Self::instance)) are handles to the one application.
+/// from slots, just as PyQt scripts call `QCoreApplication.quit()`.
+/// [`instance`](Self::instance) gives further handles to it; the one `new` returned owns
+/// it: dropping that one ends the application, whatever other handles still exist.
 ///
 /// # Threading
 ///
@@ -48,12 +49,13 @@ thread_local! {
 /// assert_eq!(app.exec(), 3);
 /// ```
 #[doc(alias = "QCoreApplication")]
-#[derive(Clone)]
 pub struct CoreApplication {
     inner: Rc<AppInner>,
+    /// The handle `new` returned: its drop ends the application.
+    owner: bool,
 }
 
-/// What the application's handles share; dropping it unregisters the application.
+/// What the application's handles share.
 struct AppInner {
     core: Rc<LoopCore>,
     about_to_quit: Signal<()>,
@@ -92,7 +94,7 @@ impl CoreApplication {
         let inner = Rc::new(AppInner { core, about_to_quit: Signal::new() });
         INSTANCE.with(|i| *i.borrow_mut() = Rc::downgrade(&inner));
         log::debug!("CoreApplication created");
-        Ok(CoreApplication { inner })
+        Ok(CoreApplication { inner, owner: true })
     }
 
     /// Whether an application exists in this process.
@@ -101,10 +103,9 @@ impl CoreApplication {
     }
 
     /// Another handle to the application, if it exists and lives on the calling thread
-    /// (Qt's `QCoreApplication::instance()`). Handles share one application, which goes
-    /// away when the last one is dropped, so a library should not keep the handle it gets
-    /// here: it uses it (say, to connect to [`about_to_quit`](Self::about_to_quit)) and
-    /// lets it go.
+    /// (Qt's `QCoreApplication::instance()`): to connect to
+    /// [`about_to_quit`](Self::about_to_quit), say. The application ends when the handle
+    /// [`new`](Self::new) returned is dropped; handles from here do not keep it going.
     ///
     /// # Examples
     ///
@@ -119,7 +120,11 @@ impl CoreApplication {
     /// ```
     #[doc(alias = "qApp")]
     pub fn instance() -> Option<CoreApplication> {
-        INSTANCE.try_with(|i| i.borrow().upgrade()).ok().flatten().map(|inner| CoreApplication { inner })
+        INSTANCE
+            .try_with(|i| i.borrow().upgrade())
+            .ok()
+            .flatten()
+            .map(|inner| CoreApplication { inner, owner: false })
     }
 
     /// Runs the main event loop until [`quit`](Self::quit) or [`exit`](Self::exit); returns
@@ -140,6 +145,9 @@ impl CoreApplication {
         let code = self.inner.core.exec(None);
         log::debug!("CoreApplication::exec returned {code}");
         self.inner.about_to_quit.emit(&());
+        // A quit asked for by an `about_to_quit` slot has no loop left to end (Qt ignores
+        // it too); kept, it would end the next `exec` at once.
+        self.inner.core.clear_exit();
         code
     }
 
@@ -184,11 +192,17 @@ impl Default for CoreApplication {
     }
 }
 
-impl Drop for AppInner {
+impl Drop for CoreApplication {
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         *APP.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        // An exit request nobody ran an `exec` for is forgotten with the application.
-        self.core.clear_exit();
+        let _ = INSTANCE.try_with(|i| *i.borrow_mut() = Weak::new());
+        // An exit request nobody ran an `exec` for is forgotten with the application, and
+        // the slots of `about_to_quit` go (a slot holding a handle would keep it alive).
+        self.inner.core.clear_exit();
+        self.inner.about_to_quit.disconnect_all();
         log::debug!("CoreApplication dropped");
     }
 }

@@ -118,6 +118,8 @@ impl Shared {
 pub(crate) trait Source {
     /// Delivers what is queued. Called for a `Message::Drain`.
     fn drain(&self);
+    /// Whether values are queued.
+    fn has_pending(&self) -> bool;
 }
 
 thread_local! {
@@ -188,6 +190,10 @@ pub(crate) struct LoopCore {
     recent_remote: Cell<bool>,
     /// A loop was asked to exit during this round: stop it after the current event.
     interrupted: Cell<bool>,
+    /// Sources whose drain is in progress further up the stack: a slot they called runs a
+    /// nested loop. That loop resumes them first, so their values are not overtaken by
+    /// messages sent after them, nor left waiting for a `Drain` that is not coming.
+    draining: RefCell<Vec<Rc<dyn Source>>>,
 }
 
 impl LoopCore {
@@ -216,6 +222,7 @@ impl LoopCore {
             depth: Cell::new(0),
             recent_remote: Cell::new(false),
             interrupted: Cell::new(false),
+            draining: RefCell::new(Vec::new()),
         })
     }
 
@@ -308,6 +315,9 @@ impl LoopCore {
     pub(crate) fn round(&self, max_wait: Option<Duration>) -> usize {
         // Exit requests made before the round were seen by `exec` before it called us.
         self.interrupted.set(false);
+        if !self.draining.borrow().is_empty() {
+            self.resume_drains();
+        }
         // Clear the flag *before* looking at the channel (see `Shared::notify`).
         self.shared.wake_pending.store(false, Ordering::SeqCst);
         fence(Ordering::SeqCst);
@@ -341,7 +351,7 @@ impl LoopCore {
                 Message::Drain(key) => {
                     let source = self.sources.borrow().get(key).cloned();
                     if let Some(source) = source {
-                        source.drain();
+                        self.drain(source);
                     }
                 }
                 Message::Exit(code) => self.request_exit(code),
@@ -383,6 +393,31 @@ impl LoopCore {
             }
         }
         dispatched
+    }
+
+    /// Runs a source's drain, recording it as in progress while its slots run.
+    fn drain(&self, source: Rc<dyn Source>) {
+        struct InProgress<'a>(&'a LoopCore);
+        impl Drop for InProgress<'_> {
+            fn drop(&mut self) {
+                self.0.draining.borrow_mut().pop();
+            }
+        }
+        self.draining.borrow_mut().push(source.clone());
+        let _in_progress = InProgress(self);
+        source.drain();
+    }
+
+    /// A nested loop started inside a drain's slot: deliver what those drains still hold,
+    /// outermost first, before anything else this round.
+    #[cold]
+    fn resume_drains(&self) {
+        let stranded: Vec<Rc<dyn Source>> = self.draining.borrow().clone();
+        for source in stranded {
+            if source.has_pending() {
+                self.drain(source);
+            }
+        }
     }
 
     /// Right after a round that handled messages from other threads, another is likely to

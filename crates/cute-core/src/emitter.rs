@@ -127,6 +127,10 @@ struct SignalSource<T: 'static> {
 }
 
 impl<T: 'static> Source for SignalSource<T> {
+    fn has_pending(&self) -> bool {
+        !self.rx.is_empty()
+    }
+
     fn drain(&self) {
         // Clear first: a value sent after this point comes with a new `Drain` message.
         self.flag.clear();

@@ -35,6 +35,8 @@ enum Mode<T> {
 
 /// A boxed slot closure.
 type SlotFn<T> = Box<dyn FnMut(&T)>;
+/// A boxed re-entrant slot closure.
+type SharedFn<T> = Box<dyn Fn(&T)>;
 
 /// [`Slot::state`] bit: the slot is connected.
 const ACTIVE: u8 = 1;
@@ -50,6 +52,9 @@ struct Slot<T: 'static> {
     fired: Cell<bool>,
     mode: Mode<T>,
     func: RefCell<SlotFn<T>>,
+    /// A re-entrant slot ([`Signal::connect_reentrant`]): called without the `func` borrow,
+    /// so a nested loop or a recursive emission can call it again while it runs.
+    shared: Option<SharedFn<T>>,
     signal: Weak<SignalInner<T>>,
 }
 
@@ -163,8 +168,15 @@ impl<T: 'static> SignalInner<T> {
         if !self.deferred.replace(false) {
             return Vec::new();
         }
-        let removed: Vec<Rc<Slot<T>>> = slots.extract_if(.., |s| !s.is_listed()).collect();
-        slots.extend(self.pending.borrow_mut().drain(..).filter(|s| s.is_listed()));
+        let mut removed: Vec<Rc<Slot<T>>> = slots.extract_if(.., |s| !s.is_listed()).collect();
+        for slot in self.pending.borrow_mut().drain(..) {
+            if slot.is_listed() {
+                slots.push(slot);
+            } else {
+                // Connected and disconnected during one emission: dropped by the caller too.
+                removed.push(slot);
+            }
+        }
         removed
     }
 
@@ -226,12 +238,18 @@ impl<T: 'static> SignalInner<T> {
     #[cold]
     #[inline(never)]
     fn emit_special(&self, slot: &Rc<Slot<T>>, value: &T) {
+        if let Some(shared) = &slot.shared {
+            shared(value);
+            return;
+        }
         match slot.mode {
             Mode::Direct => {
                 slot.disconnect(); // single shot: disconnected before it runs
                 slot.call(value);
             }
             Mode::Queued(clone) => {
+                // Cloned first: a panicking `clone` leaves the slot untouched.
+                let value = clone(value);
                 if slot.once {
                     if slot.fired.replace(true) {
                         return;
@@ -244,7 +262,6 @@ impl<T: 'static> SignalInner<T> {
                     scheduled.push(Rc::downgrade(slot));
                 }
                 let slot = slot.clone();
-                let value = clone(value);
                 dispatcher::current().post_local(Box::new(move || {
                     let run = if slot.once { slot.deactivate() } else { slot.is_active() };
                     if run {
@@ -285,7 +302,10 @@ impl<T: 'static> Drop for SignalInner<T> {
 /// - A slot disconnected during an emission is not called after that point.
 /// - A slot may emit recursively, connect, disconnect, quit the loop or drop the object
 ///   that owns the signal. A slot that is already running is not re-entered by a
-///   recursive emission (an `FnMut` cannot be aliased); the other slots are called.
+///   recursive emission (an `FnMut` cannot be aliased); the other slots are called. The
+///   same holds for values from other threads delivered by a nested event loop that such
+///   a slot runs. A slot connected with [`connect_reentrant`](Self::connect_reentrant)
+///   (an `Fn`) is re-entered, as every Qt slot is.
 /// - A panicking slot propagates the panic to the caller of `emit` (and so out of
 ///   [`exec`](crate::CoreApplication::exec)); the signal stays usable.
 ///
@@ -361,12 +381,24 @@ impl<T: 'static> Signal<T> {
     }
 
     fn add(&self, once: bool, mode: Mode<T>, func: SlotFn<T>) -> Connection {
+        self.add_slot(once, mode, func, None)
+    }
+
+    fn add_slot(
+        &self,
+        once: bool,
+        mode: Mode<T>,
+        func: SlotFn<T>,
+        shared: Option<SharedFn<T>>,
+    ) -> Connection {
+        let plain = !once && matches!(mode, Mode::Direct) && shared.is_none();
         let slot = Rc::new(Slot {
-            state: Cell::new(if !once && matches!(mode, Mode::Direct) { ACTIVE | PLAIN } else { ACTIVE }),
+            state: Cell::new(if plain { ACTIVE | PLAIN } else { ACTIVE }),
             once,
             fired: Cell::new(false),
             mode,
             func: RefCell::new(func),
+            shared,
             signal: Rc::downgrade(self.inner()),
         });
         let weak = Rc::downgrade(&slot);
@@ -453,6 +485,39 @@ impl<T: 'static> Signal<T> {
     /// ```
     pub fn connect_once<F: FnOnce(&T) + 'static>(&self, slot: F) -> Connection {
         self.add(true, Mode::Direct, once_fn(slot))
+    }
+
+    /// Connects a re-entrant slot: an `Fn` that is called directly on every emission, even
+    /// while it is already running. Use it for a slot that runs a nested [`EventLoop`]
+    /// (Qt's synchronous-wait idiom) and must still receive this signal's emissions
+    /// meanwhile, or that emits its own signal recursively and wants to see it. An `FnMut`
+    /// slot connected with [`connect`](Self::connect) cannot be re-entered, so such an
+    /// emission skips it (as a recursive emission does). Its state lives in `Cell`s or
+    /// `RefCell`s; it must not hold a `RefCell` borrow across anything that can emit.
+    ///
+    /// [`EventLoop`]: crate::EventLoop
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use cute_core::Signal;
+    ///
+    /// let depth = Rc::new(Signal::<u32>::new());
+    /// let seen = Rc::new(Cell::new(0));
+    /// let (d, s) = (Rc::downgrade(&depth), seen.clone());
+    /// depth.connect_reentrant(move |&n| {
+    ///     s.set(s.get() + 1);
+    ///     if n > 0 {
+    ///         d.upgrade().unwrap().emit(&(n - 1)); // re-enters this slot
+    ///     }
+    /// });
+    /// depth.emit(&3);
+    /// assert_eq!(seen.get(), 4);
+    /// ```
+    pub fn connect_reentrant<F: Fn(&T) + 'static>(&self, slot: F) -> Connection {
+        self.add_slot(false, Mode::Direct, Box::new(|_: &T| {}), Some(Box::new(slot)))
     }
 
     /// [`connect_once`](Self::connect_once) with an explicit [`ConnectionType`].
