@@ -237,7 +237,10 @@ fn a_nested_loop_in_a_slot_delivers_the_rest_of_its_batch_before_later_posts() {
             let local = EventLoop::new();
             *n.borrow_mut() = Some(local.clone());
             let timeout = local.clone();
-            let _give_up = Timer::single_shot(Duration::from_secs(5), move || timeout.exit(1));
+            let give_up = Timer::new();
+            give_up.set_single_shot(true);
+            give_up.timeout().connect(move |_| timeout.exit(1));
+            give_up.start_with(Duration::from_secs(5));
             let code = local.exec();
             l.borrow_mut().push(format!("nested loop returned {code}"));
         } else if let Some(local) = n.borrow_mut().take() {
