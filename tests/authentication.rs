@@ -1,5 +1,6 @@
-//! HTTP Basic authentication as Qt does it: URL credentials, the cache, the signal,
-//! retries on rejection, abort from the slot, and no credential leaks in Debug output.
+//! HTTP Basic and Digest authentication as Qt does it: URL credentials, the cache, the
+//! signal, retries on rejection, abort from the slot, Digest preferred to Basic, stale
+//! nonces, and no credential leaks in Debug output.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Watchdog, wait};
@@ -23,11 +25,25 @@ fn answer(
     password: &'static str,
     abort_on: u32,
 ) -> Rc<Cell<u32>> {
+    answer_in(nam, "Fake Realm", user, password, abort_on)
+}
+
+/// The realm of cute-httpbin's (and httpbin's) Digest challenges.
+const DIGEST_REALM: &str = "me@kennethreitz.com";
+
+/// As [`answer`], for challenges of `realm`.
+fn answer_in(
+    nam: &NetworkAccessManager,
+    realm: &'static str,
+    user: &'static str,
+    password: &'static str,
+    abort_on: u32,
+) -> Rc<Cell<u32>> {
     let calls = Rc::new(Cell::new(0));
     let c = calls.clone();
     nam.authentication_required().connect(move |(reply, auth)| {
         c.set(c.get() + 1);
-        assert_eq!(auth.realm(), "Fake Realm");
+        assert_eq!(auth.realm(), realm);
         if abort_on != 0 && c.get() >= abort_on {
             reply.abort();
         }
@@ -179,24 +195,9 @@ fn two_realm_server() -> String {
 fn serve_two_realms(mut stream: TcpStream) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut pending = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let end = loop {
-            if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => pending.extend_from_slice(&buf[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&pending[..end]).into_owned();
-        pending.drain(..end);
+    while let Some(head) = read_head(&mut stream, &mut pending) {
         let path = head.split(' ').nth(1).unwrap_or("");
-        let authorization = head.lines().skip(1).find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.trim().eq_ignore_ascii_case("authorization").then(|| value.trim().to_owned())
-        });
+        let authorization = authorization_of(&head);
         let (realm, expected) =
             if path.starts_with("/a") { ("A", "Basic dWE6cGE=") } else { ("B", "Basic dWI6cGI=") };
         let response = if authorization.as_deref() == Some(expected) {
@@ -210,6 +211,32 @@ fn serve_two_realms(mut stream: TcpStream) {
             return;
         }
     }
+}
+
+/// Reads one request head (requests here have no body) off a keep-alive connection;
+/// `None` when the client closes it.
+fn read_head(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Option<String> {
+    let mut buf = [0u8; 4096];
+    let end = loop {
+        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+    pending.drain(..end);
+    Some(head)
+}
+
+/// The `Authorization` header of a request head.
+fn authorization_of(head: &str) -> Option<String> {
+    head.lines().skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim().eq_ignore_ascii_case("authorization").then(|| value.trim().to_owned())
+    })
 }
 
 #[test]
@@ -236,4 +263,317 @@ fn two_realms_on_one_origin_are_each_asked_once() {
     assert_eq!(asked.get("A"), Some(&1), "{asked:?}");
     assert_eq!(asked.get("B"), Some(&1), "{asked:?}");
     assert_eq!(asked.len(), 2, "{asked:?}");
+}
+
+#[test]
+fn digest_md5_authenticates_through_the_slot() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let calls = answer_in(&nam, DIGEST_REALM, "user7", "passwd7", 3);
+    let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    let json: serde_json::Value = reply.read_json().unwrap();
+    assert_eq!(json, serde_json::json!({"authenticated": true, "user": "user7"}));
+    assert_eq!(calls.get(), 1);
+}
+
+#[test]
+fn digest_sha256_authenticates_through_the_slot() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let calls = answer_in(&nam, DIGEST_REALM, "user7", "passwd7", 3);
+    // The query is part of the request-target the response covers (the server checks).
+    let url = server.url("/digest-auth/auth/user7/passwd7/SHA-256?x=1&y=%2F");
+    let reply = nam.get(&NetworkRequest::new(url));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    let json: serde_json::Value = reply.read_json().unwrap();
+    assert_eq!(json["user"], "user7");
+    assert_eq!(calls.get(), 1);
+    // HEAD is hashed as HEAD.
+    let head = nam.head(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7/SHA-256")));
+    wait(&head);
+    assert_eq!(head.error(), NetworkError::NoError, "{}", head.error_string());
+    assert_eq!(head.status_code(), Some(200));
+}
+
+#[test]
+fn digest_rejected_password_asks_again_until_the_slot_gives_up() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    nam.authentication_required().connect(move |(_reply, auth)| {
+        c.set(c.get() + 1);
+        assert_eq!(auth.realm(), DIGEST_REALM);
+        // Three wrong answers, then none.
+        if c.get() <= 3 {
+            auth.set_user("user7");
+            auth.set_password("wrong");
+        }
+    });
+    let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError);
+    assert_eq!(reply.error_string(), "Host requires authentication");
+    assert_eq!(reply.status_code(), Some(401));
+    assert_eq!(calls.get(), 4);
+    // Nothing wrong was cached: a new request asks again.
+    let again = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
+    wait(&again);
+    assert_eq!(again.error(), NetworkError::AuthenticationRequiredError);
+    assert_eq!(calls.get(), 5);
+}
+
+#[test]
+fn digest_credentials_in_the_url_are_used_without_asking() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let calls = answer_in(&nam, DIGEST_REALM, "x", "y", 0);
+    let url =
+        server.url("/digest-auth/auth/user7/passwd7/SHA-256").replace("http://", "http://user7:passwd7@");
+    let reply = nam.get(&NetworkRequest::new(url));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_json::<serde_json::Value>().unwrap()["user"], "user7");
+    assert_eq!(calls.get(), 0);
+}
+
+#[test]
+fn digest_cached_credentials_answer_the_next_challenge_without_asking() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let calls = answer_in(&nam, DIGEST_REALM, "user7", "passwd7", 0);
+    for round in 0..3 {
+        let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "round {round}: {}", reply.error_string());
+        assert_eq!(calls.get(), 1, "round {round}");
+    }
+    // Another path of the same realm (same origin) too.
+    let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7/SHA-256")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(calls.get(), 1);
+    nam.clear_access_cache();
+    let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError);
+    assert_eq!(calls.get(), 2);
+}
+
+#[test]
+fn unsupported_digest_challenges_finish_without_asking() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let calls = answer_in(&nam, DIGEST_REALM, "user7", "passwd7", 0);
+    // qop auth-int only (we do not hash bodies), and httpbin's non-RFC "SHA-512".
+    for path in ["/digest-auth/auth-int/user7/passwd7", "/digest-auth/auth/user7/passwd7/SHA-512"] {
+        let reply = nam.get(&NetworkRequest::new(server.url(path)));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError, "{path}");
+    }
+    assert_eq!(calls.get(), 0);
+}
+
+/// The requests a [`scripted_server`] received: their paths and `Authorization` headers.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// A raw-socket server answering each request with `respond(path, authorization)` and
+/// recording what it received. Keep-alive; the listener thread ends with the test process.
+fn scripted_server(respond: fn(&str, Option<&str>) -> String) -> (String, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let mut pending = Vec::new();
+                while let Some(head) = read_head(&mut stream, &mut pending) {
+                    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+                    let authorization = authorization_of(&head);
+                    let response = respond(&path, authorization.as_deref());
+                    log.lock().unwrap().push((path, authorization));
+                    if stream.write_all(response.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), seen)
+}
+
+fn unauthorized(challenges: &[&str]) -> String {
+    let mut response = String::from("HTTP/1.1 401 Unauthorized\r\n");
+    for challenge in challenges {
+        response.push_str(&format!("WWW-Authenticate: {challenge}\r\n"));
+    }
+    response + "Content-Length: 0\r\n\r\n"
+}
+
+fn ok() -> String {
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_owned()
+}
+
+/// A Digest param of an Authorization header (quoted or not; test values have no escapes).
+fn param(authorization: &str, name: &str) -> Option<String> {
+    let start = authorization.find(&format!(" {name}="))? + name.len() + 2;
+    let rest = &authorization[start..];
+    Some(match rest.strip_prefix('"') {
+        Some(quoted) => quoted[..quoted.find('"')?].to_owned(),
+        None => rest.split(',').next()?.trim().to_owned(),
+    })
+}
+
+/// `/stale`: nonce `n1` is answered with `stale=true` and nonce `n2`, which is accepted.
+/// `/always-stale`: every answer is stale. `/same-nonce`: always nonce `n`, user `good` in.
+fn stale_script(path: &str, authorization: Option<&str>) -> String {
+    let nonce = authorization.and_then(|a| param(a, "nonce"));
+    match (path, nonce.as_deref()) {
+        ("/stale?q=1", Some("n2")) => ok(),
+        ("/stale?q=1", Some(_)) => {
+            unauthorized(&[r#"Digest realm="stale", nonce="n2", qop="auth", stale=true"#])
+        }
+        ("/stale?q=1", None) => unauthorized(&[r#"Digest realm="stale", nonce="n1", qop="auth""#]),
+        ("/always-stale", None) => unauthorized(&[r#"Digest realm="stale", nonce="s0", qop="auth""#]),
+        ("/always-stale", Some(n)) => {
+            let next = format!("s{}", n[1..].parse::<u32>().unwrap_or(0) + 1);
+            unauthorized(&[&format!(r#"Digest realm="stale", nonce="{next}", qop="auth", stale=true"#)])
+        }
+        ("/same-nonce", _)
+            if authorization.is_some_and(|a| param(a, "username").as_deref() == Some("good")) =>
+        {
+            ok()
+        }
+        _ => unauthorized(&[r#"Digest realm="stale", nonce="n", qop="auth", algorithm=MD5"#]),
+    }
+}
+
+#[test]
+fn a_stale_nonce_is_retried_once_without_asking() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (base, seen) = scripted_server(stale_script);
+    let nam = NetworkAccessManager::new();
+    let calls = answer_in(&nam, "stale", "u", "p", 0);
+    let reply = nam.get(&NetworkRequest::new(format!("{base}/stale?q=1")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"ok");
+    assert_eq!(calls.get(), 1, "the stale 401 is not the application's business");
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    let sent: Vec<_> = seen.iter().map(|(_, a)| a.clone()).collect();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert_eq!(sent[0], None);
+    let (first, second) = (sent[1].clone().unwrap(), sent[2].clone().unwrap());
+    for (value, nonce) in [(&first, "n1"), (&second, "n2")] {
+        assert!(value.starts_with("Digest "), "{value}");
+        assert_eq!(param(value, "nonce").as_deref(), Some(nonce), "{value}");
+        assert_eq!(param(value, "nc").as_deref(), Some("00000001"), "a new nonce counts from 1: {value}");
+        assert_eq!(param(value, "uri").as_deref(), Some("/stale?q=1"), "{value}");
+        assert_eq!(param(value, "username").as_deref(), Some("u"), "{value}");
+        assert_eq!(param(value, "response").map(|r| r.len()), Some(32), "MD5 by default: {value}");
+        assert!(!value.contains("\"p\""), "{value}");
+    }
+    assert_ne!(param(&first, "cnonce"), param(&second, "cnonce"), "a fresh cnonce each time");
+}
+
+/// Connects a slot that answers with each of `answers` in turn, then with nothing;
+/// returns the realms it was asked for.
+fn answer_each(
+    nam: &NetworkAccessManager,
+    answers: &'static [(&'static str, &'static str)],
+) -> Rc<RefCell<Vec<String>>> {
+    let asked: Rc<RefCell<Vec<String>>> = Rc::default();
+    let a = asked.clone();
+    nam.authentication_required().connect(move |(_reply, auth)| {
+        let n = a.borrow().len();
+        a.borrow_mut().push(auth.realm());
+        if let Some((user, password)) = answers.get(n) {
+            auth.set_user(user);
+            auth.set_password(password);
+        }
+    });
+    asked
+}
+
+#[test]
+fn a_server_that_is_always_stale_gets_one_silent_retry_per_answer() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (base, seen) = scripted_server(stale_script);
+    let nam = NetworkAccessManager::new();
+    let asked = answer_each(&nam, &[("u", "p")]);
+    let reply = nam.get(&NetworkRequest::new(format!("{base}/always-stale")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError);
+    assert_eq!(reply.status_code(), Some(401));
+    // Asked, answered, stale, retried silently, stale again: asked again, no answer.
+    assert_eq!(*asked.borrow(), ["stale", "stale"]);
+    let nonces: Vec<_> =
+        seen.lock().unwrap().iter().map(|(_, a)| a.as_deref().and_then(|a| param(a, "nonce"))).collect();
+    assert_eq!(nonces, [None, Some("s0".into()), Some("s1".into())]);
+}
+
+#[test]
+fn the_nonce_count_grows_while_a_nonce_is_reused() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (base, seen) = scripted_server(stale_script);
+    let nam = NetworkAccessManager::new();
+    let asked = answer_each(&nam, &[("bad", "x"), ("good", "y")]);
+    let reply = nam.get(&NetworkRequest::new(format!("{base}/same-nonce")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(asked.borrow().len(), 2);
+    let seen = seen.lock().unwrap();
+    let counts: Vec<_> = seen.iter().map(|(_, a)| a.as_deref().and_then(|a| param(a, "nc"))).collect();
+    assert_eq!(counts, [None, Some("00000001".into()), Some("00000002".into())]);
+    let last = seen[2].1.as_deref().unwrap();
+    assert_eq!(param(last, "algorithm").as_deref(), Some("MD5"), "echoed from the challenge: {last}");
+}
+
+/// `/both`: a 401 offering Basic first, then Digest; only a Digest answer gets in.
+/// `/both-one-line`: the same in one header line.
+fn both_script(path: &str, authorization: Option<&str>) -> String {
+    if authorization.is_some_and(|a| a.starts_with("Digest ")) {
+        return ok();
+    }
+    match path {
+        "/both" => {
+            unauthorized(&[r#"Basic realm="basic""#, r#"Digest realm="digest", nonce="n", qop="auth""#])
+        }
+        _ => unauthorized(&[
+            r#"Basic realm="basic", Digest realm="digest", nonce="n", qop="auth", algorithm=SHA-256"#,
+        ]),
+    }
+}
+
+#[test]
+fn digest_is_preferred_to_basic() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (base, seen) = scripted_server(both_script);
+    for (path, hex_len) in [("/both", 32), ("/both-one-line", 64)] {
+        let nam = NetworkAccessManager::new();
+        let asked = answer_each(&nam, &[("u", "p")]);
+        let reply = nam.get(&NetworkRequest::new(format!("{base}{path}")));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{path}: {}", reply.error_string());
+        assert_eq!(*asked.borrow(), ["digest"], "{path}");
+        let seen = std::mem::take(&mut *seen.lock().unwrap());
+        assert_eq!(seen.len(), 2, "{path}: {seen:?}");
+        let sent = seen[1].1.as_deref().unwrap();
+        assert!(sent.starts_with("Digest "), "{path}: {sent}");
+        assert_eq!(param(sent, "realm").as_deref(), Some("digest"));
+        assert_eq!(param(sent, "response").map(|r| r.len()), Some(hex_len), "{path}: {sent}");
+    }
 }

@@ -33,6 +33,7 @@
 //! | `/status/{codes}` | one of the comma-separated codes (`code:weight` to weight them), empty body |
 //! | `/basic-auth/{user}/{passwd}` | 200 with the right `Authorization: Basic`, else 401 and a challenge |
 //! | `/hidden-basic-auth/{user}/{passwd}` | the same with 404 instead of 401 |
+//! | `/digest-auth/{qop}/{user}/{passwd}[/{algorithm}]` | 200 with a correct `Authorization: Digest`, else 401 and a challenge[^digest] |
 //! | `/redirect/{n}`, `/relative-redirect/{n}`, `/absolute-redirect/{n}` | 302 chains ending at `/get` |
 //! | `/redirect-to?url=&status_code=` | a redirect to `url` |
 //! | `/delay/{s}` | the request echoed after `s` seconds (at most 10) |
@@ -45,6 +46,12 @@
 //! | `/`, `/index.html`, `/html` | a fixed 347-byte HTML page |
 //! | `/favicon.ico` | a 16x16 icon |
 //! | `/tiny.txt`, `/1m.bin`, `/big.bin` | 1 byte, 1 MiB and 1 GiB bodies for benchmarks |
+//!
+//! [^digest]: realm `me@kennethreitz.com`, a fresh random `nonce` and `opaque` per challenge;
+//!     `qop` is `auth` or `auth-int` (anything else offers both and also accepts the RFC 2069
+//!     form without qop), `algorithm` `MD5` (the default), `SHA-256` or `SHA-512`. The
+//!     response is recomputed and compared, and `username`, `realm`, `algorithm` and `uri`
+//!     (the request-target) are checked; as in httpbin, nonces are not tracked.
 //!
 //! [^chunks]: one chunk per `?chunk_size=` bytes (default 10240, at most 65536), the same
 //!     bytes as `/bytes/{n}` with the same seed. HTTP/1.0 clients get a `Content-Length`.
@@ -69,6 +76,7 @@ mod assets;
 mod body;
 mod connection;
 mod context;
+mod digest;
 mod endpoints;
 mod json;
 mod redirect;

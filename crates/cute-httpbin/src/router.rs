@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::body::Payload;
 use crate::context::Ctx;
+use crate::digest;
 use crate::endpoints::{self, decode_segment};
 use crate::json::body_fields;
 use crate::redirect;
@@ -69,6 +70,12 @@ pub(crate) fn route(ctx: &Ctx, shutdown: &Shutdown) -> Action {
         ["basic-auth", user, passwd] => get_only(ctx, || endpoints::basic_auth(ctx, user, passwd, false)),
         ["hidden-basic-auth", user, passwd] => {
             get_only(ctx, || endpoints::basic_auth(ctx, user, passwd, true))
+        }
+        ["digest-auth", qop, user, passwd] => {
+            get_only(ctx, || digest::digest_auth(ctx, qop, user, passwd, None))
+        }
+        ["digest-auth", qop, user, passwd, algorithm] => {
+            get_only(ctx, || digest::digest_auth(ctx, qop, user, passwd, Some(algorithm)))
         }
         ["redirect", n] => get_only(ctx, || redirect::redirect(ctx, n)),
         ["relative-redirect", n] => get_only(ctx, || redirect::relative_redirect(n)),

@@ -83,6 +83,148 @@ fn basic_auth_accepts_the_right_credentials_only() {
     assert_eq!(client.request("GET", "/hidden-basic-auth/user/passwd", &good, b"").status, 200);
 }
 
+/// The quoted or bare value of `name` in a challenge (test values need no unescaping).
+fn challenge_param(challenge: &str, name: &str) -> String {
+    let start = challenge.find(&format!("{name}=")).unwrap_or_else(|| panic!("{name} in {challenge}"));
+    let rest = &challenge[start + name.len() + 1..];
+    match rest.strip_prefix('"') {
+        Some(quoted) => quoted[..quoted.find('"').unwrap()].to_owned(),
+        None => rest.split(',').next().unwrap().trim().to_owned(),
+    }
+}
+
+/// An `Authorization: Digest` value answering `challenge`, computed here independently of
+/// the server; `qop` `None` gives RFC 2069's form.
+fn digest_answer(challenge: &str, user: &str, password: &str, uri: &str, qop: Option<&str>) -> String {
+    use sha2::Digest as _;
+    let algorithm = challenge_param(challenge, "algorithm");
+    let h = |data: &str| -> String {
+        let bytes = match algorithm.as_str() {
+            "MD5" => md5::Md5::digest(data.as_bytes()).to_vec(),
+            "SHA-256" => sha2::Sha256::digest(data.as_bytes()).to_vec(),
+            "SHA-512" => sha2::Sha512::digest(data.as_bytes()).to_vec(),
+            other => panic!("algorithm {other}"),
+        };
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let (realm, nonce, opaque) = (
+        challenge_param(challenge, "realm"),
+        challenge_param(challenge, "nonce"),
+        challenge_param(challenge, "opaque"),
+    );
+    let ha1 = h(&format!("{user}:{realm}:{password}"));
+    let ha2 = h(&format!("GET:{uri}"));
+    let mut value = format!(
+        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
+         algorithm={algorithm}, opaque=\"{opaque}\""
+    );
+    let response = match qop {
+        Some(qop) => {
+            let ha2 = if qop == "auth-int" { h(&format!("GET:{uri}:{}", h(""))) } else { ha2 };
+            value.push_str(&format!(", qop={qop}, nc=00000001, cnonce=\"0a4f113b\""));
+            h(&format!("{ha1}:{nonce}:00000001:0a4f113b:{qop}:{ha2}"))
+        }
+        None => h(&format!("{ha1}:{nonce}:{ha2}")),
+    };
+    value.push_str(&format!(", response=\"{response}\""));
+    value
+}
+
+#[test]
+fn digest_auth_verifies_the_response() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let path = "/digest-auth/auth/user/passwd";
+    let first = client.get(path);
+    assert_eq!(first.status, 401);
+    assert!(first.body.is_empty());
+    let challenge = first.header("WWW-Authenticate").unwrap().to_owned();
+    assert!(challenge.starts_with(r#"Digest realm="me@kennethreitz.com", nonce=""#), "{challenge}");
+    assert!(challenge.contains(r#"qop="auth""#) && challenge.ends_with("algorithm=MD5"), "{challenge}");
+    assert_eq!(challenge_param(&challenge, "nonce").len(), 32, "an MD5 hex digest, as httpbin's");
+    let second = client.get(path).header("WWW-Authenticate").unwrap().to_owned();
+    assert_ne!(challenge_param(&challenge, "nonce"), challenge_param(&second, "nonce"), "fresh nonces");
+
+    let good = digest_answer(&challenge, "user", "passwd", path, Some("auth"));
+    let response = client.request("GET", path, &[("Authorization", &good)], b"");
+    assert_eq!(response.status, 200, "{good}");
+    assert_eq!(response.json(), json!({"authenticated": true, "user": "user"}));
+
+    // Each of these is refused with a new challenge.
+    let refused = [
+        digest_answer(&challenge, "user", "wrong", path, Some("auth")),
+        digest_answer(&challenge, "other", "passwd", path, Some("auth")),
+        digest_answer(&challenge, "user", "passwd", "/digest-auth/auth/user/other", Some("auth")),
+        digest_answer(&challenge, "user", "passwd", path, None),
+        digest_answer(&challenge, "user", "passwd", path, Some("auth-int")),
+        good.replace("me@kennethreitz.com", "other realm"),
+        good.replace("algorithm=MD5", "algorithm=SHA-256"),
+        good.replace("nc=00000001", "nc=00000002"),
+        good.replace("Digest ", "Basic "),
+    ];
+    for value in &refused {
+        let response = client.request("GET", path, &[("Authorization", value)], b"");
+        assert_eq!(response.status, 401, "{value}");
+        assert!(response.header("WWW-Authenticate").unwrap().starts_with("Digest "));
+    }
+    // The same good answer again: no nonce tracking, as in httpbin.
+    assert_eq!(client.request("GET", path, &[("Authorization", &good)], b"").status, 200);
+    assert_eq!(client.request("POST", path, &[("Authorization", &good)], b"").status, 405);
+}
+
+#[test]
+fn digest_auth_algorithms_and_qops() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    for (path, algorithm, hex_len) in [
+        ("/digest-auth/auth/u/p/SHA-256", "SHA-256", 64),
+        ("/digest-auth/auth/u/p/SHA-512", "SHA-512", 128),
+        ("/digest-auth/auth/u/p/MD5", "MD5", 32),
+        ("/digest-auth/auth/u/p/bogus", "MD5", 32),
+    ] {
+        let challenge = client.get(path).header("WWW-Authenticate").unwrap().to_owned();
+        assert_eq!(challenge_param(&challenge, "algorithm"), algorithm, "{path}");
+        assert_eq!(challenge_param(&challenge, "nonce").len(), hex_len, "{path}");
+        let good = digest_answer(&challenge, "u", "p", path, Some("auth"));
+        let response = client.request("GET", path, &[("Authorization", &good)], b"");
+        assert_eq!(response.status, 200, "{path}");
+        assert_eq!(response.json()["user"], "u");
+        let bad = digest_answer(&challenge, "u", "x", path, Some("auth"));
+        assert_eq!(client.request("GET", path, &[("Authorization", &bad)], b"").status, 401, "{path}");
+    }
+    // A SHA-256 endpoint refuses an MD5 answer.
+    let path = "/digest-auth/auth/u/p/SHA-256";
+    let challenge = client.get(path).header("WWW-Authenticate").unwrap().replace("SHA-256", "MD5");
+    let md5 = digest_answer(&challenge, "u", "p", path, Some("auth"));
+    assert_eq!(client.request("GET", path, &[("Authorization", &md5)], b"").status, 401);
+
+    // auth-int hashes the (empty) body; an unknown qop offers both and takes RFC 2069's form.
+    let path = "/digest-auth/auth-int/u/p";
+    let challenge = client.get(path).header("WWW-Authenticate").unwrap().to_owned();
+    assert_eq!(challenge_param(&challenge, "qop"), "auth-int");
+    let good = digest_answer(&challenge, "u", "p", path, Some("auth-int"));
+    assert_eq!(client.request("GET", path, &[("Authorization", &good)], b"").status, 200);
+    let path = "/digest-auth/none/u/p";
+    let challenge = client.get(path).header("WWW-Authenticate").unwrap().to_owned();
+    assert_eq!(challenge_param(&challenge, "qop"), "auth, auth-int");
+    for qop in [None, Some("auth"), Some("auth-int")] {
+        let good = digest_answer(&challenge, "u", "p", path, qop);
+        assert_eq!(client.request("GET", path, &[("Authorization", &good)], b"").status, 200, "{qop:?}");
+    }
+
+    // Percent-encoded path segments, and RFC 7616's `username*` for a non-ASCII name.
+    let path = "/digest-auth/auth/%C3%BC/p%20w";
+    let challenge = client.get(path).header("WWW-Authenticate").unwrap().to_owned();
+    let good = digest_answer(&challenge, "ü", "p w", path, Some("auth"));
+    let response = client.request("GET", path, &[("Authorization", &good)], b"");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["user"], "ü");
+    let extended = good.replace("username=\"ü\"", "username*=UTF-8''%C3%BC");
+    assert_eq!(client.request("GET", path, &[("Authorization", &extended)], b"").status, 200);
+}
+
 #[test]
 fn redirects_follow_httpbin_chains() {
     let _dog = Watchdog::new(Duration::from_secs(60));

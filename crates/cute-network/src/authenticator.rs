@@ -23,6 +23,11 @@ struct AuthData {
 /// [`AuthenticationRequiredError`](crate::NetworkError::AuthenticationRequiredError).
 /// `Debug` never shows the password.
 ///
+/// The same credentials serve HTTP Basic and Digest (RFC 7616: MD5, MD5-sess, SHA-256 and
+/// SHA-256-sess, qop `auth` or none); the manager picks the scheme from the server's
+/// challenge, Digest before Basic when both are offered, and computes the Digest response
+/// itself. [`realm`](Self::realm) is the realm of the challenge it picked.
+///
 /// # Examples
 ///
 /// ```
@@ -83,7 +88,8 @@ impl Authenticator {
         data.touched = true;
     }
 
-    /// The realm of the challenge (Qt's `realm()`).
+    /// The realm of the challenge (Qt's `realm()`): a Basic or Digest challenge's `realm`
+    /// parameter; empty for a proxy.
     pub fn realm(&self) -> String {
         self.data.borrow().realm.clone()
     }

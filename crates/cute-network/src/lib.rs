@@ -32,7 +32,7 @@
 //! threads with [ureq](https://docs.rs/ureq) (blocking I/O, rustls for https); workers
 //! report status, headers, body chunks, progress and completion back to the manager's loop
 //! through a typed emitter, and every signal is emitted there. A worker that meets a 401
-//! asks the loop, which emits [`authentication_required`](NetworkAccessManager::authentication_required)
+//! (Basic or Digest) asks the loop, which emits [`authentication_required`](NetworkAccessManager::authentication_required)
 //! and hands the slot's answer back. Body chunks cross through a hand-off bounded in bytes
 //! (1 MiB), so a slow consumer slows the transfer instead of buffering without bound; with
 //! [`NetworkReply::set_read_buffer_size`] the reply's own buffer is bounded too.
@@ -57,8 +57,9 @@
 //!   `file:` and `data:` URLs;
 //! - redirects with Qt 6's policies (50 hops; https→http refused); credentials and
 //!   cookies never cross origins;
-//! - HTTP Basic authentication through `authentication_required`, with URL credentials and a
-//!   per-manager cache; proxy authentication through `proxy_authentication_required`;
+//! - HTTP Basic and Digest (MD5, SHA-256 and their `-sess` forms) authentication through
+//!   `authentication_required`, with URL credentials and a per-manager cache; proxy
+//!   authentication through `proxy_authentication_required`;
 //! - gzip/deflate decoding with a decompression-bomb guard;
 //! - connect and transfer (inactivity) timeouts on by default;
 //! - streaming with back-pressure; HTTP error bodies stay readable;

@@ -347,6 +347,41 @@ impl NetworkAccessManager {
     /// the request is retried when the slot returns. Rejected credentials emit it again,
     /// every time (count and `abort()` to stop). Leave it empty to finish the reply with
     /// [`AuthenticationRequiredError`](NetworkError::AuthenticationRequiredError).
+    ///
+    /// HTTP Basic and Digest (RFC 7616: MD5, MD5-sess, SHA-256, SHA-256-sess; qop `auth`
+    /// or none) are supported; when a 401 offers both, Digest is used. A 401 offering
+    /// neither (or only Digest variants we lack, such as qop `auth-int` alone) finishes the
+    /// reply without emitting. Accepted credentials are cached per origin and realm: Basic
+    /// ones are then sent before any challenge, Digest ones answer the server's next
+    /// challenge (one 401 round trip, as the response needs its nonce) without emitting. A
+    /// `stale=true` Digest challenge for the credentials just sent is answered once with the
+    /// new nonce, without emitting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cute_core::{CoreApplication, Timer};
+    /// use cute_network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+    /// # let server = cute_httpbin::Httpbin::start().unwrap();
+    /// # let url = server.url("/digest-auth/auth/user7/passwd7/SHA-256");
+    ///
+    /// let app = CoreApplication::new();
+    /// let nam = NetworkAccessManager::new();
+    /// nam.authentication_required().connect(|(_reply, auth)| {
+    ///     assert_eq!(auth.realm(), "me@kennethreitz.com"); // httpbin's Digest realm
+    ///     auth.set_user("user7");
+    ///     auth.set_password("passwd7");
+    /// });
+    /// nam.finished().connect(|reply: &NetworkReply| {
+    ///     assert_eq!(reply.error(), NetworkError::NoError);
+    ///     CoreApplication::quit();
+    /// });
+    /// // e.g. "https://httpbin.org/digest-auth/auth/user7/passwd7/SHA-256"
+    /// nam.get(&NetworkRequest::new(url));
+    /// Timer::single_shot(Duration::from_secs(10), || CoreApplication::exit(1)); // watchdog
+    /// assert_eq!(app.exec(), 0);
+    /// ```
     pub fn authentication_required(&self) -> &Signal<(NetworkReply, Authenticator)> {
         &self.inner.authentication_required
     }

@@ -14,7 +14,7 @@ use ureq::Agent;
 use ureq::http;
 use url::Url;
 
-use crate::auth::{self, CredentialCache};
+use crate::auth::{self, Chosen, CredentialCache, DigestChallenge};
 use crate::control::Control;
 use crate::error::NetworkError;
 use crate::request::RedirectPolicy;
@@ -335,7 +335,7 @@ impl Job {
         let mut proxy_credentials = self.cached_proxy_credentials().map(|c| (c, Source::Cache));
         loop {
             self.check_aborted()?;
-            let authorization = auth.header(&url, &self.credentials);
+            let authorization = auth.header(&verb, &url, &self.credentials);
             let sent = self.send(
                 &verb,
                 &url,
@@ -491,10 +491,7 @@ impl Job {
         proxy_credentials: Option<&(String, String)>,
     ) -> Outcome<http::Response<ureq::Body>> {
         use ureq::RequestExt as _;
-        let mut target = url.clone();
-        let _ = target.set_username("");
-        let _ = target.set_password(None);
-        target.set_fragment(None);
+        let target = wire_url(url);
         let mut builder = http::Request::builder().method(verb).uri(target.as_str());
         let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()));
         for (name, value) in headers {
@@ -738,15 +735,29 @@ enum Source {
     Asked,
 }
 
+/// The credentials in use for an origin, and how they are presented.
+struct Attempt {
+    realm: String,
+    credentials: (String, String),
+    source: Source,
+    /// The Digest challenge being answered, or `None` for Basic.
+    digest: Option<DigestChallenge>,
+}
+
 /// The state of server authentication across the retries of one request (Qt's order: URL
-/// credentials, then the cache, never the cache twice in a row, then the signal).
+/// credentials, then the cache, never the cache twice in a row, then the signal). Holds
+/// passwords: no `Debug`, and nothing here is logged but realms and schemes.
 struct AuthState {
     url_credentials: Option<(String, String)>,
     tried_url: bool,
-    current: Option<(String, (String, String), Source)>,
+    current: Option<Attempt>,
     /// Realms whose cached credentials this request looked up after a challenge (a
     /// pre-emptive send does not count).
     cache_tried: Vec<String>,
+    /// The Digest nonce last used and how many times (the `nc` sent with it).
+    nonce_count: Option<(String, u32)>,
+    /// The current credentials were already retried once after a `stale=true` 401.
+    stale_retried: bool,
 }
 
 impl AuthState {
@@ -756,41 +767,88 @@ impl AuthState {
             tried_url: false,
             current: None,
             cache_tried: Vec::new(),
+            nonce_count: None,
+            stale_retried: false,
         }
     }
 
-    /// The Authorization header for the next attempt: current credentials, else cached
-    /// credentials for the origin (pre-emptive, as Qt does on a known host).
-    fn header(&mut self, url: &Url, cache: &Mutex<CredentialCache>) -> Option<String> {
+    /// The Authorization header for the next attempt (`verb` on `url`): current
+    /// credentials, else cached Basic credentials for the origin (pre-emptive, as Qt does on
+    /// a known host; Digest waits for the server's nonce).
+    fn header(&mut self, verb: &str, url: &Url, cache: &Mutex<CredentialCache>) -> Option<String> {
         if self.current.is_none() {
             let cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((realm, creds)) = cache.preemptive(&auth::origin_of(url)) {
-                self.current = Some((realm, creds, Source::Cache));
+            if let Some((realm, credentials)) = cache.preemptive(&auth::origin_of(url)) {
+                self.current = Some(Attempt { realm, credentials, source: Source::Cache, digest: None });
             }
         }
-        self.current.as_ref().map(|(_, (u, p), _)| auth::basic_header(u, p))
+        let attempt = self.current.as_ref()?;
+        let (user, password) = &attempt.credentials;
+        let Some(digest) = &attempt.digest else {
+            return Some(auth::basic_header(user, password));
+        };
+        let nc = match &mut self.nonce_count {
+            Some((nonce, count)) if *nonce == digest.nonce => {
+                *count += 1;
+                *count
+            }
+            other => {
+                *other = Some((digest.nonce.clone(), 1));
+                1
+            }
+        };
+        Some(digest.authorization(user, password, verb, &request_target(url), nc, &auth::cnonce()))
     }
 
+    /// Answers a 401: picks the challenge (Digest before Basic) and the credentials to
+    /// retry with, or says to deliver the 401.
     fn on_challenge(&mut self, job: &Job, url: &Url, response: &http::Response<ureq::Body>) -> Outcome<Next> {
         let values = response.headers().get_all(http::header::WWW_AUTHENTICATE);
         let challenges = auth::parse_challenges(values.iter().filter_map(|v| v.to_str().ok()));
-        let Some(challenge) = challenges.iter().find(|c| c.scheme == "basic") else {
+        let Some(chosen) = auth::choose(&challenges) else {
             log::debug!("401 without a supported challenge: finishing without asking");
             return Ok(Next::Deliver);
         };
-        let realm = challenge.realm();
+        let realm = chosen.realm().to_owned();
+        let digest = match chosen {
+            Chosen::Digest(digest) => Some(digest),
+            Chosen::Basic { .. } => None,
+        };
+        log::debug!(
+            "request {}: 401 for realm {realm:?}, answering with {}",
+            job.id,
+            if digest.is_some() { "Digest" } else { "Basic" }
+        );
         let origin = auth::origin_of(url);
         let previous = self.current.take();
+        // The nonce expired, not the credentials just sent: once, retry them with the new
+        // nonce without asking.
+        if let (Some(new), Some(previous)) = (&digest, &previous)
+            && new.stale
+            && previous.digest.is_some()
+            && previous.realm == realm
+            && !self.stale_retried
+        {
+            log::debug!("request {}: stale nonce, retrying with the new one", job.id);
+            self.stale_retried = true;
+            self.current = Some(Attempt {
+                realm,
+                credentials: previous.credentials.clone(),
+                source: previous.source,
+                digest,
+            });
+            return Ok(Next::Retry);
+        }
         // Cached credentials for this very realm were rejected: forget them. Credentials
         // sent pre-emptively for another realm of the origin say nothing about this one:
         // they stay cached, and this realm's cache entry is still worth a try.
-        if matches!(&previous, Some((sent, _, Source::Cache)) if *sent == realm) {
+        if matches!(&previous, Some(p) if p.source == Source::Cache && p.realm == realm) {
             job.credentials.lock().unwrap_or_else(|e| e.into_inner()).forget(&origin, &realm);
         }
         if !self.tried_url {
             self.tried_url = true;
-            if let Some(creds) = self.url_credentials.clone() {
-                self.current = Some((realm, creds, Source::Url));
+            if let Some(credentials) = self.url_credentials.clone() {
+                self.retry_with(realm, credentials, Source::Url, digest);
                 return Ok(Next::Retry);
             }
         }
@@ -798,33 +856,64 @@ impl AuthState {
         // a row), so a server alternating its realms cannot make us loop.
         if !self.cache_tried.contains(&realm) {
             let cached = job.credentials.lock().unwrap_or_else(|e| e.into_inner()).get(&origin, &realm);
-            if let Some(creds) = cached {
+            if let Some(credentials) = cached {
                 self.cache_tried.push(realm.clone());
-                self.current = Some((realm, creds, Source::Cache));
+                self.retry_with(realm, credentials, Source::Cache, digest);
                 return Ok(Next::Retry);
             }
         }
         let (tx, rx) = bounded(1);
         job.emit(EventKind::AskCredentials { realm: realm.clone(), proxy: false, answer: tx })?;
         match job.wait_answer(&rx)? {
-            Some(creds) => {
-                self.current = Some((realm, creds, Source::Asked));
+            Some(credentials) => {
+                self.retry_with(realm, credentials, Source::Asked, digest);
                 Ok(Next::Retry)
             }
             None => Ok(Next::Deliver),
         }
     }
 
-    /// The server accepted the current credentials: cache them.
+    fn retry_with(
+        &mut self,
+        realm: String,
+        credentials: (String, String),
+        source: Source,
+        digest: Option<DigestChallenge>,
+    ) {
+        self.stale_retried = false;
+        self.current = Some(Attempt { realm, credentials, source, digest });
+    }
+
+    /// The server accepted the current credentials: cache them (Basic ones to be sent
+    /// pre-emptively next time).
     fn accepted(&mut self, url: &Url, cache: &Mutex<CredentialCache>) {
-        if let Some((realm, creds, source)) = &self.current
-            && *source != Source::Cache
+        if let Some(attempt) = &self.current
+            && attempt.source != Source::Cache
         {
             cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
                 auth::origin_of(url),
-                realm.clone(),
-                creds.clone(),
+                attempt.realm.clone(),
+                attempt.credentials.clone(),
+                attempt.digest.is_none(),
             );
         }
     }
+}
+
+/// The URL as it goes on the wire: no user info, no fragment.
+fn wire_url(url: &Url) -> Url {
+    let mut target = url.clone();
+    let _ = target.set_username("");
+    let _ = target.set_password(None);
+    target.set_fragment(None);
+    target
+}
+
+/// The request-target ureq writes for `url` (path and query, origin-form), which a Digest
+/// response covers.
+fn request_target(url: &Url) -> String {
+    http::Uri::try_from(wire_url(url).as_str())
+        .ok()
+        .and_then(|uri| uri.path_and_query().map(|pq| pq.as_str().to_owned()))
+        .unwrap_or_else(|| "/".to_owned())
 }
