@@ -6,8 +6,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Watchdog, wait};
+use common::{Watchdog, run_until, wait};
 use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use cute::{EventLoop, Timer};
 use cute_httpbin::Httpbin;
 
 #[test]
@@ -171,6 +172,23 @@ fn a_final_download_progress_comes_before_finished() {
         // Never the same progress twice in a row.
         assert!(log.windows(2).all(|w| w[0] != w[1] || w[0] == "ready_read"), "{path}: {log:?}");
     }
+
+    // An HTTP error status with a body completes like a success, the error first (Qt's
+    // thread delegate reports it, then the download's end): error, the final progress,
+    // then finished.
+    let reply = nam.get(&NetworkRequest::new(server.url("/status/404")));
+    let log = record(&nam, &reply);
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::ContentNotFoundError);
+    let body_len = reply.read_all().len();
+    let log = log.borrow();
+    let n = log.len();
+    let last = format!("progress {body_len} Some({body_len})");
+    assert_eq!(
+        log[n - 4..],
+        ["error ContentNotFoundError", last.as_str(), "manager finished", "reply finished"],
+        "{log:?}"
+    );
 }
 
 #[test]
@@ -194,4 +212,34 @@ fn an_unknown_status_code_still_has_a_reason() {
     wait(&reply);
     assert_eq!(reply.reason_phrase(), "Not Found");
     assert!(reply.error_string().ends_with("server replied: Not Found"), "{}", reply.error_string());
+}
+
+#[test]
+fn a_finished_slot_may_wait_for_another_reply_in_a_nested_loop() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = Rc::new(NetworkAccessManager::new());
+    let inner_result: Rc<RefCell<Option<(NetworkError, usize)>>> = Rc::default();
+    let (n, r, url) = (Rc::downgrade(&nam), inner_result.clone(), server.url("/html"));
+    let first = nam.get(&NetworkRequest::new(server.url("/get")));
+    first.finished().connect(move |_| {
+        // Qt's synchronous idiom, inside a slot the manager itself is calling.
+        let nam = n.upgrade().unwrap();
+        let second = nam.get(&NetworkRequest::new(url.as_str()));
+        let local = EventLoop::new();
+        let l = local.clone();
+        second.finished().connect(move |_| l.quit());
+        let give_up = Timer::new();
+        give_up.set_single_shot(true);
+        let g = local.clone();
+        give_up.timeout().connect(move |_| g.exit(1));
+        give_up.start_with(Duration::from_secs(20));
+        assert_eq!(local.exec(), 0, "the second reply never finished inside the nested loop");
+        *r.borrow_mut() = Some((second.error(), second.read_all().len()));
+    });
+    wait(&first);
+    assert!(run_until(Duration::from_secs(30), || inner_result.borrow().is_some()));
+    let (error, len) = inner_result.borrow().unwrap();
+    assert_eq!(error, NetworkError::NoError);
+    assert!(len > 0);
 }

@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::Watchdog;
@@ -67,6 +67,7 @@ type Script = dyn Fn(&str) -> Vec<u8> + Send + Sync;
 struct TlsServer {
     port: u16,
     stop: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl TlsServer {
@@ -88,17 +89,25 @@ impl TlsServer {
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
         std::thread::spawn(move || {
             for tcp in listener.incoming() {
                 if stopped.load(Ordering::SeqCst) {
                     return;
                 }
                 let Ok(tcp) = tcp else { continue };
+                counter.fetch_add(1, Ordering::SeqCst);
                 let (config, script) = (config.clone(), script.clone());
                 std::thread::spawn(move || serve(tcp, config, &*script));
             }
         });
-        TlsServer { port, stop }
+        TlsServer { port, stop, accepted }
+    }
+
+    /// Connections accepted so far.
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     fn url(&self, path: &str) -> String {
@@ -113,27 +122,33 @@ impl Drop for TlsServer {
     }
 }
 
-/// One connection: handshake, read the request head, write the scripted response. Any
-/// failure (a client refusing the certificate, above all) just ends the connection.
+/// One connection: handshake, then for each request head the scripted response, until a
+/// response says `Connection: close` (then the connection ends) or the client hangs up.
+/// Any failure (a client refusing the certificate, above all) just ends the connection.
 fn serve(tcp: TcpStream, config: Arc<rustls::ServerConfig>, script: &Script) {
     let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
     let Ok(connection) = rustls::ServerConnection::new(config) else { return };
     let mut tls = rustls::StreamOwned::new(connection, tcp);
-    let mut head = Vec::new();
     let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match tls.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
+    loop {
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tls.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+            if head.len() > 64 * 1024 {
+                return;
+            }
         }
-        if head.len() > 64 * 1024 {
+        let response = script(&String::from_utf8_lossy(&head));
+        if tls.write_all(&response).and_then(|()| tls.flush()).is_err() {
             return;
         }
-    }
-    let response = script(&String::from_utf8_lossy(&head));
-    if tls.write_all(&response).and_then(|()| tls.flush()).is_err() {
-        return;
+        if String::from_utf8_lossy(&response).to_ascii_lowercase().contains("connection: close") {
+            break;
+        }
     }
     tls.conn.send_close_notify();
     let _ = tls.flush();
@@ -275,4 +290,49 @@ fn http_to_https_redirects_are_followed() {
     assert_eq!(url.scheme(), "https", "{url}");
     assert_eq!(url.port(), Some(server.port));
     assert_eq!(reply.attribute(Attribute::ConnectionEncryptedAttribute), Some(AttributeValue::Bool(true)));
+}
+
+#[test]
+fn a_request_made_before_set_ca_certificates_leaves_no_connection_the_new_roots_did_not_check() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // Keep-alive responses; /slow holds the host's only slot for a while.
+    let (ca, server) = trusted_server(|head| {
+        if head.starts_with("GET /slow") {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello".to_vec()
+    });
+    let other = Ca::new("some other CA");
+    let nam = NetworkAccessManager::new();
+    nam.set_max_connections_per_host(1).unwrap();
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+    let slow = nam.get(&NetworkRequest::new(server.url("/slow")));
+    // Made while the test CA is trusted; it waits for the slot, so it connects only after
+    // the roots change below, still verifying against the roots of when it was made.
+    let queued = nam.get(&NetworkRequest::new(server.url("/queued")));
+    nam.set_ca_certificates(other.pem.as_bytes()).unwrap();
+    wait(&slow);
+    wait(&queued);
+    assert_eq!(slow.error(), NetworkError::NoError, "{}", slow.error_string());
+    assert_eq!(queued.error(), NetworkError::NoError, "{}", queued.error_string());
+    // A request made now trusts only the other CA: it must not reuse that connection.
+    let after = nam.get(&NetworkRequest::new(server.url("/after")));
+    wait(&after);
+    eprintln!("DEBUG after: {:?} {}", after.error(), after.error_string());
+    assert_handshake_failed(&after);
+}
+
+#[test]
+fn https_connections_are_reused_when_the_ca_is_trusted_before_the_first_request() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (ca, server) = trusted_server(|_head| b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec());
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+    for i in 0..3 {
+        let reply = nam.get(&NetworkRequest::new(server.url(&format!("/{i}"))));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+        assert_eq!(reply.read_all(), b"hello");
+    }
+    assert_eq!(server.accepted(), 1, "one TLS connection for three sequential requests");
 }

@@ -285,7 +285,9 @@ impl NetworkAccessManager {
             quit_hook: RefCell::default(),
         });
         let weak = Rc::downgrade(&inner);
-        inner.events.connect(move |event: &Event| {
+        // Re-entrant: a slot the manager calls (a reply's `finished`, say) may run a nested
+        // event loop to wait for another reply, whose events come through here meanwhile.
+        inner.events.connect_reentrant(move |event: &Event| {
             if let Some(manager) = weak.upgrade() {
                 manager.on_event(event);
             }
@@ -492,7 +494,7 @@ impl NetworkAccessManager {
         }
         self.inner.change_agent(|a| a.ca_certificates = ders);
         // Connections verified against the other roots are not reused.
-        self.inner.connections.bump();
+        self.inner.retire_connections();
         Ok(())
     }
 
@@ -500,7 +502,7 @@ impl NetworkAccessManager {
     /// connections (Qt's `clearAccessCache`). Cookies are kept, as in Qt.
     pub fn clear_access_cache(&self) {
         self.inner.credentials.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        self.inner.connections.bump();
+        self.inner.retire_connections();
     }
 
     /// Replies not finished yet (queued or running).
@@ -516,6 +518,13 @@ impl Drop for NetworkAccessManager {
 }
 
 impl ManagerInner {
+    /// Stops reusing the connections made so far, and those that requests already made
+    /// (with the settings of before) will open.
+    fn retire_connections(&self) {
+        self.connections.bump();
+        *self.request_settings.borrow_mut() = None;
+    }
+
     /// Changes settings applied to each request; requests already made keep theirs.
     fn change_agent(&self, f: impl FnOnce(&mut AgentSettings)) {
         let mut settings = self.settings.borrow_mut();
@@ -528,14 +537,30 @@ impl ManagerInner {
 
     /// The manager's agent and the settings for a request made now.
     fn agent(&self) -> Result<(ureq::Agent, RequestSettings), String> {
-        let agent =
-            self.agent.borrow_mut().get_or_insert_with(|| transport::build_agent(&self.connections)).clone();
-        let mut cached = self.request_settings.borrow_mut();
-        if let Some(settings) = cached.as_ref() {
-            return Ok((agent, settings.clone()));
-        }
-        let settings = self.settings.borrow().agent.for_requests().map_err(|e| e.to_string())?;
-        *cached = Some(settings.clone());
+        let settings = {
+            let mut cached = self.request_settings.borrow_mut();
+            match cached.as_ref() {
+                Some(settings) => settings.clone(),
+                None => {
+                    let settings = self
+                        .settings
+                        .borrow()
+                        .agent
+                        .for_requests(&self.connections)
+                        .map_err(|e| e.to_string())?;
+                    *cached = Some(settings.clone());
+                    settings
+                }
+            }
+        };
+        // Built with the TLS settings of its first request: ureq pools a request's
+        // connection only if its TLS settings are the agent's own (the same roots), so
+        // trusting a CA before the first request keeps https connections reused.
+        let agent = self
+            .agent
+            .borrow_mut()
+            .get_or_insert_with(|| transport::build_agent(&self.connections, &settings.tls))
+            .clone();
         Ok((agent, settings))
     }
 
@@ -873,20 +898,25 @@ impl ManagerInner {
         if admitted > 0 {
             reply.ready_read.emit(&handle);
         }
-        match result {
-            Some((error, _)) => reply.error_occurred.emit(&error),
-            None => {
-                // Qt's last word before finished: everything received, of a total that is
-                // now known (an empty body gives (0, 0)).
-                let (received, last) = {
-                    let state = reply.state.borrow();
-                    (state.received, state.last_progress)
-                };
-                let progress = (received, Some(received));
-                if last != Some(progress) {
-                    reply.emit_progress(progress);
-                }
-            }
+        // An HTTP error status is reported when the response is complete, before Qt's last
+        // `downloadProgress` (its thread delegate emits the error, then download-finished).
+        if let Some((error, _)) = &result {
+            reply.error_occurred.emit(error);
+        }
+        // Qt's last word before finished when the whole response came in (a success, or an
+        // HTTP error status with its body): everything received, of a total that is now
+        // known (an empty body gives (0, 0)). Not after a transfer that broke off.
+        let (received, last, status) = {
+            let state = reply.state.borrow();
+            (state.received, state.last_progress, state.status)
+        };
+        let complete = match &result {
+            None => true,
+            Some((error, _)) => status.is_some_and(|s| NetworkError::from_http_status(s) == Some(*error)),
+        };
+        let progress = (received, Some(received));
+        if complete && last != Some(progress) {
+            reply.emit_progress(progress);
         }
         self.finished.emit(&handle);
         reply.finished.emit(&handle);

@@ -30,14 +30,20 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Control>>> = const { RefCell::new(None) };
     /// The shutdown handle of the connection most recently opened on this thread.
     static OPENED: RefCell<Option<Weak<dyn ShutdownHandle>>> = const { RefCell::new(None) };
+    /// The connection generation of the settings the running request was made with.
+    static GENERATION: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
 }
 
 /// Marks the current thread as running request `id` until dropped.
 pub(crate) struct Running(());
 
 impl Running {
-    pub(crate) fn enter(control: Arc<Control>) -> Running {
+    /// `generation` is that of the request's settings: a connection it opens is stamped
+    /// with it, so a request made before `set_ca_certificates` (verifying against the old
+    /// roots) cannot hand later requests a connection the new roots never checked.
+    pub(crate) fn enter(control: Arc<Control>, generation: u64) -> Running {
         CURRENT.with(|c| *c.borrow_mut() = Some(control));
+        GENERATION.with(|g| g.set(Some(generation)));
         Running(())
     }
 }
@@ -45,6 +51,7 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         CURRENT.with(|c| *c.borrow_mut() = None);
+        GENERATION.with(|g| g.set(None));
     }
 }
 
@@ -85,7 +92,9 @@ impl Connector<()> for Hooked {
         };
         let transport = self.inner.connect(&hooked, chained)?;
         let handle = OPENED.with(|o| o.borrow_mut().take());
-        let born = self.generation.current();
+        // The generation of the settings the connection was made with, not of now: settings
+        // captured before a bump make a connection that is retired from the start.
+        let born = GENERATION.with(|g| g.get()).unwrap_or_else(|| self.generation.current());
         Ok(transport.map(|inner| Tracked {
             inner,
             handle,
@@ -178,6 +187,8 @@ pub(crate) struct RequestSettings {
     pub(crate) proxy: Option<ureq::Proxy>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) tls: TlsConfig,
+    /// The connection [`Generation`] when these settings were made.
+    pub(crate) generation: u64,
 }
 
 impl fmt::Debug for RequestSettings {
@@ -189,7 +200,7 @@ impl fmt::Debug for RequestSettings {
 }
 
 impl AgentSettings {
-    pub(crate) fn for_requests(&self) -> Result<RequestSettings, ureq::Error> {
+    pub(crate) fn for_requests(&self, generation: &Generation) -> Result<RequestSettings, ureq::Error> {
         let proxy = self.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
         let mut tls = TlsConfig::builder();
         if !self.ca_certificates.is_empty() {
@@ -197,7 +208,12 @@ impl AgentSettings {
                 self.ca_certificates.iter().map(|der| Certificate::from_der(der).to_owned()).collect();
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
-        Ok(RequestSettings { proxy, connect_timeout: self.connect_timeout, tls: tls.build() })
+        Ok(RequestSettings {
+            proxy,
+            connect_timeout: self.connect_timeout,
+            tls: tls.build(),
+            generation: generation.current(),
+        })
     }
 }
 
@@ -208,8 +224,9 @@ const IDLE_TOTAL: usize = 256;
 
 /// The manager's agent. Connections made before `generation` last changed are not reused
 /// (see [`Generation`]).
-pub(crate) fn build_agent(generation: &Generation) -> Agent {
+pub(crate) fn build_agent(generation: &Generation, tls: &TlsConfig) -> Agent {
     let config = Agent::config_builder()
+        .tls_config(tls.clone())
         .http_status_as_error(false)
         .max_redirects(0)
         .save_redirect_history(false)
@@ -234,7 +251,7 @@ impl Generation {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }

@@ -132,7 +132,7 @@ fn fail<T>(error: NetworkError, message: impl Into<String>) -> Outcome<T> {
 /// Runs a job to the end; returns the `Finished` event for the caller to send (exactly
 /// once) and the emitter to send it with.
 pub(crate) fn run(job: Job) -> (Emitter<Event>, Event) {
-    let _running = Running::enter(job.control.clone());
+    let _running = Running::enter(job.control.clone(), job.agent_settings.generation);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.execute()));
     let result = match outcome {
         Ok(Ok(())) => None,
@@ -201,9 +201,10 @@ impl Job {
                 return Ok(());
             }
             // A large read hands the buffer itself over (no copy; the next read zeroes a
-            // fresh one, which costs half a copy); a small one is copied out at its exact
-            // size, so chunks held by the reply waste no capacity.
-            let chunk = if n >= CHUNK / 4 {
+            // fresh one, which costs half a copy): at least half full, so a chunk never
+            // occupies more than twice the bytes the hand-off budget counts for it. A small
+            // one is copied out at its exact size.
+            let chunk = if n >= CHUNK / 2 {
                 buf.truncate(n);
                 std::mem::take(buf)
             } else {
