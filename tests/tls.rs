@@ -336,3 +336,29 @@ fn https_connections_are_reused_when_the_ca_is_trusted_before_the_first_request(
     }
     assert_eq!(server.accepted(), 1, "one TLS connection for three sequential requests");
 }
+
+#[test]
+fn a_self_signed_server_certificate_can_be_trusted_directly() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // A development server's self-signed certificate, not a CA: trusting it is enough (as
+    // QSslConfiguration::addCaCertificate with it is in Qt).
+    let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let server = TlsServer::start(
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        ok_hello,
+    );
+    let nam = NetworkAccessManager::new();
+    let untrusted = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&untrusted);
+    assert_handshake_failed(&untrusted);
+
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(cert.pem().as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"hello");
+}
