@@ -162,7 +162,7 @@ pub(crate) fn shutdown_current() {
         // Everything accepted before the close runs; every later post fails and hands its
         // value back. Nothing posted is lost silently.
         core.shared.close();
-        core.exit_code.set(None);
+        core.clear_exit();
         // Bounded: a chain of queued slots re-posting forever must not keep a dead thread.
         for _ in 0..1000 {
             if core.rx.is_empty() && core.local.borrow().is_empty() {

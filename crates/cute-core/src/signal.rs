@@ -53,7 +53,11 @@ struct Slot<T: 'static> {
     mode: Mode<T>,
     func: RefCell<SlotFn<T>>,
     /// A re-entrant slot ([`Signal::connect_reentrant`]): called without the `func` borrow,
-    /// so a nested loop or a recursive emission can call it again while it runs.
+    /// so a nested loop or a recursive emission can call it again while it runs (its
+    /// `func` is then a no-op, which costs no allocation). A field beside `func` rather
+    /// than an enum with it: such a slot is never [`PLAIN`], so the hot loop calls `func`
+    /// without testing which kind it holds (with an enum, W1 measured 1.55–1.57× the raw
+    /// floor instead of 1.48–1.50×, A/B runs of 9).
     shared: Option<SharedFn<T>>,
     signal: Weak<SignalInner<T>>,
 }
@@ -185,14 +189,7 @@ impl<T: 'static> SignalInner<T> {
         if self.deferred.get() {
             return self.emit_deferred(value);
         }
-        {
-            // Never fails: the list is borrowed mutably only by `add` and `settle`, which
-            // run no user code meanwhile.
-            let Ok(slots) = self.slots.try_borrow() else { return };
-            for slot in slots.iter() {
-                self.dispatch(slot, value);
-            }
-        }
+        self.walk(value);
         if self.deferred.get() {
             self.settle();
         }
@@ -206,12 +203,7 @@ impl<T: 'static> SignalInner<T> {
     fn emit_deferred(&self, value: &T) {
         self.settle(); // does nothing inside another emission
         let pending = self.pending.borrow().len();
-        {
-            let Ok(slots) = self.slots.try_borrow() else { return };
-            for slot in slots.iter() {
-                self.dispatch(slot, value);
-            }
-        }
+        self.walk(value);
         // `pending` only grows while an emission walks the list, so these indices hold.
         for i in 0..pending {
             let slot = self.pending.borrow().get(i).cloned();
@@ -221,6 +213,17 @@ impl<T: 'static> SignalInner<T> {
         }
         if self.deferred.get() {
             self.settle();
+        }
+    }
+
+    /// Calls the listed slots, under a shared borrow of the list.
+    #[inline(always)]
+    fn walk(&self, value: &T) {
+        // Never fails: the list is borrowed mutably only by `add` and `settle`, which run
+        // no user code meanwhile.
+        let Ok(slots) = self.slots.try_borrow() else { return };
+        for slot in slots.iter() {
+            self.dispatch(slot, value);
         }
     }
 
@@ -321,7 +324,6 @@ impl<T: 'static> Drop for SignalInner<T> {
 /// ```
 ///
 /// Other threads emit through [`Signal::emitter`].
-///
 ///
 /// # Examples
 ///

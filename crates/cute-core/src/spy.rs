@@ -6,8 +6,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::dispatcher;
 use crate::signal::{Connection, Signal};
+use crate::{dispatcher, timer_queue};
 
 /// Records every emission of a signal, and waits for the next one (Qt's `QSignalSpy`).
 ///
@@ -108,8 +108,8 @@ impl<T: Clone + 'static> SignalSpy<T> {
         }
         let _waiting = Waiting(&self.waiting);
         let before = self.total.get();
-        // A timeout too large for the clock means no deadline.
-        let deadline = Instant::now().checked_add(timeout);
+        // A timeout too large for the clock waits as long as a timer would: "never".
+        let deadline = timer_queue::after(Instant::now(), timeout);
         let core = dispatcher::current();
         loop {
             if self.total.get() > before {
@@ -119,14 +119,11 @@ impl<T: Clone + 'static> SignalSpy<T> {
             if core.take_exit_outside_exec().is_some() || core.exit_requested().is_some() {
                 return false;
             }
-            let left = match deadline {
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => return false,
-                },
-                None => None,
-            };
-            core.round(left);
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            core.round(Some(deadline - now));
         }
     }
 }

@@ -41,9 +41,9 @@ struct Entry {
 /// about a century, which no program waits out.
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// `start + delay`, clamped to [`FAR_FUTURE`] instead of overflowing the clock.
-fn after(start: Instant, delay: Duration) -> Instant {
-    start.checked_add(delay.min(FAR_FUTURE)).or_else(|| start.checked_add(FAR_FUTURE)).unwrap_or(start)
+/// `start + delay`, with a delay too large for the clock clamped to [`FAR_FUTURE`].
+pub(crate) fn after(start: Instant, delay: Duration) -> Instant {
+    start.checked_add(delay.min(FAR_FUTURE)).unwrap_or(start)
 }
 
 #[derive(Default)]
