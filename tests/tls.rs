@@ -335,6 +335,12 @@ fn https_connections_are_reused_when_the_ca_is_trusted_before_the_first_request(
         assert_eq!(reply.read_all(), b"hello");
     }
     assert_eq!(server.accepted(), 1, "one TLS connection for three sequential requests");
+    // Other settings changing keeps the trusted roots the agent's own: still reused.
+    nam.set_connect_timeout(Duration::from_secs(7));
+    let reply = nam.get(&NetworkRequest::new(server.url("/after-a-setting-change")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(server.accepted(), 1, "a setting change stopped https connections being reused");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::context::Ctx;
 use crate::endpoints::decode_segment;
+use crate::redirect::random_u64;
 use crate::response::{self, Reply, with_header};
 
 /// The realm httpbin puts in its Digest challenges.
@@ -42,16 +43,11 @@ impl Algorithm {
 
     /// The lowercase hex digest of `data`.
     fn hash(self, data: &[u8]) -> String {
-        let bytes = match self {
-            Algorithm::Md5 => Md5::digest(data).to_vec(),
-            Algorithm::Sha256 => Sha256::digest(data).to_vec(),
-            Algorithm::Sha512 => Sha512::digest(data).to_vec(),
-        };
-        let mut out = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
-            let _ = write!(out, "{b:02x}");
+        match self {
+            Algorithm::Md5 => hex(&Md5::digest(data)),
+            Algorithm::Sha256 => hex(&Sha256::digest(data)),
+            Algorithm::Sha512 => hex(&Sha512::digest(data)),
         }
-        out
     }
 }
 
@@ -130,18 +126,17 @@ fn challenge(ctx: &Ctx, qop: Qop, algorithm: Algorithm) -> String {
     )
 }
 
-/// 16 random bytes in hex.
-fn random_hex() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        // Only uniqueness matters for a test server's nonce.
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        bytes = now.as_nanos().to_le_bytes();
-    }
-    bytes.iter().fold(String::with_capacity(32), |mut out, b| {
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
         let _ = write!(out, "{b:02x}");
         out
     })
+}
+
+/// 128 bits from the server's generator, in hex (nonces need to differ, not to be secret).
+fn random_hex() -> String {
+    format!("{:016x}{:016x}", random_u64(), random_u64())
 }
 
 /// Whether the Digest `params` prove knowledge of `passwd` for this request.

@@ -25,8 +25,9 @@ pub(crate) fn parse_codes(spec: &str) -> Option<Vec<(u16, f64)>> {
         .collect()
 }
 
-/// A number in `[0, 1)` from a small process-wide xorshift generator (statistical use only).
-fn random_unit() -> f64 {
+/// A number from a small process-wide xorshift generator, seeded from the clock (for
+/// statistics and test-server nonces, which need to differ, not to be secret).
+pub(crate) fn random_u64() -> u64 {
     static STATE: AtomicU64 = AtomicU64::new(0);
     let mut x = STATE.load(Ordering::Relaxed);
     if x == 0 {
@@ -37,7 +38,12 @@ fn random_unit() -> f64 {
     x ^= x >> 7;
     x ^= x << 17;
     STATE.store(x, Ordering::Relaxed);
-    (x >> 11) as f64 / (1u64 << 53) as f64
+    x
+}
+
+/// A number in `[0, 1)` from [`random_u64`].
+fn random_unit() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Picks one code, with probability proportional to its weight.

@@ -301,23 +301,23 @@ impl Chosen {
     }
 }
 
-/// A fresh client nonce: 16 random bytes in hex.
+/// A fresh client nonce: 128 bits in hex, from SipHash keyed by the standard library's
+/// per-process random key (seeded from the operating system) over a counter and the clock:
+/// never repeated and not predictable, which is what a cnonce needs.
 pub(crate) fn cnonce() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let count = COUNT.fetch_add(1, Ordering::Relaxed);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     let mut bytes = [0u8; 16];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        // No OS randomness (never seen in practice): still unpredictable enough to differ
-        // per authorization, which is all a cnonce needs.
-        use std::hash::{BuildHasher as _, Hasher as _};
-        for chunk in bytes.chunks_mut(8) {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_nanos(),
-            );
-            chunk.copy_from_slice(&hasher.finish().to_le_bytes()[..chunk.len()]);
-        }
+    for (half, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(count);
+        hasher.write_usize(half);
+        hasher.write_u128(now);
+        chunk.copy_from_slice(&hasher.finish().to_le_bytes());
     }
     hex(&bytes)
 }
@@ -357,7 +357,7 @@ pub(crate) struct CredentialCache {
     by_realm: HashMap<(Origin, String), (String, String)>,
     /// The realm last accepted per origin, for sending credentials pre-emptively.
     last_realm: HashMap<Origin, String>,
-    proxies: HashMap<(Origin, String), (String, String)>,
+    proxies: HashMap<Origin, (String, String)>,
 }
 
 impl CredentialCache {
@@ -397,16 +397,18 @@ impl CredentialCache {
     }
 
     /// Accepted credentials for the proxy at `proxy` (its scheme, host and port).
-    pub(crate) fn proxy_get(&self, proxy: &Origin, realm: &str) -> Option<(String, String)> {
-        self.proxies.get(&(proxy.clone(), realm.to_owned())).cloned()
+    /// (Keyed by the proxy alone: ureq reports a refused CONNECT without its headers, so
+    /// the realm of a proxy's 407 is unknown.)
+    pub(crate) fn proxy_get(&self, proxy: &Origin) -> Option<(String, String)> {
+        self.proxies.get(proxy).cloned()
     }
 
-    pub(crate) fn proxy_insert(&mut self, proxy: Origin, realm: String, credentials: (String, String)) {
-        self.proxies.insert((proxy, realm), credentials);
+    pub(crate) fn proxy_insert(&mut self, proxy: Origin, credentials: (String, String)) {
+        self.proxies.insert(proxy, credentials);
     }
 
-    pub(crate) fn proxy_forget(&mut self, proxy: &Origin, realm: &str) {
-        self.proxies.remove(&(proxy.clone(), realm.to_owned()));
+    pub(crate) fn proxy_forget(&mut self, proxy: &Origin) {
+        self.proxies.remove(proxy);
     }
 
     pub(crate) fn clear(&mut self) {
@@ -608,13 +610,13 @@ mod tests {
     fn proxy_credentials_are_apart_and_cleared() {
         let mut cache = CredentialCache::default();
         let proxy = origin_of(&Url::parse("http://proxy.test:3128").unwrap());
-        cache.proxy_insert(proxy.clone(), String::new(), ("u".into(), "p".into()));
-        assert_eq!(cache.proxy_get(&proxy, ""), Some(("u".into(), "p".into())));
+        cache.proxy_insert(proxy.clone(), ("u".into(), "p".into()));
+        assert_eq!(cache.proxy_get(&proxy), Some(("u".into(), "p".into())));
         assert_eq!(cache.get(&proxy, ""), None, "not origin credentials");
-        cache.proxy_forget(&proxy, "");
-        assert_eq!(cache.proxy_get(&proxy, ""), None);
-        cache.proxy_insert(proxy.clone(), String::new(), ("u".into(), "p".into()));
+        cache.proxy_forget(&proxy);
+        assert_eq!(cache.proxy_get(&proxy), None);
+        cache.proxy_insert(proxy.clone(), ("u".into(), "p".into()));
         cache.clear();
-        assert_eq!(cache.proxy_get(&proxy, ""), None);
+        assert_eq!(cache.proxy_get(&proxy), None);
     }
 }

@@ -159,7 +159,7 @@ pub(crate) struct ManagerInner {
     /// Built on first use and kept for the manager's life: its cookie jar is the manager's.
     agent: RefCell<Option<ureq::Agent>>,
     /// `settings.agent` ready for requests, rebuilt after a change.
-    request_settings: RefCell<Option<RequestSettings>>,
+    request_settings: RefCell<Option<Arc<RequestSettings>>>,
     /// Bumped to retire the pooled connections.
     connections: Generation,
     pool: RefCell<Pool>,
@@ -272,7 +272,7 @@ impl NetworkAccessManager {
                 agent: AgentSettings {
                     proxy: None,
                     connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
-                    ca_certificates: Vec::new(),
+                    tls: transport::tls_trusting(&[]),
                 },
                 proxy: None,
             }),
@@ -492,9 +492,9 @@ impl NetworkAccessManager {
         if ders.is_empty() && !pem.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::InvalidCertificate("no PEM certificate found".into()));
         }
-        self.inner.change_agent(|a| a.ca_certificates = ders);
-        // Connections verified against the other roots are not reused.
-        self.inner.retire_connections();
+        // Requests made from now on carry these roots; ureq keeps their connections out of
+        // the agent's pool unless the roots are the agent's own (see `AgentSettings::tls`).
+        self.inner.change_agent(|a| a.tls = transport::tls_trusting(&ders));
         Ok(())
     }
 
@@ -502,7 +502,7 @@ impl NetworkAccessManager {
     /// connections (Qt's `clearAccessCache`). Cookies are kept, as in Qt.
     pub fn clear_access_cache(&self) {
         self.inner.credentials.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        self.inner.retire_connections();
+        self.inner.connections.bump();
     }
 
     /// Replies not finished yet (queued or running).
@@ -518,36 +518,21 @@ impl Drop for NetworkAccessManager {
 }
 
 impl ManagerInner {
-    /// Stops reusing the connections made so far, and those that requests already made
-    /// (with the settings of before) will open.
-    fn retire_connections(&self) {
-        self.connections.bump();
+    /// Changes settings applied to each request; requests already made keep theirs.
+    fn change_agent(&self, f: impl FnOnce(&mut AgentSettings)) {
+        f(&mut self.settings.borrow_mut().agent);
         *self.request_settings.borrow_mut() = None;
     }
 
-    /// Changes settings applied to each request; requests already made keep theirs.
-    fn change_agent(&self, f: impl FnOnce(&mut AgentSettings)) {
-        let mut settings = self.settings.borrow_mut();
-        let before = settings.agent.clone();
-        f(&mut settings.agent);
-        if settings.agent != before {
-            *self.request_settings.borrow_mut() = None;
-        }
-    }
-
     /// The manager's agent and the settings for a request made now.
-    fn agent(&self) -> Result<(ureq::Agent, RequestSettings), String> {
+    fn agent(&self) -> Result<(ureq::Agent, Arc<RequestSettings>), String> {
         let settings = {
             let mut cached = self.request_settings.borrow_mut();
             match cached.as_ref() {
                 Some(settings) => settings.clone(),
                 None => {
-                    let settings = self
-                        .settings
-                        .borrow()
-                        .agent
-                        .for_requests(&self.connections)
-                        .map_err(|e| e.to_string())?;
+                    let settings =
+                        Arc::new(self.settings.borrow().agent.for_requests().map_err(|e| e.to_string())?);
                     *cached = Some(settings.clone());
                     settings
                 }
@@ -589,12 +574,17 @@ impl ManagerInner {
             return;
         }
         log::debug!("application quitting with {live} live replies: aborting them");
-        // Queued jobs go first, so no runner starts one while the others are aborted; the
-        // hosts stay, with their runner counts (the runners report idle as they stop).
+        // The hosts stay, with their runner counts (the runners report idle as they stop).
+        self.drop_queued_jobs();
+        self.cancel_live();
+    }
+
+    /// Drops the jobs waiting in the host queues. Done before aborting the live replies: a
+    /// runner whose request is aborted would otherwise take the next queued job and connect.
+    fn drop_queued_jobs(&self) {
         for host in self.hosts.borrow().values() {
             while host.rx.try_recv().is_ok() {}
         }
-        self.cancel_live();
     }
 
     /// Aborts every live reply (in creation order) and finishes it with
@@ -937,13 +927,9 @@ impl ManagerInner {
             log::debug!("manager dropped with {live} live replies: aborting them");
         }
         // Queued jobs will never run: drop them, and the queues, so the runners find them
-        // empty and closed and stop at once. This comes before the aborts: a runner whose
-        // request is aborted would otherwise take the next queued job and connect.
-        let hosts = std::mem::take(&mut *self.hosts.borrow_mut());
-        for host in hosts.values() {
-            while host.rx.try_recv().is_ok() {}
-        }
-        drop(hosts);
+        // empty and closed and stop at once.
+        self.drop_queued_jobs();
+        drop(std::mem::take(&mut *self.hosts.borrow_mut()));
         self.cancel_live();
         self.pool.borrow_mut().shutdown(Duration::from_secs(2));
     }

@@ -48,7 +48,9 @@ pub(crate) struct State {
     pub(crate) read_buffer_size: u64,
     pub(crate) received: u64,
     pub(crate) total: Option<u64>,
-    /// The last `download_progress` emitted, so the final one is not a repeat.
+    /// The last `download_progress` emitted, so the final one is not a repeat. Stored, not
+    /// derived from `received` and `total`: a nested loop in a `ready_read` slot can finish
+    /// the reply before the progress of its last chunk goes out.
     pub(crate) last_progress: Option<(u64, Option<u64>)>,
     /// The answer channel of a question a worker is waiting on (credentials, a redirect);
     /// dropping it answers "cancel".
@@ -61,33 +63,39 @@ const RESERVE_LIMIT: u64 = 256 * 1024 * 1024;
 
 impl State {
     fn append(&mut self, chunk: Vec<u8>) {
+        if !self.buffer.is_empty() {
+            return self.append_slice(&chunk);
+        }
         let n = chunk.len();
-        if self.buffer.is_empty() {
-            self.offset = 0;
-            let first = self.received == n as u64;
-            let announced = self.total.filter(|&t| first && self.read_buffer_size == 0 && t > 2 * n as u64);
-            // The start of a body of known size: reserve for all of it (bounded), so
-            // buffering it whole needs no reallocation. If that much memory is not to be
-            // had, the buffer grows as the data arrives instead.
-            let wanted = announced.map(|t| usize::try_from(t.min(RESERVE_LIMIT)).unwrap_or(0).max(n));
-            if let Some(wanted) = wanted
-                && self.buffer.try_reserve_exact(wanted).is_ok()
-            {
-                self.buffer.extend_from_slice(&chunk);
-            } else {
-                if let Some(wanted) = wanted {
-                    log::debug!(
-                        "cannot reserve {wanted} bytes for the announced body: growing as it arrives"
-                    );
-                }
-                // Take the chunk as it is (also the case of a streaming reader keeping up:
-                // nothing unread).
-                self.buffer = chunk;
-            }
-        } else {
+        self.offset = 0;
+        let first = self.received == n as u64;
+        let announced = self.total.filter(|&t| first && self.read_buffer_size == 0 && t > 2 * n as u64);
+        // The start of a body of known size: reserve for all of it (bounded), so
+        // buffering it whole needs no reallocation. If that much memory is not to be
+        // had, the buffer grows as the data arrives instead.
+        let wanted = announced.map(|t| usize::try_from(t.min(RESERVE_LIMIT)).unwrap_or(0).max(n));
+        if let Some(wanted) = wanted
+            && self.buffer.try_reserve_exact(wanted).is_ok()
+        {
             self.buffer.extend_from_slice(&chunk);
+        } else {
+            if let Some(wanted) = wanted {
+                log::debug!("cannot reserve {wanted} bytes for the announced body: growing as it arrives");
+            }
+            // Take the chunk as it is (also the case of a streaming reader keeping up:
+            // nothing unread).
+            self.buffer = chunk;
         }
         self.available += n as u64;
+    }
+
+    /// Appends a copy of `bytes` to the buffer.
+    fn append_slice(&mut self, bytes: &[u8]) {
+        if self.buffer.is_empty() {
+            self.offset = 0;
+        }
+        self.buffer.extend_from_slice(bytes);
+        self.available += bytes.len() as u64;
     }
 
     /// How many more bytes the read buffer takes now (unlimited when its size is 0).
@@ -117,11 +125,7 @@ impl State {
             }
             // `take` is at most `rest`, a length in memory.
             let end = start + take as usize;
-            if self.buffer.is_empty() {
-                self.offset = 0;
-            }
-            self.buffer.extend_from_slice(&chunk[start..end]);
-            self.available += take;
+            self.append_slice(&chunk[start..end]);
             if end < chunk.len() {
                 self.held_offset = end;
                 self.held.push_front(chunk);

@@ -30,20 +30,14 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Control>>> = const { RefCell::new(None) };
     /// The shutdown handle of the connection most recently opened on this thread.
     static OPENED: RefCell<Option<Weak<dyn ShutdownHandle>>> = const { RefCell::new(None) };
-    /// The connection generation of the settings the running request was made with.
-    static GENERATION: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
 }
 
 /// Marks the current thread as running request `id` until dropped.
 pub(crate) struct Running(());
 
 impl Running {
-    /// `generation` is that of the request's settings: a connection it opens is stamped
-    /// with it, so a request made before `set_ca_certificates` (verifying against the old
-    /// roots) cannot hand later requests a connection the new roots never checked.
-    pub(crate) fn enter(control: Arc<Control>, generation: u64) -> Running {
+    pub(crate) fn enter(control: Arc<Control>) -> Running {
         CURRENT.with(|c| *c.borrow_mut() = Some(control));
-        GENERATION.with(|g| g.set(Some(generation)));
         Running(())
     }
 }
@@ -51,7 +45,6 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         CURRENT.with(|c| *c.borrow_mut() = None);
-        GENERATION.with(|g| g.set(None));
     }
 }
 
@@ -92,9 +85,7 @@ impl Connector<()> for Hooked {
         };
         let transport = self.inner.connect(&hooked, chained)?;
         let handle = OPENED.with(|o| o.borrow_mut().take());
-        // The generation of the settings the connection was made with, not of now: settings
-        // captured before a bump make a connection that is retired from the start.
-        let born = GENERATION.with(|g| g.get()).unwrap_or_else(|| self.generation.current());
+        let born = self.generation.current();
         Ok(transport.map(|inner| Tracked {
             inner,
             handle,
@@ -173,22 +164,34 @@ impl Transport for Tracked {
 
 /// Settings the manager can change at any time. They are applied to each request, so the
 /// manager keeps one agent, and with it one connection pool and one cookie jar, for life.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) struct AgentSettings {
     pub(crate) proxy: Option<String>,
     pub(crate) connect_timeout: Option<Duration>,
-    /// DER certificates that replace the bundled Mozilla roots, when not empty.
-    pub(crate) ca_certificates: Vec<Vec<u8>>,
+    /// Built once per `set_ca_certificates` and cloned into each request: ureq pools a
+    /// request's connection only if its TLS settings are the agent's own, and compares
+    /// specific root certificates by identity, so rebuilding them per request (or per
+    /// settings change) would stop https connections from being reused.
+    pub(crate) tls: TlsConfig,
 }
 
-/// [`AgentSettings`] ready to apply to a request.
-#[derive(Clone)]
+/// TLS settings trusting `ders` (DER certificates) instead of the bundled Mozilla roots,
+/// or the bundled roots when `ders` is empty.
+pub(crate) fn tls_trusting(ders: &[Vec<u8>]) -> TlsConfig {
+    let mut tls = TlsConfig::builder();
+    if !ders.is_empty() {
+        let certs: Vec<Certificate<'static>> =
+            ders.iter().map(|der| Certificate::from_der(der).to_owned()).collect();
+        tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+    }
+    tls.build()
+}
+
+/// [`AgentSettings`] ready to apply to a request (shared by the requests made under them).
 pub(crate) struct RequestSettings {
     pub(crate) proxy: Option<ureq::Proxy>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) tls: TlsConfig,
-    /// The connection [`Generation`] when these settings were made.
-    pub(crate) generation: u64,
 }
 
 impl fmt::Debug for RequestSettings {
@@ -200,20 +203,9 @@ impl fmt::Debug for RequestSettings {
 }
 
 impl AgentSettings {
-    pub(crate) fn for_requests(&self, generation: &Generation) -> Result<RequestSettings, ureq::Error> {
+    pub(crate) fn for_requests(&self) -> Result<RequestSettings, ureq::Error> {
         let proxy = self.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
-        let mut tls = TlsConfig::builder();
-        if !self.ca_certificates.is_empty() {
-            let certs: Vec<Certificate<'static>> =
-                self.ca_certificates.iter().map(|der| Certificate::from_der(der).to_owned()).collect();
-            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
-        }
-        Ok(RequestSettings {
-            proxy,
-            connect_timeout: self.connect_timeout,
-            tls: tls.build(),
-            generation: generation.current(),
-        })
+        Ok(RequestSettings { proxy, connect_timeout: self.connect_timeout, tls: self.tls.clone() })
     }
 }
 
@@ -251,7 +243,7 @@ impl Generation {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn current(&self) -> u64 {
+    fn current(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }

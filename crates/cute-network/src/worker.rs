@@ -14,7 +14,7 @@ use ureq::Agent;
 use ureq::http;
 use url::Url;
 
-use crate::auth::{self, Chosen, CredentialCache, DigestChallenge};
+use crate::auth::{self, Chosen, CredentialCache};
 use crate::control::Control;
 use crate::error::NetworkError;
 use crate::request::RedirectPolicy;
@@ -28,10 +28,6 @@ thread_local! {
     /// 64 KiB buffer costs more than a small request's whole exchange with the server.
     static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
-
-/// The realm of a proxy's 407: ureq reports a refused CONNECT without its headers, so the
-/// `Proxy-Authenticate` realm is unknown, and proxy credentials are cached per proxy.
-const PROXY_REALM: &str = "";
 
 /// The buffer between the connection and a gzip/deflate decoder.
 const DECODER_BUFFER: usize = 32 * 1024;
@@ -108,7 +104,7 @@ pub(crate) struct Job {
     pub(crate) events: Emitter<Event>,
     pub(crate) agent: Agent,
     /// The manager's proxy, connect timeout and TLS settings when the request was made.
-    pub(crate) agent_settings: RequestSettings,
+    pub(crate) agent_settings: Arc<RequestSettings>,
     pub(crate) credentials: Arc<Mutex<CredentialCache>>,
     /// The proxy in use, if any (for proxy errors and proxy authentication).
     pub(crate) proxy: Option<Url>,
@@ -132,7 +128,7 @@ fn fail<T>(error: NetworkError, message: impl Into<String>) -> Outcome<T> {
 /// Runs a job to the end; returns the `Finished` event for the caller to send (exactly
 /// once) and the emitter to send it with.
 pub(crate) fn run(job: Job) -> (Emitter<Event>, Event) {
-    let _running = Running::enter(job.control.clone(), job.agent_settings.generation);
+    let _running = Running::enter(job.control.clone());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.execute()));
     let result = match outcome {
         Ok(Ok(())) => None,
@@ -347,16 +343,15 @@ impl Job {
             );
             let response = match sent {
                 Err(Stop::ProxyAuthenticationRequired) => {
-                    if let Some((_, Source::Cache)) = proxy_credentials.take() {
-                        self.with_proxy_cache(|cache, proxy| cache.proxy_forget(proxy, PROXY_REALM));
+                    if let Some((_, Source::Cache)) = proxy_credentials.take()
+                        && let Some(proxy) = self.proxy_key()
+                    {
+                        self.cache().proxy_forget(&proxy);
                     }
-                    // The proxy refused the tunnel: ask, every time (as Qt does).
+                    // The proxy refused the tunnel: ask, every time (as Qt does). Its realm is
+                    // unknown: ureq reports a refused CONNECT without its headers.
                     let (tx, rx) = bounded(1);
-                    self.emit(EventKind::AskCredentials {
-                        realm: PROXY_REALM.into(),
-                        proxy: true,
-                        answer: tx,
-                    })?;
+                    self.emit(EventKind::AskCredentials { realm: String::new(), proxy: true, answer: tx })?;
                     match self.wait_answer(&rx)? {
                         Some(credentials) => {
                             proxy_credentials = Some((credentials, Source::Asked));
@@ -369,10 +364,9 @@ impl Job {
             };
             if let Some((credentials, source @ Source::Asked)) = &mut proxy_credentials {
                 // The tunnel was opened: the proxy accepted them.
-                let accepted = credentials.clone();
-                self.with_proxy_cache(|cache, proxy| {
-                    cache.proxy_insert(proxy.clone(), PROXY_REALM.into(), accepted)
-                });
+                if let Some(proxy) = self.proxy_key() {
+                    self.cache().proxy_insert(proxy, credentials.clone());
+                }
                 *source = Source::Cache;
             }
             let status = response.status().as_u16();
@@ -459,16 +453,17 @@ impl Job {
 
     /// Accepted credentials for the proxy in use, from the manager's cache.
     fn cached_proxy_credentials(&self) -> Option<(String, String)> {
-        let mut found = None;
-        self.with_proxy_cache(|cache, proxy| found = cache.proxy_get(proxy, PROXY_REALM));
-        found
+        self.proxy_key().and_then(|proxy| self.cache().proxy_get(&proxy))
     }
 
-    /// Runs `f` on the credential cache and the proxy's key, when a proxy is in use.
-    fn with_proxy_cache(&self, f: impl FnOnce(&mut CredentialCache, &auth::Origin)) {
-        if let Some(proxy) = &self.proxy {
-            f(&mut self.credentials.lock().unwrap_or_else(|e| e.into_inner()), &auth::origin_of(proxy));
-        }
+    /// The credential cache's key for the proxy in use, if any.
+    fn proxy_key(&self) -> Option<auth::Origin> {
+        self.proxy.as_ref().map(auth::origin_of)
+    }
+
+    /// The manager's credential cache.
+    fn cache(&self) -> std::sync::MutexGuard<'_, CredentialCache> {
+        self.credentials.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Waits for the loop's answer; aborts and a vanished loop end the request.
@@ -738,11 +733,10 @@ enum Source {
 
 /// The credentials in use for an origin, and how they are presented.
 struct Attempt {
-    realm: String,
+    /// The challenge answered (its scheme and realm).
+    challenge: Chosen,
     credentials: (String, String),
     source: Source,
-    /// The Digest challenge being answered, or `None` for Basic.
-    digest: Option<DigestChallenge>,
 }
 
 /// The state of server authentication across the retries of one request (Qt's order: URL
@@ -780,12 +774,13 @@ impl AuthState {
         if self.current.is_none() {
             let cache = cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((realm, credentials)) = cache.preemptive(&auth::origin_of(url)) {
-                self.current = Some(Attempt { realm, credentials, source: Source::Cache, digest: None });
+                let challenge = Chosen::Basic { realm };
+                self.current = Some(Attempt { challenge, credentials, source: Source::Cache });
             }
         }
         let attempt = self.current.as_ref()?;
         let (user, password) = &attempt.credentials;
-        let Some(digest) = &attempt.digest else {
+        let Chosen::Digest(digest) = &attempt.challenge else {
             return Some(auth::basic_header(user, password));
         };
         let nc = match &mut self.nonce_count {
@@ -798,7 +793,7 @@ impl AuthState {
                 1
             }
         };
-        Some(digest.authorization(user, password, verb, &request_target(url), nc, &auth::cnonce()))
+        Some(digest.authorization(user, password, verb, request_target(url), nc, &auth::cnonce()))
     }
 
     /// Answers a 401: picks the challenge (Digest before Basic) and the credentials to
@@ -811,55 +806,42 @@ impl AuthState {
             return Ok(Next::Deliver);
         };
         let realm = chosen.realm().to_owned();
-        let digest = match chosen {
-            Chosen::Digest(digest) => Some(digest),
-            Chosen::Basic { .. } => None,
-        };
-        log::debug!(
-            "request {}: 401 for realm {realm:?}, answering with {}",
-            job.id,
-            if digest.is_some() { "Digest" } else { "Basic" }
-        );
+        let scheme = if matches!(chosen, Chosen::Digest(_)) { "Digest" } else { "Basic" };
+        log::debug!("request {}: 401 for realm {realm:?}, answering with {scheme}", job.id);
         let origin = auth::origin_of(url);
-        let previous = self.current.take();
+        let mut previous = self.current.take();
         // The nonce expired, not the credentials just sent: once, retry them with the new
         // nonce without asking.
-        if let (Some(new), Some(previous)) = (&digest, &previous)
-            && new.stale
-            && previous.digest.is_some()
-            && previous.realm == realm
-            && !self.stale_retried
-        {
+        let stale = matches!(&chosen, Chosen::Digest(new) if new.stale)
+            && matches!(&previous, Some(p) if matches!(p.challenge, Chosen::Digest(_)) && p.challenge.realm() == realm)
+            && !self.stale_retried;
+        if stale && let Some(previous) = previous.take() {
             log::debug!("request {}: stale nonce, retrying with the new one", job.id);
             self.stale_retried = true;
-            self.current = Some(Attempt {
-                realm,
-                credentials: previous.credentials.clone(),
-                source: previous.source,
-                digest,
-            });
+            let Attempt { credentials, source, .. } = previous;
+            self.current = Some(Attempt { challenge: chosen, credentials, source });
             return Ok(Next::Retry);
         }
         // Cached credentials for this very realm were rejected: forget them. Credentials
         // sent pre-emptively for another realm of the origin say nothing about this one:
         // they stay cached, and this realm's cache entry is still worth a try.
-        if matches!(&previous, Some(p) if p.source == Source::Cache && p.realm == realm) {
-            job.credentials.lock().unwrap_or_else(|e| e.into_inner()).forget(&origin, &realm);
+        if matches!(&previous, Some(p) if p.source == Source::Cache && p.challenge.realm() == realm) {
+            job.cache().forget(&origin, &realm);
         }
         if !self.tried_url {
             self.tried_url = true;
             if let Some(credentials) = self.url_credentials.clone() {
-                self.retry_with(realm, credentials, Source::Url, digest);
+                self.retry_with(chosen, credentials, Source::Url);
                 return Ok(Next::Retry);
             }
         }
         // Each realm's cache entry is tried once per request (Qt: never the cache twice in
         // a row), so a server alternating its realms cannot make us loop.
         if !self.cache_tried.contains(&realm) {
-            let cached = job.credentials.lock().unwrap_or_else(|e| e.into_inner()).get(&origin, &realm);
+            let cached = job.cache().get(&origin, &realm);
             if let Some(credentials) = cached {
                 self.cache_tried.push(realm.clone());
-                self.retry_with(realm, credentials, Source::Cache, digest);
+                self.retry_with(chosen, credentials, Source::Cache);
                 return Ok(Next::Retry);
             }
         }
@@ -867,22 +849,16 @@ impl AuthState {
         job.emit(EventKind::AskCredentials { realm: realm.clone(), proxy: false, answer: tx })?;
         match job.wait_answer(&rx)? {
             Some(credentials) => {
-                self.retry_with(realm, credentials, Source::Asked, digest);
+                self.retry_with(chosen, credentials, Source::Asked);
                 Ok(Next::Retry)
             }
             None => Ok(Next::Deliver),
         }
     }
 
-    fn retry_with(
-        &mut self,
-        realm: String,
-        credentials: (String, String),
-        source: Source,
-        digest: Option<DigestChallenge>,
-    ) {
+    fn retry_with(&mut self, challenge: Chosen, credentials: (String, String), source: Source) {
         self.stale_retried = false;
-        self.current = Some(Attempt { realm, credentials, source, digest });
+        self.current = Some(Attempt { challenge, credentials, source });
     }
 
     /// The server accepted the current credentials: cache them (Basic ones to be sent
@@ -893,9 +869,9 @@ impl AuthState {
         {
             cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
                 auth::origin_of(url),
-                attempt.realm.clone(),
+                attempt.challenge.realm().to_owned(),
                 attempt.credentials.clone(),
-                attempt.digest.is_none(),
+                matches!(attempt.challenge, Chosen::Basic { .. }),
             );
         }
     }
@@ -912,9 +888,9 @@ fn wire_url(url: &Url) -> Url {
 
 /// The request-target ureq writes for `url` (path and query, origin-form), which a Digest
 /// response covers.
-fn request_target(url: &Url) -> String {
-    http::Uri::try_from(wire_url(url).as_str())
-        .ok()
-        .and_then(|uri| uri.path_and_query().map(|pq| pq.as_str().to_owned()))
-        .unwrap_or_else(|| "/".to_owned())
+fn request_target(url: &Url) -> &str {
+    match &url[url::Position::BeforePath..url::Position::AfterQuery] {
+        "" => "/",
+        target => target,
+    }
 }
