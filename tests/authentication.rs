@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Watchdog, wait};
+use common::{Watchdog, fetch, wait};
 use cute::SignalSpy;
 use cute::network::{NetworkAccessManager, NetworkError, NetworkRequest};
 use cute_httpbin::Httpbin;
@@ -59,8 +59,7 @@ fn the_tutorial_flow_authenticates_once() {
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
     let calls = answer(&nam, "user7", "passwd7", 3);
-    let reply = nam.get(&NetworkRequest::new(server.url("/basic-auth/user7/passwd7")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/basic-auth/user7/passwd7"));
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     let json: serde_json::Value = reply.read_json().unwrap();
     assert_eq!(json["authenticated"], true);
@@ -68,15 +67,13 @@ fn the_tutorial_flow_authenticates_once() {
     assert_eq!(calls.get(), 1);
 
     // Accepted credentials are cached: the next request to that host does not ask.
-    let again = nam.get(&NetworkRequest::new(server.url("/basic-auth/user7/passwd7")));
-    wait(&again);
+    let again = fetch(&nam, server.url("/basic-auth/user7/passwd7"));
     assert_eq!(again.error(), NetworkError::NoError);
     assert_eq!(calls.get(), 1);
 
     // clear_access_cache forgets them.
     nam.clear_access_cache();
-    let third = nam.get(&NetworkRequest::new(server.url("/basic-auth/user7/passwd7")));
-    wait(&third);
+    let third = fetch(&nam, server.url("/basic-auth/user7/passwd7"));
     assert_eq!(third.error(), NetworkError::NoError);
     assert_eq!(calls.get(), 2);
 }
@@ -88,8 +85,7 @@ fn rejected_credentials_ask_again_until_the_slot_aborts() {
     let nam = NetworkAccessManager::new();
     let calls = answer(&nam, "user7", "wrong", 3);
     let finished = SignalSpy::new(nam.finished());
-    let reply = nam.get(&NetworkRequest::new(server.url("/basic-auth/user7/passwd7")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/basic-auth/user7/passwd7"));
     assert_eq!(reply.error(), NetworkError::OperationCanceledError);
     assert_eq!(reply.error_string(), "Operation canceled");
     assert_eq!(calls.get(), 3);
@@ -107,8 +103,7 @@ fn a_slot_that_sets_nothing_ends_with_authentication_required() {
     let calls = Rc::new(Cell::new(0));
     let c = calls.clone();
     nam.authentication_required().connect(move |_| c.set(c.get() + 1));
-    let reply = nam.get(&NetworkRequest::new(server.url("/basic-auth/a/b")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/basic-auth/a/b"));
     assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError);
     assert_eq!(reply.error_string(), "Host requires authentication");
     assert_eq!(reply.status_code(), Some(401));
@@ -120,8 +115,7 @@ fn no_slot_connected_ends_with_authentication_required() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
-    let reply = nam.get(&NetworkRequest::new(server.url("/basic-auth/a/b")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/basic-auth/a/b"));
     assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError);
 }
 
@@ -132,8 +126,7 @@ fn credentials_in_the_url_are_used_without_asking() {
     let nam = NetworkAccessManager::new();
     let calls = answer(&nam, "x", "y", 0);
     let url = server.url("/basic-auth/user7/passwd7").replace("http://", "http://user7:passwd7@");
-    let reply = nam.get(&NetworkRequest::new(url));
-    wait(&reply);
+    let reply = fetch(&nam, url);
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     assert_eq!(calls.get(), 0);
     // Wrong URL credentials: then the signal is asked, once, with the right ones.
@@ -154,8 +147,7 @@ fn hidden_basic_auth_is_a_plain_404_without_asking() {
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
     let calls = answer(&nam, "user7", "passwd7", 0);
-    let reply = nam.get(&NetworkRequest::new(server.url("/hidden-basic-auth/user7/passwd7")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/hidden-basic-auth/user7/passwd7"));
     assert_eq!(reply.error(), NetworkError::ContentNotFoundError);
     assert_eq!(calls.get(), 0);
 }
@@ -254,8 +246,7 @@ fn two_realms_on_one_origin_are_each_asked_once() {
         auth.set_password(password);
     });
     for path in ["/a", "/b", "/a", "/b", "/a", "/b"] {
-        let reply = nam.get(&NetworkRequest::new(format!("{base}{path}")));
-        wait(&reply);
+        let reply = fetch(&nam, format!("{base}{path}"));
         assert_eq!(reply.error(), NetworkError::NoError, "{path}: {}", reply.error_string());
         assert_eq!(reply.read_all(), path[1..].to_uppercase().as_bytes(), "{path}");
     }
@@ -271,8 +262,7 @@ fn digest_md5_authenticates_through_the_slot() {
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
     let calls = answer_in(&nam, DIGEST_REALM, "user7", "passwd7", 3);
-    let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/digest-auth/auth/user7/passwd7"));
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     let json: serde_json::Value = reply.read_json().unwrap();
     assert_eq!(json, serde_json::json!({"authenticated": true, "user": "user7"}));
@@ -287,8 +277,7 @@ fn digest_sha256_authenticates_through_the_slot() {
     let calls = answer_in(&nam, DIGEST_REALM, "user7", "passwd7", 3);
     // The query is part of the request-target the response covers (the server checks).
     let url = server.url("/digest-auth/auth/user7/passwd7/SHA-256?x=1&y=%2F");
-    let reply = nam.get(&NetworkRequest::new(url));
-    wait(&reply);
+    let reply = fetch(&nam, url);
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     let json: serde_json::Value = reply.read_json().unwrap();
     assert_eq!(json["user"], "user7");
@@ -316,15 +305,13 @@ fn digest_rejected_password_asks_again_until_the_slot_gives_up() {
             auth.set_password("wrong");
         }
     });
-    let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/digest-auth/auth/user7/passwd7"));
     assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError);
     assert_eq!(reply.error_string(), "Host requires authentication");
     assert_eq!(reply.status_code(), Some(401));
     assert_eq!(calls.get(), 4);
     // Nothing wrong was cached: a new request asks again.
-    let again = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
-    wait(&again);
+    let again = fetch(&nam, server.url("/digest-auth/auth/user7/passwd7"));
     assert_eq!(again.error(), NetworkError::AuthenticationRequiredError);
     assert_eq!(calls.get(), 5);
 }
@@ -337,8 +324,7 @@ fn digest_credentials_in_the_url_are_used_without_asking() {
     let calls = answer_in(&nam, DIGEST_REALM, "x", "y", 0);
     let url =
         server.url("/digest-auth/auth/user7/passwd7/SHA-256").replace("http://", "http://user7:passwd7@");
-    let reply = nam.get(&NetworkRequest::new(url));
-    wait(&reply);
+    let reply = fetch(&nam, url);
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     assert_eq!(reply.read_json::<serde_json::Value>().unwrap()["user"], "user7");
     assert_eq!(calls.get(), 0);
@@ -351,19 +337,16 @@ fn digest_cached_credentials_answer_the_next_challenge_without_asking() {
     let nam = NetworkAccessManager::new();
     let calls = answer_in(&nam, DIGEST_REALM, "user7", "passwd7", 0);
     for round in 0..3 {
-        let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
-        wait(&reply);
+        let reply = fetch(&nam, server.url("/digest-auth/auth/user7/passwd7"));
         assert_eq!(reply.error(), NetworkError::NoError, "round {round}: {}", reply.error_string());
         assert_eq!(calls.get(), 1, "round {round}");
     }
     // Another path of the same realm (same origin) too.
-    let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7/SHA-256")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/digest-auth/auth/user7/passwd7/SHA-256"));
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     assert_eq!(calls.get(), 1);
     nam.clear_access_cache();
-    let reply = nam.get(&NetworkRequest::new(server.url("/digest-auth/auth/user7/passwd7")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/digest-auth/auth/user7/passwd7"));
     assert_eq!(reply.error(), NetworkError::NoError);
     assert_eq!(calls.get(), 2);
 }
@@ -376,8 +359,7 @@ fn unsupported_digest_challenges_finish_without_asking() {
     let calls = answer_in(&nam, DIGEST_REALM, "user7", "passwd7", 0);
     // qop auth-int only (we do not hash bodies), and httpbin's non-RFC "SHA-512".
     for path in ["/digest-auth/auth-int/user7/passwd7", "/digest-auth/auth/user7/passwd7/SHA-512"] {
-        let reply = nam.get(&NetworkRequest::new(server.url(path)));
-        wait(&reply);
+        let reply = fetch(&nam, server.url(path));
         assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError, "{path}");
     }
     assert_eq!(calls.get(), 0);
@@ -467,8 +449,7 @@ fn a_stale_nonce_is_retried_once_without_asking() {
     let (base, seen) = scripted_server(stale_script);
     let nam = NetworkAccessManager::new();
     let calls = answer_in(&nam, "stale", "u", "p", 0);
-    let reply = nam.get(&NetworkRequest::new(format!("{base}/stale?q=1")));
-    wait(&reply);
+    let reply = fetch(&nam, format!("{base}/stale?q=1"));
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     assert_eq!(reply.read_all(), b"ok");
     assert_eq!(calls.get(), 1, "the stale 401 is not the application's business");
@@ -514,8 +495,7 @@ fn a_server_that_is_always_stale_gets_one_silent_retry_per_answer() {
     let (base, seen) = scripted_server(stale_script);
     let nam = NetworkAccessManager::new();
     let asked = answer_each(&nam, &[("u", "p")]);
-    let reply = nam.get(&NetworkRequest::new(format!("{base}/always-stale")));
-    wait(&reply);
+    let reply = fetch(&nam, format!("{base}/always-stale"));
     assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError);
     assert_eq!(reply.status_code(), Some(401));
     // Asked, answered, stale, retried silently, stale again: asked again, no answer.
@@ -531,8 +511,7 @@ fn the_nonce_count_grows_while_a_nonce_is_reused() {
     let (base, seen) = scripted_server(stale_script);
     let nam = NetworkAccessManager::new();
     let asked = answer_each(&nam, &[("bad", "x"), ("good", "y")]);
-    let reply = nam.get(&NetworkRequest::new(format!("{base}/same-nonce")));
-    wait(&reply);
+    let reply = fetch(&nam, format!("{base}/same-nonce"));
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     assert_eq!(asked.borrow().len(), 2);
     let seen = seen.lock().unwrap();
@@ -565,8 +544,7 @@ fn digest_is_preferred_to_basic() {
     for (path, hex_len) in [("/both", 32), ("/both-one-line", 64)] {
         let nam = NetworkAccessManager::new();
         let asked = answer_each(&nam, &[("u", "p")]);
-        let reply = nam.get(&NetworkRequest::new(format!("{base}{path}")));
-        wait(&reply);
+        let reply = fetch(&nam, format!("{base}{path}"));
         assert_eq!(reply.error(), NetworkError::NoError, "{path}: {}", reply.error_string());
         assert_eq!(*asked.borrow(), ["digest"], "{path}");
         let seen = std::mem::take(&mut *seen.lock().unwrap());

@@ -124,30 +124,29 @@ fn post_request_with_a_body_that_is_not_json_says_so_and_exits_non_zero() {
     let server = Httpbin::start().unwrap();
     // A 200 with HTML (the POST is redirected by a 303 to /html, which answers GET only):
     // Python's json.loads would raise; the port must not print blanks.
-    let output = run("post_request", &[&server.url("/redirect-to?url=/html&status_code=303")]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let url = server.url("/redirect-to?url=/html&status_code=303");
+    let output = fails_saying("post_request", &url, "Error: the reply is not JSON");
     assert_eq!(stdout(&output), "", "no Name/Age lines");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("Error: the reply is not JSON"), "{stderr}");
     // A 200 with an empty body, and one with JSON but no form fields: the same.
-    let output = run("post_request", &[&server.url("/status/200")]);
+    fails_saying("post_request", &server.url("/status/200"), "Error: the reply is not JSON");
+    let url = server.url("/response-headers?X-Kind=no-form");
+    fails_saying("post_request", &url, "Error: the reply's JSON has no form.name");
+}
+
+/// Runs `example` against `url`; it must exit with 1 and say `error` first on stderr.
+fn fails_saying(example: &str, url: &str, error: &str) -> Output {
+    let output = run(example, &[url]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("Error: the reply is not JSON"), "{stderr}");
-    let output = run("post_request", &[&server.url("/response-headers?X-Kind=no-form")]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("Error: the reply's JSON has no form.name"), "{stderr}");
+    assert!(stderr.starts_with(error), "{stderr}");
+    output
 }
 
 #[test]
 fn authentication_with_a_body_that_is_not_json_says_so_and_exits_non_zero() {
     let server = Httpbin::start().unwrap();
-    let output = run("authentication", &[&server.url("/html")]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let output = fails_saying("authentication", &server.url("/html"), "Error: the reply is not JSON");
     assert_eq!(stdout(&output), "");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("Error: the reply is not JSON"), "{stderr}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Watchdog, run_until, wait};
+use common::{Watchdog, fetch, run_until, wait};
 use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
 use cute::{EventLoop, Timer};
 use cute_httpbin::Httpbin;
@@ -141,8 +141,7 @@ fn a_final_download_progress_comes_before_finished() {
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
     let gzip_len = {
-        let probe = nam.get(&NetworkRequest::new(server.url("/gzip")));
-        wait(&probe);
+        let probe = fetch(&nam, server.url("/gzip"));
         probe.read_all().len()
     };
     let gzip_last = format!("progress {gzip_len} Some({gzip_len})");
@@ -199,8 +198,7 @@ fn an_unknown_status_code_still_has_a_reason() {
     for (code, expected) in
         [(599, NetworkError::UnknownServerError), (499, NetworkError::UnknownContentError)]
     {
-        let reply = nam.get(&NetworkRequest::new(server.url(&format!("/status/{code}"))));
-        wait(&reply);
+        let reply = fetch(&nam, server.url(&format!("/status/{code}")));
         assert_eq!(reply.error(), expected, "{code}");
         assert_eq!(reply.status_code(), Some(code));
         assert_eq!(reply.reason_phrase(), code.to_string());
@@ -208,8 +206,7 @@ fn an_unknown_status_code_still_has_a_reason() {
         assert!(text.ends_with(&format!("server replied: {code}")), "{text:?}");
     }
     // A known code keeps its canonical phrase.
-    let reply = nam.get(&NetworkRequest::new(server.url("/status/404")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/status/404"));
     assert_eq!(reply.reason_phrase(), "Not Found");
     assert!(reply.error_string().ends_with("server replied: Not Found"), "{}", reply.error_string());
 }

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Watchdog, wait};
+use common::{Watchdog, fetch, wait};
 use cute::SignalSpy;
 use cute::network::{
     Attribute, AttributeValue, KnownHeaders, NetworkAccessManager, NetworkError, NetworkRequest,
@@ -43,8 +43,7 @@ fn absolute_redirects_are_followed_too() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
-    let reply = nam.get(&NetworkRequest::new(server.url("/absolute-redirect/2")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/absolute-redirect/2"));
     assert_eq!(reply.error(), NetworkError::NoError);
     assert_eq!(reply.url().unwrap().path(), "/get");
 }
@@ -112,11 +111,9 @@ fn same_origin_policy_refuses_another_origin() {
     let other = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
     nam.set_redirect_policy(RedirectPolicy::SameOriginRedirectPolicy);
-    let reply = nam.get(&NetworkRequest::new(redirect_to(&server, &other.url("/get"), 302)));
-    wait(&reply);
+    let reply = fetch(&nam, redirect_to(&server, &other.url("/get"), 302));
     assert_eq!(reply.error(), NetworkError::InsecureRedirectError);
-    let same = nam.get(&NetworkRequest::new(redirect_to(&server, &server.url("/get"), 302)));
-    wait(&same);
+    let same = fetch(&nam, redirect_to(&server, &server.url("/get"), 302));
     assert_eq!(same.error(), NetworkError::NoError);
 }
 
@@ -149,8 +146,7 @@ fn redirect_to_a_non_http_scheme_is_refused() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
-    let reply = nam.get(&NetworkRequest::new(redirect_to(&server, "file:///etc/passwd", 302)));
-    wait(&reply);
+    let reply = fetch(&nam, redirect_to(&server, "file:///etc/passwd", 302));
     assert_eq!(reply.error(), NetworkError::ProtocolUnknownError);
 }
 
@@ -159,8 +155,7 @@ fn cookies_set_by_a_redirecting_response_are_sent_to_its_target() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
-    let reply = nam.get(&NetworkRequest::new(server.url("/cookies/set?flavour=oatmeal")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/cookies/set?flavour=oatmeal"));
     assert_eq!(reply.error(), NetworkError::NoError);
     let json: serde_json::Value = reply.read_json().unwrap();
     assert_eq!(json["cookies"]["flavour"], "oatmeal");
@@ -199,8 +194,7 @@ fn cookies_survive_setting_changes_and_clear_access_cache() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
-    let set = nam.get(&NetworkRequest::new(server.url("/cookies/set?flavour=oatmeal")));
-    wait(&set);
+    let set = fetch(&nam, server.url("/cookies/set?flavour=oatmeal"));
     assert_eq!(set.error(), NetworkError::NoError, "{}", set.error_string());
     type Change = Box<dyn Fn(&NetworkAccessManager)>;
     let changes: [(&str, Change); 6] = [
@@ -220,8 +214,7 @@ fn cookies_survive_setting_changes_and_clear_access_cache() {
     ];
     for (what, change) in &changes {
         change(&nam);
-        let reply = nam.get(&NetworkRequest::new(server.url("/cookies")));
-        wait(&reply);
+        let reply = fetch(&nam, server.url("/cookies"));
         assert_eq!(reply.error(), NetworkError::NoError, "after {what}: {}", reply.error_string());
         let json: serde_json::Value = reply.read_json().unwrap();
         assert_eq!(json["cookies"]["flavour"], "oatmeal", "the cookie is gone after {what}: {json}");

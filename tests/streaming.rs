@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use common::{Watchdog, run_until, wait};
+use common::{Watchdog, fetch, run_until, wait};
 use cute::SignalSpy;
 use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
 use cute_httpbin::Httpbin;
@@ -100,11 +100,9 @@ fn read_consumes_in_order() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
-    let reply = nam.get(&NetworkRequest::new(server.url("/html")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/html"));
     let whole = {
-        let again = nam.get(&NetworkRequest::new(server.url("/html")));
-        wait(&again);
+        let again = fetch(&nam, server.url("/html"));
         again.read_all()
     };
     let mut pieces = Vec::new();
@@ -141,8 +139,7 @@ fn transfer_timeout_from_the_manager_ends_a_stalled_reply() {
     let nam = NetworkAccessManager::new();
     nam.set_transfer_timeout(Duration::from_millis(200));
     let start = Instant::now();
-    let reply = nam.get(&NetworkRequest::new(server.url("/delay/5")));
-    wait(&reply);
+    let reply = fetch(&nam, server.url("/delay/5"));
     assert_eq!(reply.error(), NetworkError::TimeoutError);
     assert!(reply.error().is_timeout());
     assert!(start.elapsed() >= Duration::from_millis(200));

@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, bounded};
-use cute::network::NetworkReply;
+use cute::network::{NetworkAccessManager, NetworkReply, NetworkRequest, RequestUrl};
 use cute::{EventLoop, SignalSpy};
 
 /// Aborts the test process if it is still alive after `limit`: a hung loop must fail the
@@ -53,4 +53,12 @@ pub fn wait(reply: &NetworkReply) {
         let spy = SignalSpy::new(reply.finished());
         assert!(spy.wait(Duration::from_secs(30)), "reply did not finish: {reply:?}");
     }
+}
+
+/// GETs `url` with `nam` and runs this thread's loop until the reply finishes (see
+/// [`wait`]).
+pub fn fetch(nam: &NetworkAccessManager, url: impl Into<RequestUrl>) -> NetworkReply {
+    let reply = nam.get(&NetworkRequest::new(url));
+    wait(&reply);
+    reply
 }
