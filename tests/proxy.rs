@@ -105,6 +105,15 @@ fn serve(mut tcp: TcpStream, script: &Script, heads: &Sender<String>) {
     }
 }
 
+/// A 407 with a Basic challenge for `realm`.
+fn refused(realm: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"{realm}\"\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
 fn request_line(head: &str) -> &str {
     head.lines().next().unwrap_or("")
 }
@@ -140,9 +149,7 @@ fn open_proxy(head: &str) -> Vec<u8> {
 /// Like [`open_proxy`], but a request for the proxy without `puser:ppass` gets a 407.
 fn authenticating_proxy(head: &str) -> Vec<u8> {
     if is_for_the_proxy(head) && header(head, "proxy-authorization") != Some(PROXY_AUTHORIZATION) {
-        return b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n\
-                 Content-Length: 0\r\n\r\n"
-            .to_vec();
+        return refused("proxy");
     }
     open_proxy(head)
 }
@@ -349,9 +356,7 @@ fn proxy_credentials_never_reach_the_origin() {
         } else if header(head, "proxy-authorization").is_some() {
             ok("the origin got the proxy credentials")
         } else {
-            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"origin\"\r\n\
-              Content-Length: 0\r\n\r\n"
-                .to_vec()
+            refused("origin")
         }
     });
     let nam = NetworkAccessManager::new();
@@ -421,9 +426,7 @@ fn rejected_cached_proxy_credentials_are_forgotten_and_asked_for() {
         if header(head, "proxy-authorization") == Some(wanted) {
             b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec()
         } else {
-            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n\
-              Content-Length: 0\r\n\r\n"
-                .to_vec()
+            refused("proxy")
         }
     });
     let nam = NetworkAccessManager::new();
