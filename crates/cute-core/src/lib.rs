@@ -60,8 +60,9 @@
 //! # Features
 //!
 //! - [`Signal`], [`Connection`], [`ConnectionType`] (direct, queued, single-shot),
-//!   [`Emitter`] for other threads;
-//! - [`CoreApplication`] with `exec`, `quit`, `exit` (any thread), `about_to_quit`;
+//!   re-entrant slots ([`Signal::connect_reentrant`]), [`Emitter`] for other threads;
+//! - [`CoreApplication`] with `exec`, `quit`, `exit` (any thread), `about_to_quit`,
+//!   `instance`;
 //! - [`EventLoop`] and [`EventLoop::process_events`]; [`LoopHandle`] to post and quit;
 //! - [`Timer`] (interval, single shot, `remaining_time`, `Timer::single_shot`);
 //! - [`Thread`] with its own loop and exit code;
