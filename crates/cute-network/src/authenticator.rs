@@ -4,6 +4,8 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
+use crate::protocol::Credentials;
+
 #[derive(Default)]
 struct AuthData {
     user: String,
@@ -100,8 +102,8 @@ impl Authenticator {
     }
 
     /// The credentials a slot set, if any.
-    pub(crate) fn credentials(&self) -> Option<(String, String)> {
+    pub(crate) fn credentials(&self) -> Option<Credentials> {
         let data = self.data.borrow();
-        data.touched.then(|| (data.user.clone(), data.password.clone()))
+        data.touched.then(|| Credentials::new(data.user.clone(), data.password.clone()))
     }
 }

@@ -298,6 +298,24 @@ pub enum Error {
     InvalidSetting(&'static str),
 }
 
+/// Why a reply failed: its [`NetworkError`] and the text of its `error_string` (private).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) error: NetworkError,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(error: NetworkError, message: impl Into<String>) -> Self {
+        Failure { error, message: message.into() }
+    }
+
+    /// The reply was aborted: by the application, by quitting, or by dropping the manager.
+    pub(crate) fn canceled() -> Self {
+        Failure::new(NetworkError::OperationCanceledError, "Operation canceled")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

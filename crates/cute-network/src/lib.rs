@@ -69,23 +69,28 @@ mod auth;
 mod authenticator;
 mod control;
 mod error;
-mod local;
+mod id_hash;
 mod manager;
 mod pool;
+mod protocol;
+mod proxy;
 mod reply;
 mod request;
-mod transport;
+mod scheduler;
+mod settings;
+mod sync;
 mod worker;
 
 pub use authenticator::Authenticator;
 pub use error::{Error, NetworkError};
-pub use manager::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,
-    NetworkAccessManager, Proxy,
-};
+pub use manager::NetworkAccessManager;
+pub use proxy::Proxy;
 pub use reply::NetworkReply;
 pub use request::{
     Attribute, AttributeValue, DEFAULT_DECOMPRESSION_THRESHOLD, DEFAULT_MAXIMUM_REDIRECTS, KnownHeaders,
     NetworkRequest, Operation, RedirectPolicy, RequestUrl,
+};
+pub use settings::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,
 };
 pub use url::Url;

@@ -1,173 +1,25 @@
 //! The access manager ([`NetworkAccessManager`], Qt's `QNetworkAccessManager`): creates
-//! replies, schedules them onto worker threads, and turns worker events into signals.
+//! replies, hands their jobs to the scheduler, and turns worker events into signals.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-
-use crossbeam_channel::{Receiver, Sender};
 use std::time::Duration;
 
-use cute_core::{Connection, CoreApplication, Emitter, Signal, Timer};
-use url::Url;
+use cute_core::{Connection, CoreApplication, Emitter, Signal};
 
-use crate::auth::CredentialCache;
+use crate::auth::cache::CredentialCache;
 use crate::authenticator::Authenticator;
-use crate::error::{Error, NetworkError};
-use crate::pool::{Pool, Runner};
-use crate::reply::{NetworkReply, Phase, ReplyInner};
-use crate::request::{NetworkRequest, Operation, RedirectPolicy, has_forbidden_bytes};
-use crate::transport::{self, AgentSettings, Generation, RequestSettings};
-use crate::worker::{Event, EventKind, Job};
-
-/// Qt's default: 6 connections per host and port.
-pub const DEFAULT_CONNECTIONS_PER_HOST: usize = 6;
-/// Default cap on worker threads across all hosts.
-pub const DEFAULT_MAX_WORKERS: usize = 32;
-/// Default connect timeout (Qt has none).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default transfer (inactivity) timeout (Qt's default is none, so replies can hang
-/// forever on a half-open connection).
-pub const DEFAULT_TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A proxy for [`NetworkAccessManager::set_proxy`] (Qt's `QNetworkProxy`, HTTP proxies).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Proxy {
-    url: Url,
-}
-
-impl fmt::Debug for Proxy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Proxy").field("url", &crate::request::redact(&self.url)).finish()
-    }
-}
-
-impl Proxy {
-    /// An HTTP proxy from `http://[user:password@]host:port`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::UnsupportedProxy`] for anything else (other schemes, no host, a path).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let proxy = cute_network::Proxy::http("http://proxy.example:3128").unwrap();
-    /// assert_eq!(proxy.host(), "proxy.example");
-    /// assert_eq!(proxy.port(), 3128);
-    /// assert!(cute_network::Proxy::http("socks5://proxy.example:1080").is_err());
-    /// ```
-    pub fn http(url: &str) -> Result<Proxy, Error> {
-        let bad = || Error::UnsupportedProxy(url.to_owned());
-        if has_forbidden_bytes(url.as_bytes()) {
-            return Err(bad());
-        }
-        let parsed = Url::parse(url).map_err(|_| bad())?;
-        if parsed.scheme() != "http" || parsed.host_str().is_none_or(str::is_empty) || parsed.path().len() > 1
-        {
-            return Err(bad());
-        }
-        Ok(Proxy { url: parsed })
-    }
-
-    /// The proxy's host.
-    pub fn host(&self) -> String {
-        self.url.host_str().unwrap_or("").to_owned()
-    }
-
-    /// The proxy's port (80 if not given).
-    pub fn port(&self) -> u16 {
-        self.url.port_or_known_default().unwrap_or(80)
-    }
-
-    /// The user name given in the proxy URL.
-    pub fn user(&self) -> String {
-        self.url.username().to_owned()
-    }
-
-    pub(crate) fn url(&self) -> &Url {
-        &self.url
-    }
-}
-
-pub(crate) type HostKey = (String, String, u16);
-
-fn host_key(url: Option<&Url>) -> HostKey {
-    match url {
-        Some(u) => (
-            u.scheme().to_owned(),
-            u.host_str().unwrap_or("").to_owned(),
-            u.port_or_known_default().unwrap_or(0),
-        ),
-        None => (String::new(), String::new(), 0),
-    }
-}
-
-/// One host's queue: jobs wait here, and up to the per-host limit of runners (each on a
-/// pool thread) take them one after another until the queue is empty.
-struct HostQueue {
-    tx: Sender<Job>,
-    rx: Receiver<Job>,
-    runners: usize,
-    /// Runners polling the queue for a moment before they give the host up.
-    lingering: Arc<AtomicUsize>,
-}
-
-struct Settings {
-    transfer_timeout: Duration,
-    redirect_policy: RedirectPolicy,
-    per_host: usize,
-    max_workers: usize,
-    agent: AgentSettings,
-    proxy: Option<Proxy>,
-}
-
-/// Hashes the manager's own request ids (sequential `u64`s, never chosen by a peer) with
-/// one multiplication: SipHash was a visible share of the loop's per-request work.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) struct ManagerInner {
-    finished: Signal<NetworkReply>,
-    authentication_required: Signal<(NetworkReply, Authenticator)>,
-    proxy_authentication_required: Signal<(Proxy, Authenticator)>,
-    events: Signal<Event>,
-    emitter: Emitter<Event>,
-    live: RefCell<HashMap<u64, Rc<ReplyInner>, BuildHasherDefault<IdHasher>>>,
-    hosts: RefCell<HashMap<HostKey, HostQueue>>,
-    settings: RefCell<Settings>,
-    /// Built on first use and kept for the manager's life: its cookie jar is the manager's.
-    agent: RefCell<Option<ureq::Agent>>,
-    /// `settings.agent` ready for requests, rebuilt after a change.
-    request_settings: RefCell<Option<Arc<RequestSettings>>>,
-    /// Bumped to retire the pooled connections.
-    connections: Generation,
-    pool: RefCell<Pool>,
-    credentials: Arc<Mutex<CredentialCache>>,
-    next_id: Cell<u64>,
-    /// The slot on the application's `about_to_quit` that cancels the live replies.
-    quit_hook: RefCell<Connection>,
-}
+use crate::error::{Error, Failure, NetworkError};
+use crate::protocol::{Answer, Challenger, Event, Origin, Question, ReplyEvent};
+use crate::proxy::Proxy;
+use crate::reply::{Made, NetworkReply, Replies, ReplyInner};
+use crate::request::{NetworkRequest, Operation, RedirectPolicy, validate};
+use crate::scheduler::{Scheduler, Stranded};
+use crate::settings::{Settings, unless_zero};
+use crate::sync::lock;
+use crate::worker::{self, Generation, Job, Limits, tls_trusting};
 
 /// Sends requests and delivers replies (Qt's `QNetworkAccessManager`).
 ///
@@ -234,9 +86,9 @@ pub struct NetworkAccessManager {
 impl fmt::Debug for NetworkAccessManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NetworkAccessManager")
-            .field("live_replies", &self.inner.live.borrow().len())
-            .field("queued", &self.inner.hosts.borrow().values().map(|h| h.rx.len()).sum::<usize>())
-            .field("workers", &self.inner.pool.borrow().threads())
+            .field("live_replies", &self.inner.replies.len())
+            .field("queued", &self.inner.scheduler.queued())
+            .field("workers", &self.inner.scheduler.threads())
             .finish()
     }
 }
@@ -256,32 +108,18 @@ impl NetworkAccessManager {
     pub fn new() -> Self {
         let events = Signal::<Event>::new();
         let emitter = events.emitter();
+        let settings = Settings::default();
         let inner = Rc::new(ManagerInner {
-            finished: Signal::new(),
+            replies: Replies::new(),
             authentication_required: Signal::new(),
             proxy_authentication_required: Signal::new(),
+            scheduler: Scheduler::new(settings.max_workers, emitter.clone()),
             events,
             emitter,
-            live: RefCell::default(),
-            hosts: RefCell::default(),
-            settings: RefCell::new(Settings {
-                transfer_timeout: DEFAULT_TRANSFER_TIMEOUT,
-                redirect_policy: RedirectPolicy::default(),
-                per_host: DEFAULT_CONNECTIONS_PER_HOST,
-                max_workers: DEFAULT_MAX_WORKERS,
-                agent: AgentSettings {
-                    proxy: None,
-                    connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
-                    tls: transport::tls_trusting(&[]),
-                },
-                proxy: None,
-            }),
+            settings: RefCell::new(Arc::new(settings)),
             agent: RefCell::new(None),
-            request_settings: RefCell::new(None),
             connections: Generation::default(),
-            pool: RefCell::new(Pool::new(DEFAULT_MAX_WORKERS)),
             credentials: Arc::default(),
-            next_id: Cell::new(1),
             quit_hook: RefCell::default(),
         });
         let weak = Rc::downgrade(&inner);
@@ -298,29 +136,29 @@ impl NetworkAccessManager {
 
     /// Sends a GET (Qt's `get`).
     pub fn get(&self, request: &NetworkRequest) -> NetworkReply {
-        self.inner.create(request, Operation::GetOperation, "GET", None)
+        self.inner.create(request, Operation::GetOperation, b"GET", None)
     }
 
     /// Sends a HEAD (Qt's `head`).
     pub fn head(&self, request: &NetworkRequest) -> NetworkReply {
-        self.inner.create(request, Operation::HeadOperation, "HEAD", None)
+        self.inner.create(request, Operation::HeadOperation, b"HEAD", None)
     }
 
     /// Sends a POST with `body` (Qt's `post`). Without a `Content-Type` header, Qt's
     /// default `application/x-www-form-urlencoded` is sent.
     pub fn post(&self, request: &NetworkRequest, body: impl Into<Vec<u8>>) -> NetworkReply {
-        self.inner.create(request, Operation::PostOperation, "POST", Some(body.into()))
+        self.inner.create(request, Operation::PostOperation, b"POST", Some(body.into()))
     }
 
     /// Sends a PUT with `body` (Qt's `put`).
     pub fn put(&self, request: &NetworkRequest, body: impl Into<Vec<u8>>) -> NetworkReply {
-        self.inner.create(request, Operation::PutOperation, "PUT", Some(body.into()))
+        self.inner.create(request, Operation::PutOperation, b"PUT", Some(body.into()))
     }
 
     /// Sends a DELETE (Qt's `deleteResource`).
     #[doc(alias = "deleteResource")]
     pub fn delete_resource(&self, request: &NetworkRequest) -> NetworkReply {
-        self.inner.create(request, Operation::DeleteOperation, "DELETE", None)
+        self.inner.create(request, Operation::DeleteOperation, b"DELETE", None)
     }
 
     /// Sends a request with any verb (Qt's `sendCustomRequest`); an empty `body` sends
@@ -333,15 +171,14 @@ impl NetworkAccessManager {
         verb: impl AsRef<[u8]>,
         body: impl Into<Vec<u8>>,
     ) -> NetworkReply {
-        let verb = String::from_utf8_lossy(verb.as_ref()).into_owned();
         let body = body.into();
         let body = (!body.is_empty()).then_some(body);
-        self.inner.create(request, Operation::CustomOperation, &verb, body)
+        self.inner.create(request, Operation::CustomOperation, verb.as_ref(), body)
     }
 
     /// Emitted for every reply when it finishes, just before the reply's own `finished`.
     pub fn finished(&self) -> &Signal<NetworkReply> {
-        &self.inner.finished
+        self.inner.replies.finished()
     }
 
     /// Emitted when a server asks for credentials that neither the URL nor the cache
@@ -394,31 +231,30 @@ impl NetworkAccessManager {
     }
 
     /// Sets the manager's transfer (inactivity) timeout; `Duration::ZERO` disables it. A
-    /// request's own timeout wins. Defaults to [`DEFAULT_TRANSFER_TIMEOUT`] (60 s).
+    /// request's own timeout wins. Defaults to [`DEFAULT_TRANSFER_TIMEOUT`](crate::DEFAULT_TRANSFER_TIMEOUT) (60 s).
     pub fn set_transfer_timeout(&self, timeout: Duration) {
-        self.inner.settings.borrow_mut().transfer_timeout = timeout;
+        self.inner.change(|s| s.transfer_timeout = unless_zero(timeout));
     }
 
-    /// The manager's transfer timeout.
+    /// The manager's transfer timeout (`Duration::ZERO`: off).
     pub fn transfer_timeout(&self) -> Duration {
-        self.inner.settings.borrow().transfer_timeout
+        self.inner.settings().transfer_timeout.unwrap_or_default()
     }
 
     /// Sets the timeout for opening a connection (TCP and TLS); `Duration::ZERO` disables
-    /// it. Defaults to [`DEFAULT_CONNECT_TIMEOUT`] (30 s).
+    /// it. Defaults to [`DEFAULT_CONNECT_TIMEOUT`](crate::DEFAULT_CONNECT_TIMEOUT) (30 s).
     pub fn set_connect_timeout(&self, timeout: Duration) {
-        let timeout = (!timeout.is_zero()).then_some(timeout);
-        self.inner.change_agent(|a| a.connect_timeout = timeout);
+        self.inner.change(|s| s.connect_timeout = unless_zero(timeout));
     }
 
     /// Sets the default redirect policy. Defaults to `NoLessSafeRedirectPolicy`.
     pub fn set_redirect_policy(&self, policy: RedirectPolicy) {
-        self.inner.settings.borrow_mut().redirect_policy = policy;
+        self.inner.change(|s| s.redirect_policy = policy);
     }
 
     /// The default redirect policy.
     pub fn redirect_policy(&self) -> RedirectPolicy {
-        self.inner.settings.borrow().redirect_policy
+        self.inner.settings().redirect_policy
     }
 
     /// Sets how many requests run at once per host and port (Qt's
@@ -431,14 +267,15 @@ impl NetworkAccessManager {
         if !(1..=255).contains(&n) {
             return Err(Error::InvalidSetting("connections per host must be within 1..=255"));
         }
-        self.inner.settings.borrow_mut().per_host = n;
-        self.inner.top_up();
+        self.inner.change(|s| s.per_host = n);
+        let stranded = self.inner.scheduler.top_up(n);
+        self.inner.fail_stranded(stranded);
         Ok(())
     }
 
     /// The number of requests run at once per host.
     pub fn max_connections_per_host(&self) -> usize {
-        self.inner.settings.borrow().per_host
+        self.inner.settings().per_host
     }
 
     /// Caps the worker threads across all hosts. Defaults to 32.
@@ -450,27 +287,25 @@ impl NetworkAccessManager {
         if n == 0 {
             return Err(Error::InvalidSetting("at least one worker thread is needed"));
         }
-        self.inner.settings.borrow_mut().max_workers = n;
-        self.inner.pool.borrow_mut().set_cap(n);
+        self.inner.change(|s| s.max_workers = n);
+        self.inner.scheduler.set_max_workers(n);
         Ok(())
     }
 
     /// The number of worker threads alive now.
     pub fn worker_threads(&self) -> usize {
-        self.inner.pool.borrow().threads()
+        self.inner.scheduler.threads()
     }
 
     /// Sends requests through an HTTP proxy, or directly with `None` (the default; the
     /// environment's proxy variables are not read).
     pub fn set_proxy(&self, proxy: Option<Proxy>) {
-        let url = proxy.as_ref().map(|p| p.url().to_string());
-        self.inner.settings.borrow_mut().proxy = proxy;
-        self.inner.change_agent(|a| a.proxy = url);
+        self.inner.change(|s| s.proxy = proxy);
     }
 
     /// The proxy in use.
     pub fn proxy(&self) -> Option<Proxy> {
-        self.inner.settings.borrow().proxy.clone()
+        self.inner.settings().proxy.clone()
     }
 
     /// Trusts exactly the CA certificates in `pem` (one or more PEM blocks) for https,
@@ -493,21 +328,21 @@ impl NetworkAccessManager {
             return Err(Error::InvalidCertificate("no PEM certificate found".into()));
         }
         // Requests made from now on carry these roots; ureq keeps their connections out of
-        // the agent's pool unless the roots are the agent's own (see `AgentSettings::tls`).
-        self.inner.change_agent(|a| a.tls = transport::tls_trusting(&ders));
+        // the agent's pool unless the roots are the agent's own (see `Settings::tls`).
+        self.inner.change(|s| s.tls = tls_trusting(&ders));
         Ok(())
     }
 
     /// Forgets cached credentials (for servers and proxies) and stops reusing the open
     /// connections (Qt's `clearAccessCache`). Cookies are kept, as in Qt.
     pub fn clear_access_cache(&self) {
-        self.inner.credentials.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        lock(&self.inner.credentials).clear();
         self.inner.connections.bump();
     }
 
     /// Replies not finished yet (queued or running).
     pub fn live_replies(&self) -> usize {
-        self.inner.live.borrow().len()
+        self.inner.replies.len()
     }
 }
 
@@ -517,36 +352,44 @@ impl Drop for NetworkAccessManager {
     }
 }
 
+pub(crate) struct ManagerInner {
+    replies: Rc<Replies>,
+    authentication_required: Signal<(NetworkReply, Authenticator)>,
+    proxy_authentication_required: Signal<(Proxy, Authenticator)>,
+    scheduler: Scheduler,
+    events: Signal<Event>,
+    emitter: Emitter<Event>,
+    /// The settings requests are made with now (see `settings.rs`).
+    settings: RefCell<Arc<Settings>>,
+    /// Built at the first request and kept for the manager's life: its cookie jar is the
+    /// manager's.
+    agent: RefCell<Option<ureq::Agent>>,
+    /// Bumped to retire the pooled connections.
+    connections: Generation,
+    credentials: Arc<Mutex<CredentialCache>>,
+    /// The slot on the application's `about_to_quit` that cancels the live replies.
+    quit_hook: RefCell<Connection>,
+}
+
 impl ManagerInner {
-    /// Changes settings applied to each request; requests already made keep theirs.
-    fn change_agent(&self, f: impl FnOnce(&mut AgentSettings)) {
-        f(&mut self.settings.borrow_mut().agent);
-        *self.request_settings.borrow_mut() = None;
+    fn settings(&self) -> Arc<Settings> {
+        self.settings.borrow().clone()
     }
 
-    /// The manager's agent and the settings for a request made now.
-    fn agent(&self) -> Result<(ureq::Agent, Arc<RequestSettings>), String> {
-        let settings = {
-            let mut cached = self.request_settings.borrow_mut();
-            match cached.as_ref() {
-                Some(settings) => settings.clone(),
-                None => {
-                    let settings =
-                        Arc::new(self.settings.borrow().agent.for_requests().map_err(|e| e.to_string())?);
-                    *cached = Some(settings.clone());
-                    settings
-                }
-            }
-        };
-        // Built with the TLS settings of its first request: ureq pools a request's
-        // connection only if its TLS settings are the agent's own (the same roots), so
-        // trusting a CA before the first request keeps https connections reused.
-        let agent = self
-            .agent
+    /// Changes the settings for requests made from now on; requests already made keep
+    /// theirs.
+    fn change(&self, f: impl FnOnce(&mut Settings)) {
+        f(Arc::make_mut(&mut self.settings.borrow_mut()));
+    }
+
+    /// The manager's agent, built with the TLS settings of its first request: ureq pools a
+    /// request's connection only if its TLS settings are the agent's own (the same roots),
+    /// so trusting a CA before the first request keeps https connections reused.
+    fn agent(&self, settings: &Settings) -> ureq::Agent {
+        self.agent
             .borrow_mut()
-            .get_or_insert_with(|| transport::build_agent(&self.connections, &settings.tls))
-            .clone();
-        Ok((agent, settings))
+            .get_or_insert_with(|| worker::build_agent(&self.connections, &settings.tls))
+            .clone()
     }
 
     /// Connects to the application's `about_to_quit` (once per application), so quitting
@@ -569,422 +412,137 @@ impl ManagerInner {
     /// The application is quitting: every live reply finishes with
     /// `OperationCanceledError`; the manager stays usable.
     fn on_quit(&self) {
-        let live = self.live.borrow().len();
+        let live = self.replies.len();
         if live == 0 {
             return;
         }
         log::debug!("application quitting with {live} live replies: aborting them");
         // The hosts stay, with their runner counts (the runners report idle as they stop).
-        self.drop_queued_jobs();
-        self.cancel_live();
-    }
-
-    /// Drops the jobs waiting in the host queues. Done before aborting the live replies: a
-    /// runner whose request is aborted would otherwise take the next queued job and connect.
-    fn drop_queued_jobs(&self) {
-        for host in self.hosts.borrow().values() {
-            while host.rx.try_recv().is_ok() {}
-        }
-    }
-
-    /// Aborts every live reply (in creation order) and finishes it with
-    /// `OperationCanceledError`.
-    fn cancel_live(&self) {
-        let mut live: Vec<Rc<ReplyInner>> = self.live.borrow().values().cloned().collect();
-        live.sort_by_key(|r| r.id);
-        for reply in &live {
-            reply.control.abort();
-        }
-        // While unwinding from a panic, running slots could panic again and abort the
-        // process: the replies are only marked finished then.
-        let unwinding = std::thread::panicking();
-        for reply in &live {
-            if unwinding {
-                let mut state = reply.state.borrow_mut();
-                state.phase = Phase::Finished;
-                state.error = NetworkError::OperationCanceledError;
-                state.error_string = "Operation canceled".into();
-            } else {
-                self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
-            }
-        }
+        self.scheduler.drop_queued();
+        self.replies.cancel_all();
     }
 
     fn create(
         self: &Rc<Self>,
         request: &NetworkRequest,
-        op: Operation,
-        verb: &str,
+        operation: Operation,
+        verb: &[u8],
         body: Option<Vec<u8>>,
     ) -> NetworkReply {
         self.hook_quit();
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        let policy = request.redirect_policy().unwrap_or(self.settings.borrow().redirect_policy);
-        let inner = Rc::new(ReplyInner::new(
-            id,
-            request.clone(),
-            op,
-            verb.to_owned(),
-            body.map(Arc::new),
-            Rc::downgrade(self),
-            policy,
-        ));
-        let reply = NetworkReply { inner: inner.clone() };
-        self.live.borrow_mut().insert(id, inner.clone());
-        log::debug!("request {id}: {verb} {}", request.shown_url());
-        if let Err((error, message)) = validate(request, verb) {
-            // Fail from the loop, never inside get(): connecting after get() is safe.
-            let weak = Rc::downgrade(self);
-            Timer::single_shot(Duration::ZERO, move || {
-                if let Some(manager) = weak.upgrade() {
-                    manager.finish(&inner, Some((error, message)));
-                }
-            });
-            return reply;
-        }
-        match self.job_for(&inner) {
-            Ok(job) => self.enqueue(host_key(request.url()), job),
-            Err((error, message)) => {
-                let weak = Rc::downgrade(self);
-                Timer::single_shot(Duration::ZERO, move || {
-                    if let Some(manager) = weak.upgrade() {
-                        manager.finish(&inner, Some((error, message)));
-                    }
-                });
+        let settings = self.settings();
+        let custom_verb =
+            (operation == Operation::CustomOperation).then(|| String::from_utf8_lossy(verb).into_owned());
+        let policy = request.redirect_policy().unwrap_or(settings.redirect_policy);
+        let reply = self.replies.create(Made { request: request.clone(), operation, custom_verb, policy });
+        let inner = reply.inner();
+        log::debug!("request {}: {} {}", inner.id(), String::from_utf8_lossy(verb), request.shown_url());
+        let method = match validate(request, verb) {
+            Ok(method) => method,
+            Err(failure) => {
+                inner.fail_soon(failure);
+                return reply;
             }
-        }
+        };
+        // `validate` refused requests without a URL.
+        let Some(url) = request.url().cloned() else { return reply };
+        let timeout = request.transfer_timeout().map_or(settings.transfer_timeout, unless_zero);
+        let threshold = request.decompressed_safety_check_threshold();
+        let job = Job {
+            id: inner.id(),
+            method,
+            url,
+            headers: request.headers().to_vec(),
+            body: body.map(Arc::new),
+            policy,
+            max_redirects: request.maximum_redirects_allowed(),
+            limits: Limits {
+                transfer_timeout: timeout,
+                decompression_threshold: u64::try_from(threshold).ok(),
+                max_body: request.maximum_body_size(),
+            },
+            control: inner.control().clone(),
+            events: self.emitter.clone(),
+            agent: self.agent(&settings),
+            credentials: self.credentials.clone(),
+            settings,
+        };
+        let origin = Origin::of(&job.url);
+        let per_host = job.settings.per_host;
+        let stranded = self.scheduler.enqueue(origin, job, per_host);
+        self.fail_stranded(stranded);
         reply
     }
 
-    /// Queues a job on its host and starts a runner if the host has room and no lingering
-    /// runner will take it.
-    fn enqueue(&self, key: HostKey, job: Job) {
-        let per_host = self.settings.borrow().per_host;
-        let runner = {
-            let mut hosts = self.hosts.borrow_mut();
-            let host = hosts.entry(key.clone()).or_insert_with(|| {
-                let (tx, rx) = crossbeam_channel::unbounded();
-                HostQueue { tx, rx, runners: 0, lingering: Arc::default() }
-            });
-            let _ = host.tx.send(job);
-            let waiting_for_a_runner = host.rx.len() > host.lingering.load(Ordering::SeqCst);
-            (host.runners < per_host && waiting_for_a_runner).then(|| {
-                host.runners += 1;
-                self.runner(&key, host)
-            })
-        };
-        if let Some(runner) = runner {
-            self.start(runner);
-        }
-    }
-
-    fn runner(&self, key: &HostKey, host: &HostQueue) -> Runner {
-        Runner::new(key.clone(), host.rx.clone(), host.lingering.clone(), self.emitter.clone())
-    }
-
-    /// Hands a runner to the pool; if no thread can ever run it, fails its host's queue.
-    fn start(&self, runner: Runner) {
-        let Err(runner) = self.pool.borrow().execute(runner) else { return };
-        let key = runner.host().clone();
-        let stranded: Vec<Job> = {
-            let mut hosts = self.hosts.borrow_mut();
-            let Some(host) = hosts.get_mut(&key) else { return };
-            host.runners -= 1;
-            if host.runners > 0 {
-                return;
-            }
-            host.rx.try_iter().collect()
-        };
-        for job in stranded {
-            let reply = self.live.borrow().get(&job.id).cloned();
-            if let Some(reply) = reply {
-                let message = "No worker thread could be started for the request".to_owned();
-                self.finish(&reply, Some((NetworkError::UnknownNetworkError, message)));
+    /// Fails the replies of jobs no thread will ever run.
+    fn fail_stranded(&self, Stranded(jobs): Stranded) {
+        for job in jobs {
+            if let Some(reply) = self.replies.get(job.id) {
+                let message = "No worker thread could be started for the request";
+                reply.fail_soon(Failure::new(NetworkError::UnknownNetworkError, message));
             }
         }
-    }
-
-    /// A runner found its host's queue empty and gave the host up; start another if jobs
-    /// arrived meanwhile (or the per-host limit grew).
-    fn runner_idle(&self, key: &HostKey) {
-        let per_host = self.settings.borrow().per_host;
-        let start;
-        {
-            let mut hosts = self.hosts.borrow_mut();
-            let Some(host) = hosts.get_mut(key) else { return };
-            host.runners = host.runners.saturating_sub(1);
-            start = self.top_up_host(key, host, per_host);
-            if host.runners == 0 && host.rx.is_empty() {
-                hosts.remove(key);
-            }
-        }
-        for runner in start {
-            self.start(runner);
-        }
-    }
-
-    /// Starts runners for hosts with waiting jobs, up to a (new) per-host limit.
-    fn top_up(&self) {
-        let per_host = self.settings.borrow().per_host;
-        let mut start = Vec::new();
-        for (key, host) in self.hosts.borrow_mut().iter_mut() {
-            start.extend(self.top_up_host(key, host, per_host));
-        }
-        for runner in start {
-            self.start(runner);
-        }
-    }
-
-    /// Runners to start so that every waiting job not promised to a lingering runner has
-    /// one, within the per-host limit.
-    fn top_up_host(&self, key: &HostKey, host: &mut HostQueue, per_host: usize) -> Vec<Runner> {
-        let mut wanted = host.rx.len().saturating_sub(host.lingering.load(Ordering::SeqCst));
-        let mut start = Vec::new();
-        while host.runners < per_host && wanted > 0 {
-            host.runners += 1;
-            wanted -= 1;
-            start.push(self.runner(key, host));
-        }
-        start
-    }
-
-    /// Everything a worker needs for this reply, fixed when the request is made.
-    fn job_for(&self, reply: &Rc<ReplyInner>) -> Result<Job, (NetworkError, String)> {
-        let Some(url) = reply.request.url().cloned() else {
-            return Err((NetworkError::ProtocolUnknownError, "Invalid URL".into()));
-        };
-        let (agent, agent_settings) = self.agent().map_err(|e| (NetworkError::UnknownProxyError, e))?;
-        let settings = self.settings.borrow();
-        let timeout = reply.request.transfer_timeout().unwrap_or(settings.transfer_timeout);
-        Ok(Job {
-            id: reply.id,
-            verb: reply.verb.clone(),
-            url,
-            headers: reply.request.headers().to_vec(),
-            body: reply.body.clone(),
-            policy: reply.policy,
-            max_redirects: reply.request.maximum_redirects_allowed(),
-            transfer_timeout: (!timeout.is_zero()).then_some(timeout),
-            decompression_threshold: reply.request.decompressed_safety_check_threshold(),
-            max_body: reply.request.maximum_body_size(),
-            control: reply.control.clone(),
-            events: self.emitter.clone(),
-            agent,
-            agent_settings,
-            credentials: self.credentials.clone(),
-            proxy: settings.proxy.as_ref().map(|p| p.url().clone()),
-        })
     }
 
     fn on_event(self: &Rc<Self>, event: &Event) {
-        let Some(kind) = event.kind.take() else { return };
-        let id = event.id;
-        let kind = match kind {
-            EventKind::RunnerIdle(host) => return self.runner_idle(&host),
-            EventKind::Finished(result) => {
-                let reply = self.live.borrow().get(&id).cloned();
-                if let Some(reply) = reply {
-                    self.finish(&reply, result);
-                }
-                return;
+        let (id, news) = match event {
+            Event::RunnerIdle(origin) => {
+                let stranded = self.scheduler.runner_idle(origin, self.settings.borrow().per_host);
+                return self.fail_stranded(stranded);
             }
-            kind => kind,
+            Event::Reply(id, news) => (*id, news),
         };
-        let Some(reply) = self.live.borrow().get(&id).cloned() else {
+        let Some(news) = news.take() else { return };
+        let Some(reply) = self.replies.get(id) else {
             // The reply finished already (aborted): its worker is being stopped.
             return;
         };
-        let handle = NetworkReply { inner: reply.clone() };
-        match kind {
-            EventKind::Finished(_) | EventKind::RunnerIdle(_) => unreachable!("handled above"),
-            EventKind::Redirected(url) => {
-                reply.state.borrow_mut().url = Some(url.clone());
-                reply.redirected.emit(&url);
+        match news {
+            ReplyEvent::Redirected(url) => reply.redirected(url),
+            ReplyEvent::Question(Question::Redirect(url)) => reply.ask_redirect(url),
+            ReplyEvent::Question(Question::Credentials { realm, from }) => {
+                self.ask_credentials(&reply, &realm, from)
             }
-            EventKind::AskRedirect { url, answer } => {
-                reply.state.borrow_mut().pending = Some(Box::new(answer));
-                reply.redirect_allowed.set(false);
-                reply.redirected.emit(&url);
-                let pending = reply.state.borrow_mut().pending.take();
-                if let Some(answer) =
-                    pending.and_then(|p| p.downcast::<crossbeam_channel::Sender<bool>>().ok())
-                {
-                    let allowed = reply.redirect_allowed.get();
-                    if allowed {
-                        reply.state.borrow_mut().url = Some(url);
-                    }
-                    let _ = answer.send(allowed);
-                }
-            }
-            EventKind::AskCredentials { realm, proxy, answer } => {
-                reply.state.borrow_mut().pending = Some(Box::new(answer));
-                let auth = Authenticator::new(&realm);
-                if proxy {
-                    let proxy = self.settings.borrow().proxy.clone();
-                    if let Some(proxy) = proxy {
-                        self.proxy_authentication_required.emit(&(proxy, auth.clone()));
-                    }
-                } else {
-                    self.authentication_required.emit(&(handle, auth.clone()));
-                }
-                // If a slot aborted the reply, the answer was dropped and the worker stops.
-                let pending = reply.state.borrow_mut().pending.take();
-                type Answer = crossbeam_channel::Sender<Option<(String, String)>>;
-                if let Some(answer) = pending.and_then(|p| p.downcast::<Answer>().ok()) {
-                    let _ = answer.send(auth.credentials());
-                }
-            }
-            EventKind::MetaData(meta) => {
-                {
-                    let mut state = reply.state.borrow_mut();
-                    state.url = Some(meta.url);
-                    state.status = meta.status;
-                    state.reason = meta.reason;
-                    state.headers = meta.headers;
-                    state.encrypted = meta.encrypted;
-                    state.total = meta.total;
-                    state.original_length = meta.original_length;
-                    state.redirect_target = meta.redirect_target;
-                }
-                reply.meta_data_changed.emit(&handle);
-            }
-            EventKind::Data(chunk) => {
-                if reply.push_data(chunk) {
-                    reply.ready_read.emit(&handle);
-                }
-                if !reply.is_finished() {
-                    let progress = {
-                        let state = reply.state.borrow();
-                        (state.received, state.total)
-                    };
-                    reply.emit_progress(progress);
-                }
-            }
-            EventKind::UploadProgress { sent, total } => reply.upload_progress.emit(&(sent, Some(total))),
+            ReplyEvent::MetaData(url, meta) => reply.apply(url, *meta),
+            ReplyEvent::Data(chunk) => reply.receive(chunk),
+            ReplyEvent::UploadProgress { sent, total } => reply.upload_progress(sent, total),
+            ReplyEvent::Finished(result) => reply.finish(result),
         }
     }
 
-    /// Finishes a reply exactly once: error_occurred (on error), the manager's finished,
-    /// the reply's finished; then its signals are disconnected.
-    pub(crate) fn finish(&self, reply: &Rc<ReplyInner>, result: Option<(NetworkError, String)>) {
-        {
-            let mut state = reply.state.borrow_mut();
-            if state.phase == Phase::Finished {
-                return;
+    /// Emits `authentication_required` (or the proxy's) and answers the worker with what
+    /// the slots put in the authenticator.
+    fn ask_credentials(&self, reply: &Rc<ReplyInner>, realm: &str, from: Challenger) {
+        let auth = Authenticator::new(realm);
+        match from {
+            Challenger::Proxy => {
+                // The proxy now in use (the 407 came from the request's, which it is unless
+                // it changed since).
+                let proxy = self.settings.borrow().proxy.clone();
+                if let Some(proxy) = proxy {
+                    self.proxy_authentication_required.emit(&(proxy, auth.clone()));
+                }
             }
-            state.phase = Phase::Finished;
-            state.pending = None;
-            if let Some((error, message)) = &result {
-                state.error = *error;
-                state.error_string = message.clone();
+            Challenger::Server => {
+                self.authentication_required.emit(&(reply.handle(), auth.clone()));
             }
         }
-        // Bytes held back by the read buffer become readable now, announced before
-        // finished (Qt's order).
-        let admitted = reply.admit_held(true);
-        self.live.borrow_mut().remove(&reply.id);
-        let handle = NetworkReply { inner: reply.clone() };
-        if admitted > 0 {
-            reply.ready_read.emit(&handle);
+        // A slot that aborted the reply has woken and stopped its worker already.
+        if !reply.is_finished() {
+            reply.control().answer(Answer::Credentials(auth.credentials()));
         }
-        // An HTTP error status is reported when the response is complete, before Qt's last
-        // `downloadProgress` (its thread delegate emits the error, then download-finished).
-        if let Some((error, _)) = &result {
-            reply.error_occurred.emit(error);
-        }
-        // Qt's last word before finished when the whole response came in (a success, or an
-        // HTTP error status with its body): everything received, of a total that is now
-        // known (an empty body gives (0, 0)). Not after a transfer that broke off.
-        let (received, last, status) = {
-            let state = reply.state.borrow();
-            (state.received, state.last_progress, state.status)
-        };
-        let complete = match &result {
-            None => true,
-            Some((error, _)) => status.is_some_and(|s| NetworkError::from_http_status(s) == Some(*error)),
-        };
-        let progress = (received, Some(received));
-        if complete && last != Some(progress) {
-            reply.emit_progress(progress);
-        }
-        self.finished.emit(&handle);
-        reply.finished.emit(&handle);
-        reply.disconnect_all();
-    }
-
-    pub(crate) fn abort_reply(&self, reply: &Rc<ReplyInner>) {
-        reply.control.abort();
-        reply.state.borrow_mut().pending = None;
-        // A queued job stays in its host's queue; its runner skips it (aborted) at once.
-        self.finish(reply, Some((NetworkError::OperationCanceledError, "Operation canceled".into())));
     }
 
     fn shutdown(&self) {
         self.quit_hook.borrow().disconnect();
-        let live = self.live.borrow().len();
+        let live = self.replies.len();
         if live > 0 {
             log::debug!("manager dropped with {live} live replies: aborting them");
         }
-        // Queued jobs will never run: drop them, and the queues, so the runners find them
-        // empty and closed and stop at once.
-        self.drop_queued_jobs();
-        drop(std::mem::take(&mut *self.hosts.borrow_mut()));
-        self.cancel_live();
-        self.pool.borrow_mut().shutdown(Duration::from_secs(2));
+        // Queued jobs will never run: drop them first, so that no runner whose request is
+        // aborted takes the next one and connects.
+        self.scheduler.drop_queued();
+        self.replies.cancel_all();
+        self.scheduler.shutdown(Duration::from_secs(2));
     }
-}
-
-/// Checks what must be refused before anything is sent.
-fn validate(request: &NetworkRequest, verb: &str) -> Result<(), (NetworkError, String)> {
-    let Some(url) = request.url() else {
-        let raw = request.url_string();
-        let scheme = raw
-            .split_once(':')
-            .map(|(s, _)| s)
-            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
-        return Err(match scheme {
-            Some(s) if !matches!(s.to_ascii_lowercase().as_str(), "http" | "https" | "file" | "data") => {
-                (NetworkError::ProtocolUnknownError, format!("Protocol \"{s}\" is unknown"))
-            }
-            Some(_) => (
-                NetworkError::ProtocolUnknownError,
-                format!("Invalid URL \"{}\"", request.shown_url().escape_debug()),
-            ),
-            None => (NetworkError::ProtocolUnknownError, "Protocol \"\" is unknown".to_owned()),
-        });
-    };
-    if !matches!(url.scheme(), "http" | "https" | "file" | "data") {
-        return Err((
-            NetworkError::ProtocolUnknownError,
-            format!("Protocol \"{}\" is unknown", url.scheme()),
-        ));
-    }
-    if has_forbidden_bytes(verb.as_bytes())
-        || ureq::http::Method::from_bytes(verb.as_bytes()).is_err()
-        || verb.is_empty()
-    {
-        return Err((
-            NetworkError::ProtocolInvalidOperationError,
-            format!("Invalid verb \"{}\"", verb.escape_debug()),
-        ));
-    }
-    for (name, value) in request.headers() {
-        let shown = String::from_utf8_lossy(name).escape_debug().to_string();
-        if has_forbidden_bytes(name) || ureq::http::HeaderName::from_bytes(name).is_err() {
-            return Err((
-                NetworkError::ProtocolInvalidOperationError,
-                format!("Invalid header name \"{shown}\""),
-            ));
-        }
-        if has_forbidden_bytes(value) || ureq::http::HeaderValue::from_bytes(value).is_err() {
-            return Err((
-                NetworkError::ProtocolInvalidOperationError,
-                format!(
-                    "Invalid value for header \"{shown}\": CR, LF, NUL and control characters are refused"
-                ),
-            ));
-        }
-    }
-    Ok(())
 }

@@ -1,111 +1,63 @@
 //! The worker thread pool (private): threads are spawned on demand up to a cap, run
-//! [`Runner`]s from a channel, and exit after a while idle or when the manager goes away.
+//! [`Task`]s from a channel, and exit after a while idle or when the pool is shut down.
 //!
-//! A runner serves one host: it takes that host's queued jobs one after another until the
-//! queue is empty, so a burst of requests to a host costs no thread hand-off per request.
-//!
-//! Accounting, all under one lock: every runner sent is matched by exactly one thread that
+//! Accounting, all under one lock: every task sent is matched by exactly one thread that
 //! will receive it — a `free` thread (reserved by decrementing `free`), a newly spawned
-//! thread, or, when the cap is reached, the next thread to finish a runner (`backlog`). So
-//! no runner waits for a thread that is not coming, and no thread is spawned while one is
+//! thread, or, when the cap is reached, the next thread to finish a task (`backlog`). So
+//! no task waits for a thread that is not coming, and no thread is spawned while one is
 //! free.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
-use cute_core::Emitter;
+use crate::sync::lock;
 
-use crate::manager::HostKey;
-use crate::worker::{self, Event, EventKind, Job};
-
-/// How long an idle worker waits for a job before its thread exits.
+/// How long an idle worker waits for a task before its thread exits.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
-/// How long a runner whose host queue ran empty polls it before giving the host up. A
-/// sequential client usually sends its next request within this window (the loop answers
-/// `Finished` with the next `get`); catching it here saves two thread hand-offs.
-const LINGER: Duration = Duration::from_micros(100);
+/// Work for a pool thread.
+pub(crate) trait Task: Send + 'static {
+    /// Does the work.
+    fn run(&mut self);
 
-/// Takes one host's jobs until its queue is empty.
-pub(crate) struct Runner {
-    host: HostKey,
-    jobs: Receiver<Job>,
-    lingering: Arc<AtomicUsize>,
-    events: Emitter<Event>,
-}
-
-impl Runner {
-    pub(crate) fn new(
-        host: HostKey,
-        jobs: Receiver<Job>,
-        lingering: Arc<AtomicUsize>,
-        events: Emitter<Event>,
-    ) -> Self {
-        Runner { host, jobs, lingering, events }
-    }
-
-    pub(crate) fn host(&self) -> &HostKey {
-        &self.host
-    }
-
-    /// Runs the host's jobs (each reports its own `Finished`); returns the `RunnerIdle`
-    /// event for the caller to send once the thread counts as free.
-    fn run(self) -> (Emitter<Event>, Event) {
-        loop {
-            let job = match self.jobs.try_recv() {
-                Ok(job) => job,
-                Err(_) => {
-                    self.lingering.fetch_add(1, Ordering::SeqCst);
-                    let job = linger(&self.jobs);
-                    self.lingering.fetch_sub(1, Ordering::SeqCst);
-                    match job {
-                        Some(job) => job,
-                        None => break,
-                    }
-                }
-            };
-            let (events, finished) = worker::run(job);
-            let _ = events.emit(finished);
-        }
-        let events = self.events.clone();
-        (events, Event::new(0, EventKind::RunnerIdle(self.host)))
-    }
+    /// Called once the thread that ran the task counts as free again, so that whoever
+    /// hears from `done` and sends the next task finds the thread available.
+    fn done(self);
 }
 
 #[derive(Default)]
 struct Counts {
     threads: usize,
-    /// Threads waiting for a job that no sent job is matched with yet.
+    /// Threads waiting for a task that no sent task is matched with yet.
     free: usize,
-    /// Jobs sent while every thread was busy and the cap was reached.
+    /// Tasks sent while every thread was busy and the cap was reached.
     backlog: usize,
 }
 
-struct Shared {
-    jobs: Receiver<Runner>,
+struct Shared<T> {
+    tasks: Receiver<T>,
     counts: Mutex<Counts>,
     exited: Condvar,
 }
 
-impl Shared {
+impl<T> Shared<T> {
     fn counts(&self) -> MutexGuard<'_, Counts> {
-        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.counts)
     }
 }
 
-pub(crate) struct Pool {
-    tx: Option<Sender<Runner>>,
-    shared: Arc<Shared>,
+pub(crate) struct Pool<T> {
+    tx: Option<Sender<T>>,
+    shared: Arc<Shared<T>>,
     cap: usize,
 }
 
-impl Pool {
+impl<T: Task> Pool<T> {
     pub(crate) fn new(cap: usize) -> Self {
-        let (tx, jobs) = crossbeam_channel::unbounded();
-        let shared = Arc::new(Shared { jobs, counts: Mutex::default(), exited: Condvar::new() });
+        let (tx, tasks) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared { tasks, counts: Mutex::default(), exited: Condvar::new() });
         Pool { tx: Some(tx), shared, cap: cap.max(1) }
     }
 
@@ -118,12 +70,12 @@ impl Pool {
         self.shared.counts().threads
     }
 
-    /// Queues a runner for a free thread, a new thread (within the cap), or the next thread
-    /// to finish. If no thread can ever run it, the runner is handed back.
-    pub(crate) fn execute(&self, runner: Runner) -> Result<(), Runner> {
-        let Some(tx) = &self.tx else { return Err(runner) };
+    /// Queues a task for a free thread, a new thread (within the cap), or the next thread
+    /// to finish. If no thread can ever run it, the task is handed back.
+    pub(crate) fn execute(&self, task: T) -> Result<(), T> {
+        let Some(tx) = &self.tx else { return Err(task) };
         let mut counts = self.shared.counts();
-        tx.send(runner).map_err(|e| e.0)?;
+        tx.send(task).map_err(|e| e.0)?;
         if counts.free > 0 {
             counts.free -= 1;
             return Ok(());
@@ -139,7 +91,7 @@ impl Pool {
                     log::error!("cute-network: cannot spawn a worker thread: {e}");
                     if counts.threads == 0 {
                         // Nobody will ever take it: hand it back to fail it.
-                        return self.shared.jobs.try_recv().map_or(Ok(()), Err);
+                        return self.shared.tasks.try_recv().map_or(Ok(()), Err);
                     }
                 }
             }
@@ -148,7 +100,7 @@ impl Pool {
         Ok(())
     }
 
-    /// Stops taking jobs and waits up to `limit` for the workers to exit. Workers still
+    /// Stops taking tasks and waits up to `limit` for the workers to exit. Workers still
     /// running afterwards (stuck connecting) are left to finish on their own.
     pub(crate) fn shutdown(&mut self, limit: Duration) {
         self.tx = None;
@@ -173,13 +125,13 @@ impl Pool {
     }
 }
 
-fn work(shared: Arc<Shared>) {
+fn work<T: Task>(shared: Arc<Shared<T>>) {
     loop {
-        let runner = match shared.jobs.recv_timeout(IDLE_EXIT) {
-            Ok(runner) => runner,
+        let mut task = match shared.tasks.recv_timeout(IDLE_EXIT) {
+            Ok(task) => task,
             Err(RecvTimeoutError::Timeout) => {
                 let mut counts = shared.counts();
-                if shared.jobs.is_empty() && counts.free > 0 {
+                if shared.tasks.is_empty() && counts.free > 0 {
                     counts.free -= 1;
                     counts.threads -= 1;
                     shared.exited.notify_all();
@@ -189,10 +141,10 @@ fn work(shared: Arc<Shared>) {
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let (events, idle) = runner.run();
+        task.run();
         {
-            // Free again (or taking a backlogged runner) before reporting: the loop may
-            // start the next runner on `RunnerIdle` and must find this thread available.
+            // Free again (or taking a backlogged task) before `done`: its news may make
+            // the owner send the next task, which must find this thread available.
             let mut counts = shared.counts();
             if counts.backlog > 0 {
                 counts.backlog -= 1;
@@ -200,7 +152,7 @@ fn work(shared: Arc<Shared>) {
                 counts.free += 1;
             }
         }
-        let _ = events.emit(idle);
+        task.done();
     }
     let mut counts = shared.counts();
     counts.threads -= 1;
@@ -208,19 +160,129 @@ fn work(shared: Arc<Shared>) {
     shared.exited.notify_all();
 }
 
-/// Polls for a job for up to [`LINGER`].
-fn linger(jobs: &Receiver<Job>) -> Option<Job> {
-    let until = Instant::now() + LINGER;
-    loop {
-        match jobs.try_recv() {
-            Ok(job) => return Some(job),
-            // The manager is gone: stop at once rather than poll out the window.
-            Err(TryRecvError::Disconnected) => return None,
-            Err(TryRecvError::Empty) => {}
+#[cfg(test)]
+mod tests {
+    use std::thread::{self, ThreadId};
+
+    use crossbeam_channel::{Sender, unbounded};
+
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    /// A task that reports the thread it runs on, then waits for its gate to open.
+    struct Probe {
+        gate: Receiver<()>,
+        ran: Sender<ThreadId>,
+        done: Sender<()>,
+    }
+
+    impl Task for Probe {
+        fn run(&mut self) {
+            self.ran.send(thread::current().id()).unwrap();
+            let _ = self.gate.recv_timeout(LIMIT);
         }
-        if Instant::now() >= until {
-            return None;
+
+        fn done(self) {
+            let _ = self.done.send(());
         }
-        std::thread::yield_now();
+    }
+
+    struct Harness {
+        pool: Pool<Probe>,
+        gate: (Sender<()>, Receiver<()>),
+        ran: (Sender<ThreadId>, Receiver<ThreadId>),
+        done: (Sender<()>, Receiver<()>),
+    }
+
+    impl Harness {
+        fn new(cap: usize) -> Self {
+            Harness { pool: Pool::new(cap), gate: unbounded(), ran: unbounded(), done: unbounded() }
+        }
+
+        fn probe(&self) -> Probe {
+            Probe { gate: self.gate.1.clone(), ran: self.ran.0.clone(), done: self.done.0.clone() }
+        }
+
+        fn execute(&self, n: usize) {
+            for _ in 0..n {
+                assert!(self.pool.execute(self.probe()).is_ok());
+            }
+        }
+
+        fn ran(&self) -> ThreadId {
+            self.ran.1.recv_timeout(LIMIT).expect("a task ran")
+        }
+
+        fn open(&self, n: usize) {
+            for _ in 0..n {
+                self.gate.0.send(()).unwrap();
+            }
+        }
+
+        fn done(&self) {
+            self.done.1.recv_timeout(LIMIT).expect("a task finished");
+        }
+    }
+
+    #[test]
+    fn threads_stay_within_the_cap_and_the_backlog_runs_on_the_threads_that_free_up() {
+        let h = Harness::new(2);
+        h.execute(5);
+        let first = [h.ran(), h.ran()];
+        assert_eq!(h.pool.threads(), 2);
+        assert!(h.ran.1.recv_timeout(Duration::from_millis(50)).is_err(), "a third task ran at a cap of 2");
+        h.open(5);
+        for _ in 0..3 {
+            assert!(first.contains(&h.ran()), "a backlogged task ran on a new thread");
+        }
+        for _ in 0..5 {
+            h.done();
+        }
+        assert_eq!(h.pool.threads(), 2);
+    }
+
+    #[test]
+    fn a_free_thread_is_reused_and_counts_as_free_before_done() {
+        let h = Harness::new(4);
+        h.open(3);
+        h.execute(1);
+        let thread = h.ran();
+        h.done();
+        // `done` came after the thread was marked free: the next task must not spawn.
+        h.execute(1);
+        assert_eq!(h.ran(), thread);
+        h.done();
+        h.execute(1);
+        assert_eq!(h.ran(), thread);
+        h.done();
+        assert_eq!(h.pool.threads(), 1);
+    }
+
+    #[test]
+    fn shutdown_joins_idle_threads_and_hands_later_tasks_back() {
+        let mut h = Harness::new(3);
+        h.open(3);
+        h.execute(3);
+        for _ in 0..3 {
+            h.ran();
+            h.done();
+        }
+        h.pool.shutdown(LIMIT);
+        assert_eq!(h.pool.threads(), 0);
+        assert!(h.pool.execute(h.probe()).is_err());
+    }
+
+    #[test]
+    fn shutdown_gives_up_on_a_stuck_thread_after_the_limit() {
+        let mut h = Harness::new(1);
+        h.execute(1);
+        h.ran();
+        let start = Instant::now();
+        h.pool.shutdown(Duration::from_millis(100));
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        assert_eq!(h.pool.threads(), 1, "the stuck thread is detached, not counted out");
+        h.open(1);
+        h.done();
     }
 }

@@ -3,7 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use ureq::http::{HeaderName, HeaderValue, Method};
 use url::Url;
+
+use crate::error::{Failure, NetworkError};
+use crate::protocol::Scheme;
 
 /// Qt's `QNetworkRequest::KnownHeaders`: headers with a well-known name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -444,6 +448,59 @@ impl NetworkRequest {
     pub fn maximum_body_size(&self) -> Option<u64> {
         self.maximum_body_size
     }
+}
+
+/// Checks what must be refused before anything is sent: the URL (parsed, a scheme we
+/// serve), the verb (an HTTP token) and the headers (valid names and values, no CR, LF or
+/// NUL). Returns the method to send.
+pub(crate) fn validate(request: &NetworkRequest, verb: &[u8]) -> Result<Method, Failure> {
+    let unknown = |scheme: &str| {
+        Failure::new(NetworkError::ProtocolUnknownError, format!("Protocol \"{scheme}\" is unknown"))
+    };
+    let Some(url) = request.url() else {
+        let raw = request.url_string();
+        let scheme = raw
+            .split_once(':')
+            .map(|(s, _)| s)
+            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
+        return Err(match scheme {
+            Some(s) if Scheme::from_name(&s.to_ascii_lowercase()).is_none() => unknown(s),
+            Some(_) => Failure::new(
+                NetworkError::ProtocolUnknownError,
+                format!("Invalid URL \"{}\"", request.shown_url().escape_debug()),
+            ),
+            None => unknown(""),
+        });
+    };
+    if Scheme::of(url).is_none() {
+        return Err(unknown(url.scheme()));
+    }
+    let method = Method::from_bytes(verb).ok().filter(|_| !verb.is_empty() && !has_forbidden_bytes(verb));
+    let Some(method) = method else {
+        let shown = String::from_utf8_lossy(verb);
+        return Err(Failure::new(
+            NetworkError::ProtocolInvalidOperationError,
+            format!("Invalid verb \"{}\"", shown.escape_debug()),
+        ));
+    };
+    for (name, value) in request.headers() {
+        let shown = String::from_utf8_lossy(name).escape_debug().to_string();
+        if has_forbidden_bytes(name) || HeaderName::from_bytes(name).is_err() {
+            return Err(Failure::new(
+                NetworkError::ProtocolInvalidOperationError,
+                format!("Invalid header name \"{shown}\""),
+            ));
+        }
+        if has_forbidden_bytes(value) || HeaderValue::from_bytes(value).is_err() {
+            return Err(Failure::new(
+                NetworkError::ProtocolInvalidOperationError,
+                format!(
+                    "Invalid value for header \"{shown}\": CR, LF, NUL and control characters are refused"
+                ),
+            ));
+        }
+    }
+    Ok(method)
 }
 
 #[cfg(test)]

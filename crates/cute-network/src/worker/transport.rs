@@ -12,18 +12,20 @@ use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use ureq::Agent;
+use ureq::config::Config;
+use ureq::http::Uri;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, ShutdownHandle, Transport,
 };
 
 use std::sync::Mutex;
 
-use crate::control::{Connection, Control, Usage, lock};
+use crate::control::{Connection, Control, Usage};
+use crate::sync::lock;
 
 thread_local! {
     /// The request the worker on this thread is running.
@@ -32,7 +34,7 @@ thread_local! {
     static OPENED: RefCell<Option<Weak<dyn ShutdownHandle>>> = const { RefCell::new(None) };
 }
 
-/// Marks the current thread as running request `id` until dropped.
+/// Marks the current thread as running a request (its control) until dropped.
 pub(crate) struct Running(());
 
 impl Running {
@@ -162,19 +164,6 @@ impl Transport for Tracked {
     }
 }
 
-/// Settings the manager can change at any time. They are applied to each request, so the
-/// manager keeps one agent, and with it one connection pool and one cookie jar, for life.
-#[derive(Debug, Clone)]
-pub(crate) struct AgentSettings {
-    pub(crate) proxy: Option<String>,
-    pub(crate) connect_timeout: Option<Duration>,
-    /// Built once per `set_ca_certificates` and cloned into each request: ureq pools a
-    /// request's connection only if its TLS settings are the agent's own, and compares
-    /// specific root certificates by identity, so rebuilding them per request (or per
-    /// settings change) would stop https connections from being reused.
-    pub(crate) tls: TlsConfig,
-}
-
 /// TLS settings trusting `ders` (DER certificates) instead of the bundled Mozilla roots,
 /// or the bundled roots when `ders` is empty.
 pub(crate) fn tls_trusting(ders: &[Vec<u8>]) -> TlsConfig {
@@ -185,28 +174,6 @@ pub(crate) fn tls_trusting(ders: &[Vec<u8>]) -> TlsConfig {
         tls = tls.root_certs(RootCerts::new_with_certs(&certs));
     }
     tls.build()
-}
-
-/// [`AgentSettings`] ready to apply to a request (shared by the requests made under them).
-pub(crate) struct RequestSettings {
-    pub(crate) proxy: Option<ureq::Proxy>,
-    pub(crate) connect_timeout: Option<Duration>,
-    pub(crate) tls: TlsConfig,
-}
-
-impl fmt::Debug for RequestSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestSettings")
-            .field("connect_timeout", &self.connect_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AgentSettings {
-    pub(crate) fn for_requests(&self) -> Result<RequestSettings, ureq::Error> {
-        let proxy = self.proxy.as_deref().map(ureq::Proxy::new).transpose()?;
-        Ok(RequestSettings { proxy, connect_timeout: self.connect_timeout, tls: self.tls.clone() })
-    }
 }
 
 /// Idle connections kept per host: as many as may run at once (at most 255 per host).
@@ -229,7 +196,30 @@ pub(crate) fn build_agent(generation: &Generation, tls: &TlsConfig) -> Agent {
         .max_idle_connections_per_host(IDLE_PER_HOST)
         .build();
     let connector = Hooked { inner: DefaultConnector::new(), generation: generation.clone() };
-    Agent::with_parts(config, connector, DefaultResolver::default())
+    Agent::with_parts(config, connector, Resolution::default())
+}
+
+/// ureq's default resolver, with its failures said to be what they are: the system
+/// resolver reports an unknown host as a plain I/O error, which would otherwise have to be
+/// recognised by its text.
+#[derive(Debug, Default)]
+struct Resolution(DefaultResolver);
+
+impl Resolver for Resolution {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout).map_err(|e| match e {
+            ureq::Error::Io(io) => {
+                log::debug!("resolving {uri}: {io}");
+                ureq::Error::HostNotFound
+            }
+            other => other,
+        })
+    }
 }
 
 /// The connection cache's generation: bumping it retires every connection made so far (a

@@ -4,50 +4,40 @@ use std::fs::File;
 
 use base64::Engine as _;
 
-use crate::error::NetworkError;
-use crate::worker::{EventKind, Job, MetaData, Stop};
+use ureq::http::Method;
 
-fn meta(job: &Job, headers: Vec<(Vec<u8>, Vec<u8>)>, total: Option<u64>) -> Result<(), Stop> {
-    let kind = EventKind::MetaData(Box::new(MetaData {
-        url: job.url.clone(),
-        status: None,
-        reason: String::new(),
-        headers,
-        encrypted: false,
-        total,
-        original_length: total,
-        redirect_target: None,
-    }));
-    job.events.emit(crate::worker::Event::new(job.id, kind)).map_err(|_| Stop::Canceled)
+use super::job::Job;
+use super::stop::{Outcome, Stop, fail};
+use super::transfer::stream;
+use crate::error::{Failure, NetworkError};
+use crate::protocol::{MetaData, ReplyEvent};
+
+fn meta(job: &Job, headers: Vec<(Vec<u8>, Vec<u8>)>, total: Option<u64>) -> Outcome<()> {
+    let meta = MetaData { headers, total, original_length: total, ..MetaData::default() };
+    job.emit(ReplyEvent::MetaData(job.url.clone(), Box::new(meta)))
 }
 
-fn read_only(job: &Job) -> Result<(), Stop> {
-    if matches!(job.verb.as_str(), "GET" | "HEAD") {
+fn read_only(job: &Job) -> Outcome<()> {
+    if job.method == Method::GET || job.method == Method::HEAD {
         Ok(())
     } else {
-        Err(Stop::Fail(
-            NetworkError::ProtocolInvalidOperationError,
-            format!("Operation not supported on {}", job.url),
-        ))
+        fail(NetworkError::ProtocolInvalidOperationError, format!("Operation not supported on {}", job.url))
     }
 }
 
 /// `file:` GET/HEAD: missing → ContentNotFoundError, directory →
 /// ContentOperationNotPermittedError, unreadable → ContentAccessDenied.
-pub(crate) fn file(job: &Job) -> Result<(), Stop> {
+pub(crate) fn file(job: &Job) -> Outcome<()> {
     read_only(job)?;
     let Ok(path) = job.url.to_file_path() else {
-        return Err(Stop::Fail(
-            NetworkError::ProtocolInvalidOperationError,
-            format!("Invalid URI: {}", job.url),
-        ));
+        return fail(NetworkError::ProtocolInvalidOperationError, format!("Invalid URI: {}", job.url));
     };
     let shown = path.display().to_string();
     if path.is_dir() {
-        return Err(Stop::Fail(
+        return fail(
             NetworkError::ContentOperationNotPermittedError,
             format!("Cannot open {shown}: Path is a directory"),
-        ));
+        );
     }
     let file = File::open(&path).map_err(|e| {
         let error = match e.kind() {
@@ -55,7 +45,7 @@ pub(crate) fn file(job: &Job) -> Result<(), Stop> {
             std::io::ErrorKind::PermissionDenied => NetworkError::ContentAccessDenied,
             _ => NetworkError::ProtocolFailure,
         };
-        Stop::Fail(error, format!("Error opening {shown}: {e}"))
+        Stop::Failed(Failure::new(error, format!("Error opening {shown}: {e}")))
     })?;
     let length = file.metadata().map(|m| m.len()).ok();
     let mut headers = Vec::new();
@@ -63,17 +53,21 @@ pub(crate) fn file(job: &Job) -> Result<(), Stop> {
         headers.push((b"content-length".to_vec(), length.to_string().into_bytes()));
     }
     meta(job, headers, length)?;
-    if job.verb == "HEAD" {
+    if job.method == Method::HEAD {
         return Ok(());
     }
-    job.stream(file, None)
+    stream(job, &job.url, file, None)
 }
 
 /// `data:[<mediatype>][;base64],<data>` (RFC 2397), GET/HEAD.
-pub(crate) fn data(job: &Job) -> Result<(), Stop> {
+pub(crate) fn data(job: &Job) -> Outcome<()> {
     read_only(job)?;
-    let invalid =
-        || Stop::Fail(NetworkError::ProtocolInvalidOperationError, format!("Invalid URI: {}", job.url));
+    let invalid = || {
+        Stop::Failed(Failure::new(
+            NetworkError::ProtocolInvalidOperationError,
+            format!("Invalid URI: {}", job.url),
+        ))
+    };
     let rest = &job.url.as_str()["data:".len()..];
     let (header, payload) = rest.split_once(',').ok_or_else(invalid)?;
     let payload = payload.split('#').next().unwrap_or("");
@@ -103,10 +97,10 @@ pub(crate) fn data(job: &Job) -> Result<(), Stop> {
         (b"content-length".to_vec(), body.len().to_string().into_bytes()),
     ];
     meta(job, headers, Some(body.len() as u64))?;
-    if job.verb == "HEAD" {
+    if job.method == Method::HEAD {
         return Ok(());
     }
-    job.stream(&body[..], None)
+    stream(job, &job.url, &body[..], None)
 }
 
 fn percent_decode(s: &str) -> Vec<u8> {

@@ -1,0 +1,275 @@
+//! What the application calls on a reply: reading the body, the response's metadata and
+//! attributes, aborting, and the reply's signals.
+
+use std::fmt;
+use std::rc::Rc;
+
+use cute_core::Signal;
+use url::Url;
+
+use super::read_buffer::Admit;
+use super::{NetworkReply, Phase};
+use crate::error::NetworkError;
+use crate::request::{Attribute, AttributeValue, KnownHeaders, NetworkRequest, Operation, redact};
+
+impl fmt::Debug for NetworkReply {
+    /// Shows the URL (password redacted), state and status; never credentials or the body.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.state.borrow();
+        f.debug_struct("NetworkReply")
+            .field("url", &state.url.as_ref().map(redact))
+            .field("operation", &self.inner.operation)
+            .field("phase", &state.phase)
+            .field("status", &state.meta.status)
+            .field("error", &state.error)
+            .field("bytes_available", &state.body.available())
+            .finish()
+    }
+}
+
+impl PartialEq for NetworkReply {
+    /// Two handles are equal when they refer to the same reply.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for NetworkReply {}
+
+impl NetworkReply {
+    /// The error the reply finished with ([`NoError`](NetworkError::NoError) while running
+    /// or on success).
+    pub fn error(&self) -> NetworkError {
+        self.inner.state.borrow().error
+    }
+
+    /// A human-readable description of the error (Qt's `errorString`), e.g. `Error
+    /// transferring http://host/x - server replied: Not Found`.
+    pub fn error_string(&self) -> String {
+        self.inner.state.borrow().error_string.clone()
+    }
+
+    /// Reads and removes everything buffered (Qt's `readAll`).
+    pub fn read_all(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            self.inner.state.borrow_mut().body.take_all(&mut out);
+            // Everything admitted is taken by the next turn: no ready_read is due for it.
+            self.inner.admit(Admit::WithinLimit);
+            if self.bytes_available() == 0 {
+                return out;
+            }
+        }
+    }
+
+    /// Reads and removes up to `max` buffered bytes (Qt's `read`).
+    pub fn read(&self, max: usize) -> Vec<u8> {
+        let out = self.inner.state.borrow_mut().body.take(max);
+        self.inner.admit_after_read();
+        out
+    }
+
+    /// The number of bytes that can be read now (Qt's `bytesAvailable`).
+    pub fn bytes_available(&self) -> u64 {
+        self.inner.state.borrow().body.available()
+    }
+
+    /// True when finished and everything was read (Qt's `atEnd`).
+    pub fn at_end(&self) -> bool {
+        let state = self.inner.state.borrow();
+        state.phase == Phase::Finished && state.body.is_drained()
+    }
+
+    /// Parses the buffered body as JSON (consuming it, like [`read_all`](Self::read_all)).
+    ///
+    /// # Errors
+    ///
+    /// The JSON error if the body is not valid JSON for `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn slot(reply: &cute_network::NetworkReply) -> Result<(), serde_json::Error> {
+    /// let json: serde_json::Value = reply.read_json()?;
+    /// println!("Name: {}", json["form"]["name"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn read_json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.read_all())
+    }
+
+    /// Limits the unread bytes buffered; 0 is unlimited (Qt's `setReadBufferSize`). When
+    /// the buffer is full, the transfer pauses until the application reads.
+    pub fn set_read_buffer_size(&self, size: u64) {
+        self.inner.state.borrow_mut().body.set_limit((size > 0).then_some(size));
+        self.inner.admit_after_read();
+    }
+
+    /// The read buffer size (0: unlimited).
+    pub fn read_buffer_size(&self) -> u64 {
+        self.inner.state.borrow().body.limit().unwrap_or(0)
+    }
+
+    /// The HTTP status code, once the headers are in (Qt's `HttpStatusCodeAttribute`).
+    pub fn status_code(&self) -> Option<u16> {
+        self.inner.state.borrow().meta.status
+    }
+
+    /// The HTTP reason phrase (Qt's `HttpReasonPhraseAttribute`): the standard phrase of
+    /// the status code (ureq does not keep the one the server sent), or the code itself,
+    /// e.g. `"599"`, for a code without one.
+    pub fn reason_phrase(&self) -> String {
+        self.inner.state.borrow().meta.reason.clone()
+    }
+
+    /// A reply attribute (Qt's `attribute`); `None` when it has no value.
+    pub fn attribute(&self, attribute: Attribute) -> Option<AttributeValue> {
+        let state = self.inner.state.borrow();
+        let meta = &state.meta;
+        match attribute {
+            Attribute::HttpStatusCodeAttribute => meta.status.map(|s| AttributeValue::Int(i64::from(s))),
+            Attribute::HttpReasonPhraseAttribute => {
+                meta.status.map(|_| AttributeValue::Bytes(meta.reason.clone().into_bytes()))
+            }
+            Attribute::RedirectionTargetAttribute => meta.redirect_target.clone().map(AttributeValue::Url),
+            Attribute::ConnectionEncryptedAttribute => Some(AttributeValue::Bool(meta.encrypted)),
+            Attribute::SourceIsFromCacheAttribute | Attribute::Http2WasUsedAttribute => {
+                Some(AttributeValue::Bool(false))
+            }
+            Attribute::CustomVerbAttribute => {
+                self.inner.custom_verb.as_ref().map(|verb| AttributeValue::Bytes(verb.clone().into_bytes()))
+            }
+            Attribute::OriginalContentLengthAttribute => {
+                meta.original_length.and_then(|n| i64::try_from(n).ok()).map(AttributeValue::Int)
+            }
+            Attribute::RedirectPolicyAttribute => Some(AttributeValue::Int(self.inner.policy as i64)),
+        }
+    }
+
+    /// A known response header (Qt's `header`).
+    pub fn header(&self, header: KnownHeaders) -> Option<String> {
+        self.raw_header(header.name()).map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+
+    /// A response header by name, case-insensitive; repeated headers are joined with
+    /// `", "` (`"\n"` for `Set-Cookie`), as Qt does.
+    pub fn raw_header(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+        let name = name.as_ref();
+        let state = self.inner.state.borrow();
+        let values: Vec<&[u8]> = state
+            .meta
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+            .collect();
+        if values.is_empty() {
+            return None;
+        }
+        let separator: &[u8] = if name.eq_ignore_ascii_case(b"set-cookie") { b"\n" } else { b", " };
+        Some(values.join(separator))
+    }
+
+    /// Whether a response header is present.
+    pub fn has_raw_header(&self, name: impl AsRef<[u8]>) -> bool {
+        self.raw_header(name).is_some()
+    }
+
+    /// The response header names, lowercase, each once, in arrival order.
+    pub fn raw_header_list(&self) -> Vec<Vec<u8>> {
+        let state = self.inner.state.borrow();
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for (n, _) in &state.meta.headers {
+            if !names.iter().any(|m| m.eq_ignore_ascii_case(n)) {
+                names.push(n.to_ascii_lowercase());
+            }
+        }
+        names
+    }
+
+    /// Every response header as received (name, value), repeats included.
+    pub fn raw_header_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.inner.state.borrow().meta.headers.clone()
+    }
+
+    /// The URL of the reply: the request's, updated as redirects are followed (the final
+    /// URL once finished). `None` if the request's URL was invalid.
+    pub fn url(&self) -> Option<Url> {
+        self.inner.state.borrow().url.clone()
+    }
+
+    /// The request this reply answers.
+    pub fn request(&self) -> NetworkRequest {
+        self.inner.request.clone()
+    }
+
+    /// The operation (GET, POST, …).
+    pub fn operation(&self) -> Operation {
+        self.inner.operation
+    }
+
+    /// Whether the reply has finished (successfully or not).
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// Whether the request is still queued or in progress.
+    pub fn is_running(&self) -> bool {
+        !self.is_finished()
+    }
+
+    /// Aborts the request at once (Qt's `abort`): the connection is cut, and
+    /// `error_occurred(OperationCanceledError)`, the manager's `finished` and the reply's
+    /// `finished` are emitted before `abort` returns. Safe anywhere: before the request
+    /// starts, inside any slot (including the authentication slot), and after it finished
+    /// (a no-op).
+    pub fn abort(&self) {
+        if !self.is_finished() {
+            self.inner.abort();
+        }
+    }
+
+    /// For [`UserVerifiedRedirectPolicy`](crate::RedirectPolicy::UserVerifiedRedirectPolicy):
+    /// called from a slot of [`redirected`](Self::redirected), lets the redirect be
+    /// followed (Qt's `redirectAllowed`).
+    pub fn redirect_allowed(&self) {
+        self.inner.redirect_allowed.set(true);
+    }
+
+    /// Emitted once, when the reply is done. Carries the reply.
+    pub fn finished(&self) -> &Signal<NetworkReply> {
+        &self.inner.finished
+    }
+
+    /// Emitted once before `finished` when the reply fails.
+    pub fn error_occurred(&self) -> &Signal<NetworkError> {
+        &self.inner.error_occurred
+    }
+
+    /// Emitted when new body bytes can be read. Carries the reply.
+    pub fn ready_read(&self) -> &Signal<NetworkReply> {
+        &self.inner.ready_read
+    }
+
+    /// Emitted as the body arrives: (bytes received, total if known). Qt uses −1 for an
+    /// unknown total; this is `None`.
+    pub fn download_progress(&self) -> &Signal<(u64, Option<u64>)> {
+        &self.inner.download_progress
+    }
+
+    /// Emitted as the request body is sent: (bytes sent, total).
+    pub fn upload_progress(&self) -> &Signal<(u64, Option<u64>)> {
+        &self.inner.upload_progress
+    }
+
+    /// Emitted for each redirect followed (and, with the user-verified policy, for each
+    /// redirect proposed), with the new URL.
+    pub fn redirected(&self) -> &Signal<Url> {
+        &self.inner.redirected
+    }
+
+    /// Emitted when the response headers (status, headers, final URL) are in.
+    pub fn meta_data_changed(&self) -> &Signal<NetworkReply> {
+        &self.inner.meta_data_changed
+    }
+}

@@ -1,0 +1,403 @@
+//! Replies ([`NetworkReply`], Qt's `QNetworkReply`): the handle, the reply's life on the
+//! loop (what each worker event does to it, and the finish sequence), and the manager's
+//! register of live replies.
+//!
+//! `api.rs` holds what the application calls on a reply; `read_buffer.rs` its body buffer.
+
+mod api;
+mod read_buffer;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cute_core::{Signal, Timer};
+use url::Url;
+
+use crate::control::Control;
+use crate::error::{Failure, NetworkError};
+use crate::id_hash::IdHasher;
+use crate::protocol::{Answer, MetaData};
+use crate::request::{NetworkRequest, Operation, RedirectPolicy};
+use read_buffer::{Admit, ReadBuffer};
+
+/// The reply to a request (Qt's `QNetworkReply`): a cheap, clonable handle.
+///
+/// Returned at once by the [`NetworkAccessManager`](crate::NetworkAccessManager)'s request
+/// functions; nothing has been sent yet and no signal has fired, so connecting after
+/// `get()` never misses anything. Signals, all emitted from the loop, in Qt's order:
+/// [`meta_data_changed`](Self::meta_data_changed) once the response headers are in,
+/// [`ready_read`](Self::ready_read) and [`download_progress`](Self::download_progress) as
+/// the body arrives, [`error_occurred`](Self::error_occurred) on failure, then the
+/// manager's `finished` and the reply's [`finished`](Self::finished) — exactly once,
+/// whatever happens (success, error, abort, timeout, manager dropped).
+///
+/// The body is a sequential buffer, as in Qt: [`read`](Self::read) and
+/// [`read_all`](Self::read_all) consume it. If nothing reads during the transfer,
+/// `read_all` in a `finished` slot returns the whole body (Qt's default). For HTTP error
+/// statuses (4xx/5xx) the body and headers stay readable.
+///
+/// After `finished`, the reply's own signals are disconnected, so slots that captured a
+/// clone of the reply do not keep it alive (Rust's stand-in for Qt's `deleteLater`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use cute_core::{CoreApplication};
+/// use cute_network::{NetworkAccessManager, NetworkError, NetworkRequest};
+///
+/// let app = CoreApplication::new();
+/// let nam = NetworkAccessManager::new();
+/// let reply = nam.get(&NetworkRequest::new("http://127.0.0.1:8080/get"));
+/// reply.finished().connect(|reply| {
+///     match reply.error() {
+///         NetworkError::NoError => println!("{} bytes", reply.read_all().len()),
+///         e => println!("{e}: {}", reply.error_string()),
+///     }
+///     CoreApplication::quit();
+/// });
+/// app.exec();
+/// ```
+#[doc(alias = "QNetworkReply")]
+#[derive(Clone)]
+pub struct NetworkReply {
+    inner: Rc<ReplyInner>,
+}
+
+impl NetworkReply {
+    pub(crate) fn inner(&self) -> &Rc<ReplyInner> {
+        &self.inner
+    }
+}
+
+/// Where a reply is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Queued for its host or in progress on a worker.
+    Running,
+    Finished,
+}
+
+struct State {
+    phase: Phase,
+    /// The request's URL, then each redirect's, then the final response's.
+    url: Option<Url>,
+    meta: MetaData,
+    error: NetworkError,
+    error_string: String,
+    body: ReadBuffer,
+    /// The last `download_progress` emitted, so the final one is not a repeat. Stored, not
+    /// derived from what was received: a nested loop in a `ready_read` slot can finish the
+    /// reply before the progress of its last chunk goes out.
+    last_progress: Option<(u64, Option<u64>)>,
+}
+
+pub(crate) struct ReplyInner {
+    id: u64,
+    request: NetworkRequest,
+    operation: Operation,
+    /// The verb as given to `send_custom_request`.
+    custom_verb: Option<String>,
+    policy: RedirectPolicy,
+    control: Arc<Control>,
+    replies: Weak<Replies>,
+    state: RefCell<State>,
+    redirect_allowed: Cell<bool>,
+    /// A deferred `ready_read` is pending (see [`ReplyInner::admit_after_read`]).
+    ready_read_scheduled: Cell<bool>,
+    finished: Signal<NetworkReply>,
+    error_occurred: Signal<NetworkError>,
+    ready_read: Signal<NetworkReply>,
+    download_progress: Signal<(u64, Option<u64>)>,
+    upload_progress: Signal<(u64, Option<u64>)>,
+    redirected: Signal<Url>,
+    meta_data_changed: Signal<NetworkReply>,
+}
+
+/// What a reply is made from.
+pub(crate) struct Made {
+    pub(crate) request: NetworkRequest,
+    pub(crate) operation: Operation,
+    pub(crate) custom_verb: Option<String>,
+    pub(crate) policy: RedirectPolicy,
+}
+
+impl ReplyInner {
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn control(&self) -> &Arc<Control> {
+        &self.control
+    }
+
+    pub(crate) fn handle(self: &Rc<Self>) -> NetworkReply {
+        NetworkReply { inner: self.clone() }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.state.borrow().phase == Phase::Finished
+    }
+
+    /// A redirect is being followed.
+    pub(crate) fn redirected(&self, url: Url) {
+        self.state.borrow_mut().url = Some(url.clone());
+        self.redirected.emit(&url);
+    }
+
+    /// The user-verified policy proposes a redirect: follow it if a slot of `redirected`
+    /// allows it during this emission.
+    pub(crate) fn ask_redirect(&self, url: Url) {
+        self.redirect_allowed.set(false);
+        self.redirected.emit(&url);
+        if self.is_finished() {
+            // A slot aborted the reply; its worker is stopping.
+            return;
+        }
+        let allowed = self.redirect_allowed.get();
+        if allowed {
+            self.state.borrow_mut().url = Some(url);
+        }
+        self.control.answer(Answer::Redirect { allowed });
+    }
+
+    /// The final response's status and headers are in.
+    pub(crate) fn apply(self: &Rc<Self>, url: Url, meta: MetaData) {
+        {
+            let mut state = self.state.borrow_mut();
+            state.url = Some(url);
+            state.body.expect(meta.total);
+            state.meta = meta;
+        }
+        self.meta_data_changed.emit(&self.handle());
+    }
+
+    /// A chunk of the body arrived: readable now, or held until the application reads
+    /// (which keeps the worker waiting: back-pressure).
+    pub(crate) fn receive(self: &Rc<Self>, chunk: Vec<u8>) {
+        let admitted = self.state.borrow_mut().body.push(chunk);
+        if admitted > 0 {
+            self.control.release(admitted);
+            self.ready_read.emit(&self.handle());
+        }
+        if !self.is_finished() {
+            let progress = {
+                let state = self.state.borrow();
+                (state.body.received(), state.meta.total)
+            };
+            self.emit_progress(progress);
+        }
+    }
+
+    pub(crate) fn upload_progress(&self, sent: u64, total: u64) {
+        self.upload_progress.emit(&(sent, Some(total)));
+    }
+
+    /// Finishes the reply exactly once: `ready_read` for held bytes, `error_occurred` (on
+    /// error), the last `download_progress`, the manager's `finished`, the reply's
+    /// `finished`; then its signals are disconnected.
+    pub(crate) fn finish(self: &Rc<Self>, result: Result<(), Failure>) {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.phase == Phase::Finished {
+                return;
+            }
+            state.phase = Phase::Finished;
+            if let Err(failure) = &result {
+                state.error = failure.error;
+                state.error_string = failure.message.clone();
+            }
+        }
+        // Bytes held back by the read buffer become readable now, announced before
+        // finished (Qt's order).
+        let admitted = self.admit(Admit::All);
+        let replies = self.replies.upgrade();
+        if let Some(replies) = &replies {
+            replies.live.borrow_mut().remove(&self.id);
+        }
+        let handle = self.handle();
+        if admitted > 0 {
+            self.ready_read.emit(&handle);
+        }
+        // An HTTP error status is reported when the response is complete, before Qt's last
+        // `downloadProgress` (its thread delegate emits the error, then download-finished).
+        if let Err(failure) = &result {
+            self.error_occurred.emit(&failure.error);
+        }
+        // Qt's last word before finished when the whole response came in (a success, or an
+        // HTTP error status with its body): everything received, of a total that is now
+        // known (an empty body gives (0, 0)). Not after a transfer that broke off.
+        let (received, last, status) = {
+            let state = self.state.borrow();
+            (state.body.received(), state.last_progress, state.meta.status)
+        };
+        let complete = match &result {
+            Ok(()) => true,
+            Err(failure) => status.is_some_and(|s| NetworkError::from_http_status(s) == Some(failure.error)),
+        };
+        let progress = (received, Some(received));
+        if complete && last != Some(progress) {
+            self.emit_progress(progress);
+        }
+        if let Some(replies) = &replies {
+            replies.finished.emit(&handle);
+        }
+        self.finished.emit(&handle);
+        self.disconnect_all();
+    }
+
+    /// Fails a reply that was never sent (refused up front, or no thread to run it), from
+    /// the loop: never inside `get()`, so connecting after `get()` is safe.
+    pub(crate) fn fail_soon(self: &Rc<Self>, failure: Failure) {
+        let reply = self.clone();
+        Timer::single_shot(Duration::ZERO, move || reply.finish(Err(failure)));
+    }
+
+    /// Aborts the request and finishes the reply with `OperationCanceledError`.
+    pub(crate) fn abort(self: &Rc<Self>) {
+        self.control.abort();
+        // A queued job stays in its host's queue; its runner skips it (aborted) at once.
+        self.finish(Err(Failure::canceled()));
+    }
+
+    /// Moves held bytes into the read buffer, acknowledging them to the worker.
+    fn admit(&self, how: Admit) -> u64 {
+        let admitted = self.state.borrow_mut().body.admit(how);
+        if admitted > 0 {
+            self.control.release(admitted);
+        }
+        admitted
+    }
+
+    /// The application read (or enlarged its buffer): admits held bytes, and if new bytes
+    /// became readable, schedules one `ready_read` for them, as Qt emits `readyRead` again
+    /// when freed buffer space lets more data in. Deferred to the loop, never recursive
+    /// (this runs inside the application's `read`), and coalesced: at most one is pending.
+    fn admit_after_read(self: &Rc<Self>) {
+        if self.admit(Admit::WithinLimit) == 0 || self.ready_read_scheduled.replace(true) {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        Timer::single_shot(Duration::ZERO, move || {
+            let Some(reply) = weak.upgrade() else { return };
+            reply.ready_read_scheduled.set(false);
+            // Finishing emitted ready_read itself; a reader may have taken it all since.
+            if reply.is_finished() || reply.state.borrow().body.available() == 0 {
+                return;
+            }
+            reply.ready_read.emit(&reply.handle());
+        });
+    }
+
+    /// Emits `download_progress(progress)` and remembers it.
+    fn emit_progress(&self, progress: (u64, Option<u64>)) {
+        self.state.borrow_mut().last_progress = Some(progress);
+        self.download_progress.emit(&progress);
+    }
+
+    /// Disconnects every slot of the reply's signals (after `finished`), so closures that
+    /// captured the reply do not keep it alive (what `deleteLater` achieves in Qt).
+    fn disconnect_all(&self) {
+        self.finished.disconnect_all();
+        self.error_occurred.disconnect_all();
+        self.ready_read.disconnect_all();
+        self.download_progress.disconnect_all();
+        self.upload_progress.disconnect_all();
+        self.redirected.disconnect_all();
+        self.meta_data_changed.disconnect_all();
+    }
+}
+
+/// The manager's register of its live replies, and its `finished` signal, which every
+/// reply emits as it finishes (so a reply needs no way back to the manager).
+pub(crate) struct Replies {
+    live: RefCell<HashMap<u64, Rc<ReplyInner>, BuildHasherDefault<IdHasher>>>,
+    finished: Signal<NetworkReply>,
+    next_id: Cell<u64>,
+}
+
+impl Replies {
+    pub(crate) fn new() -> Rc<Replies> {
+        Rc::new(Replies { live: RefCell::default(), finished: Signal::new(), next_id: Cell::new(1) })
+    }
+
+    pub(crate) fn finished(&self) -> &Signal<NetworkReply> {
+        &self.finished
+    }
+
+    /// A new live reply.
+    pub(crate) fn create(self: &Rc<Self>, made: Made) -> NetworkReply {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let state = State {
+            phase: Phase::Running,
+            url: made.request.url().cloned(),
+            meta: MetaData::default(),
+            error: NetworkError::NoError,
+            error_string: "Unknown error".to_owned(),
+            body: ReadBuffer::new(
+                (made.request.read_buffer_size() > 0).then_some(made.request.read_buffer_size()),
+            ),
+            last_progress: None,
+        };
+        let inner = Rc::new(ReplyInner {
+            id,
+            request: made.request,
+            operation: made.operation,
+            custom_verb: made.custom_verb,
+            policy: made.policy,
+            control: Arc::new(Control::new(id)),
+            replies: Rc::downgrade(self),
+            state: RefCell::new(state),
+            redirect_allowed: Cell::new(false),
+            ready_read_scheduled: Cell::new(false),
+            finished: Signal::new(),
+            error_occurred: Signal::new(),
+            ready_read: Signal::new(),
+            download_progress: Signal::new(),
+            upload_progress: Signal::new(),
+            redirected: Signal::new(),
+            meta_data_changed: Signal::new(),
+        });
+        self.live.borrow_mut().insert(id, inner.clone());
+        NetworkReply { inner }
+    }
+
+    /// The live reply `id` (`None` once it finished).
+    pub(crate) fn get(&self, id: u64) -> Option<Rc<ReplyInner>> {
+        self.live.borrow().get(&id).cloned()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.live.borrow().len()
+    }
+
+    /// Aborts every live reply (in creation order) and finishes it with
+    /// `OperationCanceledError`.
+    pub(crate) fn cancel_all(&self) {
+        let mut live: Vec<Rc<ReplyInner>> = self.live.borrow().values().cloned().collect();
+        live.sort_by_key(|r| r.id);
+        for reply in &live {
+            reply.control.abort();
+        }
+        // While unwinding from a panic, running slots could panic again and abort the
+        // process: the replies are only marked finished then.
+        let unwinding = std::thread::panicking();
+        for reply in &live {
+            if unwinding {
+                let mut state = reply.state.borrow_mut();
+                state.phase = Phase::Finished;
+                state.error = NetworkError::OperationCanceledError;
+                state.error_string = Failure::canceled().message;
+            } else {
+                reply.finish(Err(Failure::canceled()));
+            }
+        }
+        if unwinding {
+            self.live.borrow_mut().clear();
+        }
+    }
+}

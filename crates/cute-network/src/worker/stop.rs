@@ -1,0 +1,38 @@
+//! How a request stops early ([`Stop`]).
+
+use crate::error::{Failure, NetworkError};
+
+/// Why a request stopped early.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    Failed(Failure),
+    /// Aborted: the loop has finished (or will finish) the reply itself.
+    Canceled,
+    /// The proxy refused the CONNECT tunnel with 407.
+    ProxyAuthenticationRequired,
+}
+
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        Stop::Failed(failure)
+    }
+}
+
+impl Stop {
+    pub(crate) fn into_failure(self) -> Failure {
+        match self {
+            Stop::Failed(failure) => failure,
+            Stop::Canceled => Failure::canceled(),
+            Stop::ProxyAuthenticationRequired => {
+                Failure::new(NetworkError::ProxyAuthenticationRequiredError, "Proxy requires authentication")
+            }
+        }
+    }
+}
+
+pub(crate) type Outcome<T> = Result<T, Stop>;
+
+/// Stops the request with `error`.
+pub(crate) fn fail<T>(error: NetworkError, message: impl Into<String>) -> Outcome<T> {
+    Err(Stop::Failed(Failure::new(error, message)))
+}
