@@ -1,4 +1,6 @@
-//! Test support shared by cute's crates, the facade's tests and the fuzz harness.
+//! Test support shared by cute's crates, the facade's tests and the fuzz harness: a
+//! [`Watchdog`] for tests that could hang, and [`ModuleGraph`], which keeps a crate's
+//! modules free of import circles.
 //!
 //! Standard library only, so every crate of the workspace (and `fuzz/`) can use it as a
 //! dev-dependency without a cycle.
@@ -12,6 +14,8 @@
 //! drop(watchdog); // disarmed
 //! ```
 
+mod module_graph;
 mod watchdog;
 
+pub use module_graph::ModuleGraph;
 pub use watchdog::Watchdog;
