@@ -444,8 +444,11 @@ impl ManagerInner {
                 return reply;
             }
         };
-        // `validate` refused requests without a URL.
-        let Some(url) = request.url().cloned() else { return reply };
+        let Some(url) = request.url().cloned() else {
+            // `validate` refuses requests without a URL: not reached.
+            inner.fail_soon(Failure::new(NetworkError::ProtocolUnknownError, "Invalid URL"));
+            return reply;
+        };
         let timeout = request.transfer_timeout().map_or(settings.transfer_timeout, unless_zero);
         let threshold = request.decompressed_safety_check_threshold();
         let job = Job {
