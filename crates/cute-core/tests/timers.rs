@@ -6,8 +6,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use common::{Watchdog, run_until};
-use cute::{ConnectionType, EventLoop, Signal, SignalSpy, Timer};
+use common::run_until;
+use cute_core::{ConnectionType, EventLoop, Signal, SignalSpy, Timer};
+use cute_testkit::Watchdog;
 
 #[test]
 fn timers_fire_in_deadline_order_and_never_early() {

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{Watchdog, run_until};
-use cute::{ConnectionType, EventLoop, LoopHandle, Signal, SignalSpy, Thread, Timer};
+use common::run_until;
+use cute_core::{ConnectionType, EventLoop, LoopHandle, Signal, SignalSpy, Thread, Timer};
+use cute_testkit::Watchdog;
 
 const LIMIT: Duration = Duration::from_secs(20);
 

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Watchdog;
-use cute::{Signal, SignalSpy, Timer};
+use cute_core::{Signal, SignalSpy, Timer};
+use cute_testkit::Watchdog;
 
 #[test]
 fn records_values_in_order_and_takes_them() {

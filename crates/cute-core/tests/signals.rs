@@ -7,8 +7,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use common::Watchdog;
-use cute::{Connection, ConnectionType, EventLoop, Signal};
+use cute_core::{Connection, ConnectionType, EventLoop, Signal};
+use cute_testkit::Watchdog;
 
 fn log() -> Rc<RefCell<Vec<String>>> {
     Rc::default()

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Watchdog, run_until};
-use cute::{Error, EventLoop, LoopHandle, Signal, SignalSpy, Thread, Timer};
+use common::run_until;
+use cute_core::{Error, EventLoop, LoopHandle, Signal, SignalSpy, Thread, Timer};
+use cute_testkit::Watchdog;
 
 #[test]
 fn four_threads_times_100k_emits_arrive_exactly_once_in_per_sender_order() {

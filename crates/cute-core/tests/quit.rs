@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Watchdog, app_lock};
-use cute::{CoreApplication, Error, EventLoop, Signal, Thread, Timer};
+use common::app_lock;
+use cute_core::{CoreApplication, Error, EventLoop, Signal, Thread, Timer};
+use cute_testkit::Watchdog;
 
 #[test]
 fn exit_code_from_another_thread() {

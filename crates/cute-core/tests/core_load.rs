@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Watchdog, run_until};
-use cute::{Connection, ConnectionType, Emitter, EventLoop, LoopHandle, Signal};
+use common::run_until;
+use cute_core::{Connection, ConnectionType, Emitter, EventLoop, LoopHandle, Signal};
+use cute_testkit::Watchdog;
 
 const SENDERS: usize = 8;
 

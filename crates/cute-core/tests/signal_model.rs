@@ -16,8 +16,8 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use common::Watchdog;
-use cute::{Connection, ConnectionType, EventLoop, Signal};
+use cute_core::{Connection, ConnectionType, EventLoop, Signal};
+use cute_testkit::Watchdog;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
