@@ -2,8 +2,6 @@
 //! the four PyQt tutorial ports line for line against the PyQt programs' output, the
 //! others by their key lines, and the offline demo.
 
-mod common;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};

@@ -4,7 +4,6 @@
 //!
 //! The harness talks to servers on 127.0.0.1 only; see `fuzz/README.md`.
 
-mod common;
 #[path = "../fuzz/src/harness.rs"]
 mod harness;
 
@@ -12,8 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::Watchdog;
 use cute::network::{NetworkAccessManager, NetworkError, NetworkRequest};
+use cute_testkit::Watchdog;
 
 /// A fuzz target's logic: runs one input, panics on a failure.
 type Harness = fn(&[u8]);

@@ -2,34 +2,14 @@
 
 #![allow(dead_code)] // each test file uses a different part of it
 
+pub(crate) use cute_testkit::Watchdog;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// Every read in the tests gives up after this long.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Aborts the test process if it is still alive after `limit`: a hung test must fail the
-/// run, not stall CI. Dropping the watchdog disarms it. (The root package's tests have the
-/// same helper in `tests/common`; this crate cannot use it, so it has its own, on std only.)
-pub(crate) struct Watchdog {
-    _disarm: mpsc::Sender<()>,
-}
-
-impl Watchdog {
-    pub(crate) fn new(limit: Duration) -> Watchdog {
-        let (tx, rx) = mpsc::channel::<()>();
-        let name = std::thread::current().name().unwrap_or("?").to_owned();
-        std::thread::spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                eprintln!("watchdog: test `{name}` still running after {limit:?}; aborting");
-                std::process::abort();
-            }
-        });
-        Watchdog { _disarm: tx }
-    }
-}
 
 /// A response as read off the wire.
 #[derive(Debug)]

@@ -21,14 +21,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use common::Watchdog;
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use cute::SignalSpy;
-use cute::network::{
+use cute_core::SignalSpy;
+use cute_httpbin::Httpbin;
+use cute_network::{
     Attribute, AttributeValue, Authenticator, KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply,
     NetworkRequest, Proxy,
 };
-use cute_httpbin::Httpbin;
+use cute_testkit::Watchdog;
 
 // ---------------------------------------------------------------------------------------
 // Helpers

@@ -6,10 +6,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Watchdog, fetch, run_until, wait};
-use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
-use cute::{EventLoop, Timer};
+use common::{fetch, run_until, wait};
+use cute_core::{EventLoop, Timer};
 use cute_httpbin::Httpbin;
+use cute_network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use cute_testkit::Watchdog;
 
 #[test]
 fn get_html_page() {

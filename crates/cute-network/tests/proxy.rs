@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::Watchdog;
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use cute::SignalSpy;
-use cute::network::{Error, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest, Proxy};
+use cute_core::SignalSpy;
 use cute_httpbin::Httpbin;
+use cute_network::{Error, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest, Proxy};
+use cute_testkit::Watchdog;
 
 /// `Basic base64("puser:ppass")`.
 const PROXY_AUTHORIZATION: &str = "Basic cHVzZXI6cHBhc3M=";

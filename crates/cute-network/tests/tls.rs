@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::Watchdog;
-use cute::SignalSpy;
-use cute::network::{
+use cute_core::SignalSpy;
+use cute_httpbin::Httpbin;
+use cute_network::{
     Attribute, AttributeValue, Error, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest,
     RedirectPolicy,
 };
-use cute_httpbin::Httpbin;
+use cute_testkit::Watchdog;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 

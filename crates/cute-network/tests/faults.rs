@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::Watchdog;
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use cute::network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest, Url};
-use cute::{EventLoop, SignalSpy};
+use cute_core::{EventLoop, SignalSpy};
+use cute_network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest, Url};
+use cute_testkit::Watchdog;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 

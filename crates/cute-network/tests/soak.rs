@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::Watchdog;
-use cute::network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
-use cute::{EventLoop, SignalSpy};
+use cute_core::{EventLoop, SignalSpy};
 use cute_httpbin::Httpbin;
+use cute_network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use cute_testkit::Watchdog;
 
 /// The most requests in flight at once; more are issued from `finished` slots.
 const MAX_IN_FLIGHT: usize = 100;
@@ -705,7 +705,7 @@ fn soak(total: usize, limit: Duration, rss_floor_kib: u64) -> Report {
     let rss_end = rss_kib();
     let (workers_at_end, drop_took) = drop_managers(soak);
     assert!(
-        workers_at_end <= cute::network::DEFAULT_MAX_WORKERS,
+        workers_at_end <= cute_network::DEFAULT_MAX_WORKERS,
         "{workers_at_end} worker threads, above the cap"
     );
     // The managers are gone, so nothing can emit any more: the counts are final.

@@ -1,32 +1,11 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by cute-network's integration tests.
 #![allow(dead_code, unreachable_pub)] // each test binary uses a subset
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Sender, bounded};
-use cute::network::{NetworkAccessManager, NetworkReply, NetworkRequest, RequestUrl};
-use cute::{EventLoop, SignalSpy};
-
-/// Aborts the test process if it is still alive after `limit`: a hung loop must fail the
-/// run, not stall CI. Dropping the watchdog disarms it.
-pub struct Watchdog {
-    _disarm: Sender<()>,
-}
-
-impl Watchdog {
-    pub fn new(limit: Duration) -> Self {
-        let (tx, rx) = bounded::<()>(0);
-        let name = std::thread::current().name().unwrap_or("?").to_owned();
-        std::thread::spawn(move || {
-            if let Err(crossbeam_channel::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                eprintln!("watchdog: test `{name}` still running after {limit:?}; aborting");
-                std::process::abort();
-            }
-        });
-        Watchdog { _disarm: tx }
-    }
-}
+use cute_core::{EventLoop, SignalSpy};
+use cute_network::{NetworkAccessManager, NetworkReply, NetworkRequest, RequestUrl};
 
 /// One `CoreApplication` per process: tests that create one hold this lock.
 pub fn app_lock() -> MutexGuard<'static, ()> {

@@ -6,13 +6,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Watchdog, fetch, wait};
-use cute::SignalSpy;
-use cute::network::{
+use common::{fetch, wait};
+use cute_core::SignalSpy;
+use cute_httpbin::Httpbin;
+use cute_network::{
     Attribute, AttributeValue, KnownHeaders, NetworkAccessManager, NetworkError, NetworkRequest,
     RedirectPolicy, Url,
 };
-use cute_httpbin::Httpbin;
+use cute_testkit::Watchdog;
 
 fn redirect_to(server: &Httpbin, target: &str, status: u16) -> String {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -204,7 +205,7 @@ fn cookies_survive_setting_changes_and_clear_access_cache() {
         (
             "set_proxy there and back",
             Box::new(|n| {
-                n.set_proxy(Some(cute::network::Proxy::http("http://127.0.0.1:9").unwrap()));
+                n.set_proxy(Some(cute_network::Proxy::http("http://127.0.0.1:9").unwrap()));
                 n.set_proxy(None);
             }),
         ),

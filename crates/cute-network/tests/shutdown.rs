@@ -19,10 +19,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::{Watchdog, app_lock};
-use cute::network::{DEFAULT_MAX_WORKERS, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
-use cute::{CoreApplication, EventLoop};
+use common::app_lock;
+use cute_core::{CoreApplication, EventLoop};
 use cute_httpbin::Httpbin;
+use cute_network::{DEFAULT_MAX_WORKERS, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use cute_testkit::Watchdog;
 
 /// The test functions of this binary: libtest runs each on a thread named after it, so such
 /// a thread appearing during a test (the harness starting the next test, which then waits
@@ -361,7 +362,7 @@ fn exec_returns_the_code_passed_to_exit() {
         let replies =
             [&nam, &early].map(|m| m.get(&NetworkRequest::new(hanging.url(&format!("/hang?code={code}")))));
         let owns = replies.each_ref().map(count_own_finished);
-        cute::Timer::single_shot(Duration::from_millis(20), move || CoreApplication::exit(code));
+        cute_core::Timer::single_shot(Duration::from_millis(20), move || CoreApplication::exit(code));
         assert_eq!(app.exec(), code);
         for (reply, own) in replies.iter().zip(&owns) {
             assert!(reply.is_finished(), "exit({code}): {reply:?}");

@@ -12,10 +12,11 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Watchdog, fetch, wait};
-use cute::SignalSpy;
-use cute::network::{NetworkAccessManager, NetworkError, NetworkRequest};
+use common::{fetch, wait};
+use cute_core::SignalSpy;
 use cute_httpbin::Httpbin;
+use cute_network::{NetworkAccessManager, NetworkError, NetworkRequest};
+use cute_testkit::Watchdog;
 
 /// Connects a slot answering every challenge with `user`/`password`, counting calls and
 /// aborting on call `abort_on` (0: never).

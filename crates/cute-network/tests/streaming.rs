@@ -7,10 +7,11 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use common::{Watchdog, fetch, run_until, wait};
-use cute::SignalSpy;
-use cute::network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use common::{fetch, run_until, wait};
+use cute_core::SignalSpy;
 use cute_httpbin::Httpbin;
+use cute_network::{KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
+use cute_testkit::Watchdog;
 
 /// (bytes so far, total if known), as `download_progress` reports it.
 type Progress = (u64, Option<u64>);
@@ -205,11 +206,11 @@ fn ten_thousand_requests_queue_without_a_thread_each() {
     let mut peak_workers = 0;
     let deadline = Instant::now() + Duration::from_secs(100);
     while done.get() < N && Instant::now() < deadline {
-        cute::EventLoop::process_events(Duration::from_millis(50));
+        cute_core::EventLoop::process_events(Duration::from_millis(50));
         peak_workers = peak_workers.max(nam.worker_threads());
     }
     assert_eq!(done.get(), N);
     assert_eq!(failed.get(), 0);
-    assert!(peak_workers <= cute::network::DEFAULT_CONNECTIONS_PER_HOST, "{peak_workers} workers");
+    assert!(peak_workers <= cute_network::DEFAULT_CONNECTIONS_PER_HOST, "{peak_workers} workers");
     assert!(replies.iter().all(|r| r.read_all() == b"a"));
 }
