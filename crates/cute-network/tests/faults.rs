@@ -1,148 +1,41 @@
-//! Fault injection: a raw-socket server scripted per connection makes the network fail in
-//! the ways real networks do (refused, closed, reset, hanging, malformed, hostile), and each
-//! test checks the reply finishes exactly once with Qt 6's error for that fault.
+//! Fault injection: a raw-socket responder scripted per connection (`cute_testkit::Responder`)
+//! makes the network fail in the ways real networks do (refused, closed, reset, hanging,
+//! malformed, hostile), and each test checks the reply finishes exactly once with Qt 6's
+//! error for that fault.
 //!
-//! Hand-written HTTP is confined to this file, and only serves to inject faults.
+//! Most faults are rows of one table (`faults!` below): what the server does, what the
+//! request sets, and what the reply must show; one function runs them all. Faults that
+//! take several steps (redirect loops, aborts, dropping the manager, …) are functions of
+//! their own, sharing the helpers.
 
 mod common;
 
 use std::cell::Cell;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Receiver;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
 use cute_core::{EventLoop, SignalSpy};
 use cute_network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest, Url};
-use cute_testkit::Watchdog;
+use cute_testkit::{
+    CONNECTION_LIMIT, Connection, Head, Responder, Watchdog, always, answering_then_open, hang, recording,
+    response,
+};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
 // ---------------------------------------------------------------------------------------
-// The fault server
+// Helpers
 // ---------------------------------------------------------------------------------------
 
-/// How long a scripted connection may live at most, so no server thread outlives the run.
-const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
-
-/// A listener on 127.0.0.1 that runs a script (`Fn(TcpStream)`) on its own thread for every
-/// connection it accepts, and counts the connections.
-struct FaultServer {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-}
-
-impl FaultServer {
-    fn start(script: impl Fn(TcpStream) + Send + Sync + 'static) -> FaultServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault server");
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let script = Arc::new(script);
-        let (count, stopped) = (accepted.clone(), stop.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                count.fetch_add(1, Ordering::SeqCst);
-                let _ = stream.set_read_timeout(Some(CONNECTION_LIMIT));
-                let _ = stream.set_write_timeout(Some(CONNECTION_LIMIT));
-                let script = script.clone();
-                thread::spawn(move || script(stream));
-            }
-        });
-        FaultServer { port, accepted, stop }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// Connections accepted so far.
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for FaultServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so that it sees the flag (this connection is not counted).
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-    }
-}
-
-/// Reads one request head (up to the blank line); `None` if the client closed first.
-fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    Some(head)
-}
-
-/// Never answers: reads (and discards) until the client goes away.
-fn hang(mut stream: TcpStream) {
-    let mut buf = [0u8; 4096];
-    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-}
-
-/// Closes our side cleanly (FIN) and waits for the client to close its side, so the
-/// client sees an orderly end of stream, not a reset.
-fn close(stream: TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    hang(stream);
-}
-
-/// A script answering every request on the connection (keep-alive) with `response`.
-fn always(response: impl AsRef<[u8]> + Send + Sync + 'static) -> impl Fn(TcpStream) + Send + Sync {
-    move |mut stream| {
-        while read_head(&mut stream).is_some() {
-            if stream.write_all(response.as_ref()).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-/// A script that records each request head and then answers with `response`.
-fn recording(heads: Sender<Vec<u8>>, response: Vec<u8>) -> impl Fn(TcpStream) + Send + Sync + 'static {
-    move |mut stream| {
-        while let Some(head) = read_head(&mut stream) {
-            let _ = heads.send(head);
-            if stream.write_all(&response).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-fn recv(heads: &Receiver<Vec<u8>>) -> Vec<u8> {
+fn recv(heads: &Receiver<Head>) -> Head {
     heads.recv_timeout(Duration::from_secs(20)).expect("no request recorded")
-}
-
-/// A complete response with a `Content-Length` body.
-fn response(status: &str, headers: &[&str], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status}\r\n").into_bytes();
-    for h in headers {
-        out.extend_from_slice(h.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-    out.extend_from_slice(body);
-    out
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -150,17 +43,6 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.write_all(data).unwrap();
     encoder.finish().unwrap()
 }
-
-/// Whether a raw request head carries header `name` (case-insensitive).
-fn has_header(head: &[u8], name: &str) -> bool {
-    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let prefix = format!("{}:", name.to_ascii_lowercase());
-    head.split("\r\n").skip(1).any(|line| line.starts_with(&prefix))
-}
-
-// ---------------------------------------------------------------------------------------
-// Waiting and checking
-// ---------------------------------------------------------------------------------------
 
 /// Waits (bounded) for `reply` to finish.
 fn finish(reply: &NetworkReply) {
@@ -212,7 +94,7 @@ fn get_expecting(
 }
 
 /// Polls for `window` and fails as soon as `server` has accepted a connection.
-fn assert_no_connection(server: &FaultServer, window: Duration) {
+fn assert_no_connection(server: &Responder, window: Duration) {
     let deadline = Instant::now() + window;
     while Instant::now() < deadline {
         assert_eq!(server.accepted(), 0, "a connection reached the server");
@@ -235,257 +117,191 @@ fn counter() -> Rc<Cell<usize>> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Connection-level faults
+// The table
 // ---------------------------------------------------------------------------------------
 
-#[test]
-fn connection_refused() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let port = {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
+/// Where the request goes.
+enum Target {
+    /// A responder running this script; the request asks for `path` on it.
+    Server(Box<dyn Fn(Connection) + Send + Sync>, &'static str),
+    /// A port nothing listens on.
+    Refusing,
+    /// This URL (no server).
+    Url(&'static str),
+}
+
+/// What the body read after `finished` must be.
+enum Body {
+    Any,
+    Exactly(&'static [u8]),
+    /// A prefix of these bytes (what arrived before the fault, never more than was sent).
+    PrefixOf(&'static [u8]),
+    AtMost(usize),
+    Check(fn(&[u8]) -> bool),
+}
+
+/// One fault: what the server does and the request sets, and what the reply must show.
+struct Fault {
+    target: Target,
+    /// A transfer timeout for the request; the reply must take at least this long (and
+    /// less than 5 s).
+    timeout: Option<Duration>,
+    /// A transfer timeout that only bounds a lax parser's wait (no timing check).
+    bounded: bool,
+    decompression_check: bool,
+    /// `Ok(())` for success, else the errors accepted and words its string must mention.
+    expect: Result<(), (&'static [NetworkError], &'static [&'static str])>,
+    /// The status code, when checked.
+    status: Option<Option<u16>>,
+    body: Body,
+    /// How many times `authentication_required` and `proxy_authentication_required` are
+    /// emitted (counted, never answered), when checked.
+    asked: Option<usize>,
+}
+
+impl Fault {
+    fn new(target: Target) -> Self {
+        Fault {
+            target,
+            timeout: None,
+            bounded: false,
+            decompression_check: true,
+            expect: Ok(()),
+            status: None,
+            body: Body::Any,
+            asked: None,
+        }
+    }
+
+    fn server(script: impl Fn(Connection) + Send + Sync + 'static) -> Self {
+        Fault::new(Target::Server(Box::new(script), "/"))
+    }
+
+    /// A server answering every request with `bytes` (keep-alive).
+    fn answering(bytes: Vec<u8>) -> Self {
+        Fault::server(always(bytes))
+    }
+
+    /// A server answering the first request with `bytes`, then keeping the connection
+    /// open; the request's transfer timeout bounds a lax parser's wait.
+    fn then_open(bytes: &'static [u8]) -> Self {
+        Fault { bounded: true, ..Fault::server(answering_then_open(bytes)) }
+    }
+
+    fn fails(self, errors: &'static [NetworkError], words: &'static [&'static str]) -> Self {
+        Fault { expect: Err((errors, words)), ..self }
+    }
+
+    fn status(self, status: Option<u16>) -> Self {
+        Fault { status: Some(status), ..self }
+    }
+
+    fn body(self, body: Body) -> Self {
+        Fault { body, ..self }
+    }
+
+    fn timeout(self, timeout: Duration) -> Self {
+        Fault { timeout: Some(timeout), ..self }
+    }
+
+    fn asked(self, times: usize) -> Self {
+        Fault { asked: Some(times), ..self }
+    }
+
+    fn without_decompression_check(self) -> Self {
+        Fault { decompression_check: false, ..self }
+    }
+
+    fn run(self) {
+        let _dog = Watchdog::new(Duration::from_secs(60));
+        let (_server, url) = match self.target {
+            Target::Server(script, path) => {
+                let server = Responder::start(script);
+                let url = server.url(path);
+                (Some(server), url)
+            }
+            Target::Refusing => {
+                let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                (None, format!("http://127.0.0.1:{port}/"))
+            }
+            Target::Url(url) => (None, url.to_owned()),
+        };
+        let nam = NetworkAccessManager::new();
+        let asked = counter();
+        let a = asked.clone();
+        nam.authentication_required().connect(move |_| a.set(a.get() + 1));
+        let a = asked.clone();
+        nam.proxy_authentication_required().connect(move |_| a.set(a.get() + 1));
+        let mut request = NetworkRequest::new(url);
+        if self.bounded {
+            request.set_transfer_timeout(Duration::from_secs(5));
+        }
+        if let Some(timeout) = self.timeout {
+            request.set_transfer_timeout(timeout);
+        }
+        if !self.decompression_check {
+            request.set_decompressed_safety_check_threshold(-1);
+        }
+        let finished = SignalSpy::new(nam.finished());
+        let started = Instant::now();
+        let reply = nam.get(&request);
+        finish(&reply);
+        let elapsed = started.elapsed();
+        assert_finished_once(&finished, &reply);
+        match self.expect {
+            Ok(()) => assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string()),
+            Err(([expected], words)) => assert_error(&reply, *expected, words),
+            Err((accepted, _)) => {
+                let error = reply.error();
+                assert!(accepted.contains(&error), "{error:?}: {}", reply.error_string());
+                assert!(!reply.error_string().is_empty());
+            }
+        }
+        if let Some(timeout) = self.timeout {
+            assert!(elapsed >= timeout, "timed out too early: {elapsed:?}");
+            assert!(elapsed < Duration::from_secs(5), "timed out too late: {elapsed:?}");
+        }
+        if let Some(status) = self.status {
+            assert_eq!(reply.status_code(), status);
+        }
+        if let Some(times) = self.asked {
+            assert_eq!(asked.get(), times, "authentication signals emitted");
+        }
+        let body = reply.read_all();
+        match self.body {
+            Body::Any => {}
+            Body::Exactly(expected) => assert_eq!(body, expected),
+            Body::PrefixOf(sent) => assert!(sent.starts_with(&body), "unexpected body {body:?}"),
+            Body::AtMost(n) => assert!(body.len() <= n, "{} bytes", body.len()),
+            Body::Check(check) => assert!(check(&body), "unexpected body of {} bytes", body.len()),
+        }
+    }
+}
+
+/// One test per row.
+macro_rules! faults {
+    ($($(#[$meta:meta])* $name:ident: $fault:expr;)*) => {
+        $( $(#[$meta])* #[test] fn $name() { $fault.run() } )*
     };
-    let nam = NetworkAccessManager::new();
-    let request = NetworkRequest::new(format!("http://127.0.0.1:{port}/"));
-    let reply = get_expecting(&nam, &request, NetworkError::ConnectionRefusedError, &["refused"]);
-    assert_eq!(reply.status_code(), None);
-}
-
-#[test]
-fn closed_before_any_response_is_remote_host_closed() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(|mut stream| {
-        read_head(&mut stream);
-        close(stream);
-    });
-    let nam = NetworkAccessManager::new();
-    let reply = get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::RemoteHostClosedError,
-        &["closed"],
-    );
-    assert_eq!(reply.status_code(), None);
-}
-
-#[test]
-fn connection_cut_mid_body_is_remote_host_closed() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(|mut stream| {
-        read_head(&mut stream);
-        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
-        let _ = stream.write_all(&[b'x'; 1000]);
-        // Dropped before Content-Length is reached.
-    });
-    let nam = NetworkAccessManager::new();
-    let reply = get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::RemoteHostClosedError,
-        &["closed"],
-    );
-    assert_eq!(reply.status_code(), Some(200));
-    assert!(reply.read_all().len() <= 1000);
-}
-
-#[test]
-fn connection_reset_mid_body_is_remote_host_closed() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(|mut stream| {
-        // Wait for the request without consuming it: closing a socket with unread data
-        // sends a reset (RST), not an orderly FIN.
-        let _ = stream.peek(&mut [0u8; 1]);
-        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
-        let _ = stream.write_all(&[b'x'; 1000]);
-        // Give the client a moment to take the headers, so the reset lands mid-body.
-        thread::sleep(Duration::from_millis(50));
-    });
-    let nam = NetworkAccessManager::new();
-    let reply = get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::RemoteHostClosedError,
-        &["closed", "reset"],
-    );
-    assert!(reply.read_all().len() <= 1000);
-}
-
-#[test]
-fn chunked_body_cut_before_last_chunk_is_remote_host_closed() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(|mut stream| {
-        read_head(&mut stream);
-        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-        close(stream);
-    });
-    let nam = NetworkAccessManager::new();
-    let reply = get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::RemoteHostClosedError,
-        &["closed"],
-    );
-    assert_eq!(reply.status_code(), Some(200));
-    assert!(b"hello".starts_with(&reply.read_all()));
-}
-
-#[test]
-fn server_silent_before_headers_times_out() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(hang);
-    let nam = NetworkAccessManager::new();
-    let mut request = NetworkRequest::new(server.url("/"));
-    request.set_transfer_timeout(Duration::from_millis(300));
-    let started = Instant::now();
-    let reply = get_expecting(&nam, &request, NetworkError::TimeoutError, &["timed out", "timeout"]);
-    let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(300), "timed out too early: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(5), "timed out too late: {elapsed:?}");
-    assert_eq!(reply.status_code(), None);
-}
-
-#[test]
-fn server_silent_mid_body_times_out() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(|mut stream| {
-        read_head(&mut stream);
-        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
-        hang(stream);
-    });
-    let nam = NetworkAccessManager::new();
-    let mut request = NetworkRequest::new(server.url("/"));
-    request.set_transfer_timeout(Duration::from_millis(300));
-    let started = Instant::now();
-    let reply = get_expecting(&nam, &request, NetworkError::TimeoutError, &["timed out", "timeout"]);
-    let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(300), "timed out too early: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(5), "timed out too late: {elapsed:?}");
-    assert_eq!(reply.status_code(), Some(200));
-    // What arrived before the stall may be readable; never more than was sent.
-    let body = reply.read_all();
-    assert!(b"0123456789".starts_with(&body), "unexpected body {body:?}");
-}
-
-// ---------------------------------------------------------------------------------------
-// Malformed responses
-// ---------------------------------------------------------------------------------------
-
-/// A server that answers the first request with `bytes`, then waits for the client to
-/// close (so a lax parser would hang into the timeout, not see a close).
-fn answering_then_open(bytes: &'static [u8]) -> FaultServer {
-    FaultServer::start(move |mut stream| {
-        read_head(&mut stream);
-        let _ = stream.write_all(bytes);
-        hang(stream);
-    })
-}
-
-/// A request whose transfer timeout bounds a lax parser's wait.
-fn bounded_request(server: &FaultServer) -> NetworkRequest {
-    let mut request = NetworkRequest::new(server.url("/"));
-    request.set_transfer_timeout(Duration::from_secs(5));
-    request
-}
-
-#[test]
-fn non_numeric_status_code_is_protocol_failure() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = answering_then_open(b"HTTP/1.1 abc\r\n\r\n");
-    let nam = NetworkAccessManager::new();
-    get_expecting(&nam, &bounded_request(&server), NetworkError::ProtocolFailure, &["protocol"]);
-}
-
-#[test]
-fn garbage_status_line_is_protocol_failure() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = answering_then_open(b"hello\r\n\r\n");
-    let nam = NetworkAccessManager::new();
-    get_expecting(&nam, &bounded_request(&server), NetworkError::ProtocolFailure, &["protocol"]);
-}
-
-#[test]
-fn header_line_without_colon_is_protocol_failure() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server =
-        answering_then_open(b"HTTP/1.1 200 OK\r\nX-Fine: yes\r\nNoColonHere\r\nContent-Length: 0\r\n\r\n");
-    let nam = NetworkAccessManager::new();
-    get_expecting(&nam, &bounded_request(&server), NetworkError::ProtocolFailure, &["protocol"]);
-}
-
-#[test]
-fn bad_chunk_size_is_an_error() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = answering_then_open(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
-    let nam = NetworkAccessManager::new();
-    let finished = SignalSpy::new(nam.finished());
-    let reply = nam.get(&bounded_request(&server));
-    finish(&reply);
-    assert_finished_once(&finished, &reply);
-    let error = reply.error();
-    // The library reports ProtocolFailure ("Protocol error: chunk length cannot be read as
-    // a number"): the server keeps the connection open, so no close can stand in for it.
-    assert!(
-        matches!(error, NetworkError::ProtocolFailure | NetworkError::RemoteHostClosedError),
-        "{error:?}: {}",
-        reply.error_string()
-    );
-    assert!(!reply.error_string().is_empty());
 }
 
 /// A gzip body missing its last 10 bytes, sent with a `Content-Length` that matches what
 /// is sent, on a connection the server keeps open: the HTTP framing is complete, the
 /// compressed stream is not.
-fn truncated_gzip_server() -> FaultServer {
+fn truncated_gzip() -> Vec<u8> {
     let text: Vec<u8> = (0..2000u32).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
     let mut body = gzip(&text);
     body.truncate(body.len() - 10);
-    FaultServer::start(always(response("200 OK", &["Content-Encoding: gzip"], &body)))
+    response("200 OK", &["Content-Encoding: gzip"], &body)
 }
 
-#[test]
-fn truncated_gzip_body_is_an_error() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = truncated_gzip_server();
-    let nam = NetworkAccessManager::new();
-    let finished = SignalSpy::new(nam.finished());
-    let reply = nam.get(&NetworkRequest::new(server.url("/")));
-    finish(&reply);
-    assert_finished_once(&finished, &reply);
-    assert_ne!(reply.error(), NetworkError::NoError, "a truncated gzip body must not succeed");
-    assert!(!reply.error_string().is_empty());
-}
-
-#[test]
-fn truncated_gzip_body_is_protocol_failure() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = truncated_gzip_server();
-    let nam = NetworkAccessManager::new();
-    // Observed: RemoteHostClosedError, "Connection closed: incomplete deflate stream" (the
-    // decoder's UnexpectedEof is taken for a closed connection; the server closed nothing).
-    get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::ProtocolFailure,
-        &["corrupt", "decompress", "deflate", "gzip"],
-    );
-}
-
-#[test]
-fn corrupt_gzip_body_is_protocol_failure() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
+/// A gzip body whose deflate stream is garbled after the 10-byte gzip header.
+fn corrupt_gzip() -> Vec<u8> {
     let mut body = gzip(b"some text that compresses into a deflate stream");
-    // Keep the 10-byte gzip header, garble the deflate stream after it.
     for b in &mut body[10..20] {
         *b = 0xff;
     }
-    let server = FaultServer::start(always(response("200 OK", &["Content-Encoding: gzip"], &body)));
-    let nam = NetworkAccessManager::new();
-    get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::ProtocolFailure,
-        &["corrupt", "decompress", "deflate", "gzip"],
-    );
+    response("200 OK", &["Content-Encoding: gzip"], &body)
 }
 
 /// 60 MiB of zeros, gzip-compressed (about 60 KiB): compressed once for the run.
@@ -494,45 +310,137 @@ fn gzip_bomb() -> &'static [u8] {
     BOMB.get_or_init(|| gzip(&vec![0u8; 60 * 1024 * 1024]))
 }
 
-#[test]
-fn gzip_bomb_is_stopped_by_default() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(always(response("200 OK", &["Content-Encoding: gzip"], gzip_bomb())));
-    let nam = NetworkAccessManager::new();
-    get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::ProtocolFailure,
-        &["decompress"],
-    );
+fn sixty_mebibytes_of_zeros(body: &[u8]) -> bool {
+    body.len() == 60 * 1024 * 1024 && body.iter().all(|&b| b == 0)
 }
 
-#[test]
-fn gzip_bomb_passes_with_the_check_disabled() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(always(response("200 OK", &["Content-Encoding: gzip"], gzip_bomb())));
-    let nam = NetworkAccessManager::new();
-    let finished = SignalSpy::new(nam.finished());
-    let mut request = NetworkRequest::new(server.url("/"));
-    request.set_decompressed_safety_check_threshold(-1);
-    let reply = nam.get(&request);
-    finish(&reply);
-    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
-    assert_finished_once(&finished, &reply);
-    let body = reply.read_all();
-    assert_eq!(body.len(), 60 * 1024 * 1024);
-    assert!(body.iter().all(|&b| b == 0));
+const CLOSED: &[&str] = &["closed"];
+const TIMED_OUT: &[&str] = &["timed out", "timeout"];
+const PROTOCOL: &[&str] = &["protocol"];
+const CORRUPT: &[&str] = &["corrupt", "decompress", "deflate", "gzip"];
+use NetworkError::*;
+
+faults! {
+    // Connection-level faults.
+    connection_refused:
+        Fault::new(Target::Refusing).fails(&[ConnectionRefusedError], &["refused"]).status(None);
+    closed_before_any_response_is_remote_host_closed:
+        Fault::server(|mut c| { c.read_head(); c.close() })
+            .fails(&[RemoteHostClosedError], CLOSED).status(None);
+    connection_cut_mid_body_is_remote_host_closed:
+        Fault::server(|mut c| {
+            c.read_head();
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+            let _ = c.write_all(&[b'x'; 1000]);
+            // Dropped before Content-Length is reached.
+        })
+        .fails(&[RemoteHostClosedError], CLOSED).status(Some(200)).body(Body::AtMost(1000));
+    connection_reset_mid_body_is_remote_host_closed:
+        Fault::server(|mut c| {
+            // Unread data when the socket closes: a reset (RST), not an orderly FIN.
+            c.await_request();
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+            let _ = c.write_all(&[b'x'; 1000]);
+            // Give the client a moment to take the headers, so the reset lands mid-body.
+            thread::sleep(Duration::from_millis(50));
+        })
+        .fails(&[RemoteHostClosedError], &["closed", "reset"]).body(Body::AtMost(1000));
+    chunked_body_cut_before_last_chunk_is_remote_host_closed:
+        Fault::server(|mut c| {
+            c.read_head();
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            c.close();
+        })
+        .fails(&[RemoteHostClosedError], CLOSED).status(Some(200)).body(Body::PrefixOf(b"hello"));
+    server_silent_before_headers_times_out:
+        Fault::server(hang).timeout(Duration::from_millis(300)).fails(&[TimeoutError], TIMED_OUT).status(None);
+    server_silent_mid_body_times_out:
+        Fault::server(|mut c| {
+            c.read_head();
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
+            c.hang();
+        })
+        .timeout(Duration::from_millis(300))
+        .fails(&[TimeoutError], TIMED_OUT)
+        .status(Some(200))
+        // What arrived before the stall may be readable; never more than was sent.
+        .body(Body::PrefixOf(b"0123456789"));
+
+    // Malformed responses.
+    non_numeric_status_code_is_protocol_failure:
+        Fault::then_open(b"HTTP/1.1 abc\r\n\r\n").fails(&[ProtocolFailure], PROTOCOL);
+    garbage_status_line_is_protocol_failure:
+        Fault::then_open(b"hello\r\n\r\n").fails(&[ProtocolFailure], PROTOCOL);
+    header_line_without_colon_is_protocol_failure:
+        Fault::then_open(b"HTTP/1.1 200 OK\r\nX-Fine: yes\r\nNoColonHere\r\nContent-Length: 0\r\n\r\n")
+            .fails(&[ProtocolFailure], PROTOCOL);
+    // ProtocolFailure ("chunk length cannot be read as a number"): the server keeps the
+    // connection open, so no close can stand in for it.
+    bad_chunk_size_is_an_error:
+        Fault::then_open(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+            .fails(&[ProtocolFailure, RemoteHostClosedError], &[]);
+    // The decoder's early end is corrupt data, not a closed connection: the server closed
+    // nothing.
+    truncated_gzip_body_is_protocol_failure:
+        Fault::answering(truncated_gzip()).fails(&[ProtocolFailure], CORRUPT);
+    corrupt_gzip_body_is_protocol_failure:
+        Fault::answering(corrupt_gzip()).fails(&[ProtocolFailure], CORRUPT);
+    gzip_bomb_is_stopped_by_default:
+        Fault::answering(response("200 OK", &["Content-Encoding: gzip"], gzip_bomb()))
+            .fails(&[ProtocolFailure], &["decompress"]);
+    gzip_bomb_passes_with_the_check_disabled:
+        Fault::answering(response("200 OK", &["Content-Encoding: gzip"], gzip_bomb()))
+            .without_decompression_check()
+            .body(Body::Check(sixty_mebibytes_of_zeros));
+    // An empty body is empty, whatever its Content-Encoding says.
+    empty_204_labelled_gzip_is_empty:
+        Fault::answering(b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n".to_vec())
+            .body(Body::Exactly(b""));
+    empty_304_labelled_gzip_is_empty:
+        Fault::answering(b"HTTP/1.1 304 Not Modified\r\nContent-Encoding: gzip\r\nContent-Length: 31\r\n\r\n".to_vec())
+            .body(Body::Exactly(b""));
+    empty_content_length_0_labelled_deflate_is_empty:
+        Fault::answering(b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: 0\r\n\r\n".to_vec())
+            .body(Body::Exactly(b""));
+    empty_chunked_labelled_gzip_is_empty:
+        Fault::answering(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(),
+        )
+        .body(Body::Exactly(b""));
+
+    // Authentication.
+    unanswered_challenge_is_authentication_required:
+        Fault::answering(response("401 Unauthorized", &["WWW-Authenticate: Basic realm=\"r\""], b"denied"))
+            .fails(&[AuthenticationRequiredError], &["authentication"])
+            .asked(1).status(Some(401)).body(Body::Exactly(b"denied"));
+    unauthorized_without_challenge_does_not_ask:
+        Fault::answering(response("401 Unauthorized", &[], b"no challenge"))
+            .fails(&[AuthenticationRequiredError], &["authentication"])
+            .asked(0).status(Some(401)).body(Body::Exactly(b"no challenge"));
+    // No proxy is in use: nobody is asked.
+    proxy_auth_status_from_a_direct_server:
+        Fault::answering(response("407 Proxy Authentication Required", &["Proxy-Authenticate: Basic realm=\"p\""], b""))
+            .fails(&[ProxyAuthenticationRequiredError], &["proxy"])
+            .asked(0).status(Some(407));
+
+    // Schemes and URLs.
+    unknown_scheme_is_protocol_unknown:
+        Fault::new(Target::Url("ftp://x/")).fails(&[ProtocolUnknownError], &["ftp"]);
+    invalid_url_is_protocol_unknown:
+        Fault::new(Target::Url("http://")).fails(&[ProtocolUnknownError], &["url"]);
+    data_url_is_decoded:
+        Fault::new(Target::Url("data:text/plain;base64,SGVsbG8=")).body(Body::Exactly(b"Hello"));
 }
 
 // ---------------------------------------------------------------------------------------
-// Redirects
+// Faults in several steps
 // ---------------------------------------------------------------------------------------
 
 /// `/loop` answers 302 to `/loop`, forever; counts the requests it answers.
-fn redirect_loop(requests: Arc<AtomicUsize>) -> FaultServer {
+fn redirect_loop(requests: Arc<AtomicUsize>) -> Responder {
     let answer = response("302 Found", &["Location: /loop"], b"");
-    FaultServer::start(move |mut stream| {
-        while read_head(&mut stream).is_some() {
+    Responder::start(move |mut stream| {
+        while stream.read_head().is_some() {
             requests.fetch_add(1, Ordering::SeqCst);
             if stream.write_all(&answer).is_err() {
                 return;
@@ -580,11 +488,11 @@ fn endless_redirects_stop_at_the_request_limit() {
 #[test]
 fn cross_origin_redirect_drops_authorization_and_cookie() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (b_tx, b_heads) = unbounded();
-    let b = FaultServer::start(recording(b_tx, response("200 OK", &[], b"landed")));
-    let (a_tx, a_heads) = unbounded();
+    let (script, b_heads) = recording(response("200 OK", &[], b"landed"));
+    let b = Responder::start(script);
     let location = format!("Location: {}", b.url("/target"));
-    let a = FaultServer::start(recording(a_tx, response("302 Found", &[&location], b"")));
+    let (script, a_heads) = recording(response("302 Found", &[&location], b""));
+    let a = Responder::start(script);
     let nam = NetworkAccessManager::new();
     let finished = SignalSpy::new(nam.finished());
     let mut request = NetworkRequest::new(a.url("/start"));
@@ -598,28 +506,22 @@ fn cross_origin_redirect_drops_authorization_and_cookie() {
     assert_eq!(reply.url().map(|u| u.to_string()), Some(b.url("/target")));
 
     let to_a = recv(&a_heads);
-    assert!(has_header(&to_a, "authorization"), "{}", String::from_utf8_lossy(&to_a));
-    assert!(has_header(&to_a, "cookie"), "{}", String::from_utf8_lossy(&to_a));
+    assert!(to_a.has_header("authorization"), "{}", to_a.text());
+    assert!(to_a.has_header("cookie"), "{}", to_a.text());
     let to_b = recv(&b_heads);
-    let shown = String::from_utf8_lossy(&to_b);
+    let shown = to_b.text();
     assert!(shown.starts_with("GET /target "), "{shown}");
-    assert!(!has_header(&to_b, "authorization"), "credentials crossed origins: {shown}");
-    assert!(!has_header(&to_b, "cookie"), "cookies crossed origins: {shown}");
+    assert!(!to_b.has_header("authorization"), "credentials crossed origins: {shown}");
+    assert!(!to_b.has_header("cookie"), "cookies crossed origins: {shown}");
     assert!(!shown.contains("xyz") && !shown.contains("a=b"), "{shown}");
 }
-
-// ---------------------------------------------------------------------------------------
-// Authentication
-// ---------------------------------------------------------------------------------------
 
 #[test]
 fn rejected_credentials_ask_again_until_aborted() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (tx, heads) = unbounded();
-    let server = FaultServer::start(recording(
-        tx,
-        response("401 Unauthorized", &["WWW-Authenticate: Basic realm=\"r\""], b"denied"),
-    ));
+    let (script, heads) =
+        recording(response("401 Unauthorized", &["WWW-Authenticate: Basic realm=\"r\""], b"denied"));
+    let server = Responder::start(script);
     let nam = NetworkAccessManager::new();
     let finished = SignalSpy::new(nam.finished());
     let asked = counter();
@@ -640,87 +542,17 @@ fn rejected_credentials_ask_again_until_aborted() {
     assert_finished_once(&finished, &reply);
     assert_eq!(asked.get(), 3);
     // Each answer was tried: the first request carried nothing, each retry the new password.
-    let sent: Vec<String> = heads.try_iter().map(|h| String::from_utf8_lossy(&h).into_owned()).collect();
+    let sent: Vec<Head> = heads.try_iter().collect();
     assert_eq!(sent.len(), 3, "{sent:?}");
-    assert!(!has_header(sent[0].as_bytes(), "authorization"), "{}", sent[0]);
-    assert!(sent[1].contains("Basic dXNlcjp3cm9uZzE="), "{}", sent[1]); // user:wrong1
-    assert!(sent[2].contains("Basic dXNlcjp3cm9uZzI="), "{}", sent[2]); // user:wrong2
+    assert!(!sent[0].has_header("authorization"), "{}", sent[0].text());
+    assert!(sent[1].text().contains("Basic dXNlcjp3cm9uZzE="), "{}", sent[1].text()); // user:wrong1
+    assert!(sent[2].text().contains("Basic dXNlcjp3cm9uZzI="), "{}", sent[2].text()); // user:wrong2
 }
-
-#[test]
-fn unanswered_challenge_is_authentication_required() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(always(response(
-        "401 Unauthorized",
-        &["WWW-Authenticate: Basic realm=\"r\""],
-        b"denied",
-    )));
-    let nam = NetworkAccessManager::new();
-    let asked = counter();
-    let a = asked.clone();
-    nam.authentication_required().connect(move |_| a.set(a.get() + 1));
-    let reply = get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::AuthenticationRequiredError,
-        &["authentication"],
-    );
-    assert_eq!(asked.get(), 1);
-    assert_eq!(reply.status_code(), Some(401));
-    assert_eq!(reply.read_all(), b"denied");
-}
-
-#[test]
-fn unauthorized_without_challenge_does_not_ask() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(always(response("401 Unauthorized", &[], b"no challenge")));
-    let nam = NetworkAccessManager::new();
-    let asked = counter();
-    let a = asked.clone();
-    nam.authentication_required().connect(move |_| a.set(a.get() + 1));
-    let reply = get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::AuthenticationRequiredError,
-        &["authentication"],
-    );
-    assert_eq!(asked.get(), 0);
-    assert_eq!(reply.status_code(), Some(401));
-    assert_eq!(reply.read_all(), b"no challenge");
-}
-
-#[test]
-fn proxy_auth_status_from_a_direct_server() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(always(response(
-        "407 Proxy Authentication Required",
-        &["Proxy-Authenticate: Basic realm=\"p\""],
-        b"",
-    )));
-    let nam = NetworkAccessManager::new();
-    let asked = counter();
-    let a = asked.clone();
-    nam.proxy_authentication_required().connect(move |_| a.set(a.get() + 1));
-    let b = asked.clone();
-    nam.authentication_required().connect(move |_| b.set(b.get() + 1));
-    let reply = get_expecting(
-        &nam,
-        &NetworkRequest::new(server.url("/")),
-        NetworkError::ProxyAuthenticationRequiredError,
-        &["proxy"],
-    );
-    assert_eq!(reply.status_code(), Some(407));
-    assert_eq!(asked.get(), 0, "no proxy is in use: nobody is asked");
-}
-
-// ---------------------------------------------------------------------------------------
-// Refused before sending
-// ---------------------------------------------------------------------------------------
 
 #[test]
 fn cr_lf_nul_are_refused_before_connecting() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(always(response("200 OK", &[], b"reached")));
+    let server = Responder::start(always(response("200 OK", &[], b"reached")));
     let nam = NetworkAccessManager::new();
     let finished = SignalSpy::new(nam.finished());
 
@@ -758,18 +590,6 @@ fn cr_lf_nul_are_refused_before_connecting() {
     assert_finished_once(&finished, &control);
     assert_eq!(control.read_all(), b"reached");
     assert_eq!(server.accepted(), 1);
-}
-
-// ---------------------------------------------------------------------------------------
-// Schemes and URLs
-// ---------------------------------------------------------------------------------------
-
-#[test]
-fn unknown_scheme_and_invalid_url_are_protocol_unknown() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let nam = NetworkAccessManager::new();
-    get_expecting(&nam, &NetworkRequest::new("ftp://x/"), NetworkError::ProtocolUnknownError, &["ftp"]);
-    get_expecting(&nam, &NetworkRequest::new("http://"), NetworkError::ProtocolUnknownError, &["url"]);
 }
 
 fn unique_temp_path(tag: &str) -> std::path::PathBuf {
@@ -815,25 +635,9 @@ fn file_urls_map_like_qt() {
 }
 
 #[test]
-fn data_url_is_decoded() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let nam = NetworkAccessManager::new();
-    let finished = SignalSpy::new(nam.finished());
-    let reply = nam.get(&NetworkRequest::new("data:text/plain;base64,SGVsbG8="));
-    finish(&reply);
-    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
-    assert_finished_once(&finished, &reply);
-    assert_eq!(reply.read_all(), b"Hello");
-}
-
-// ---------------------------------------------------------------------------------------
-// Abort and shutdown
-// ---------------------------------------------------------------------------------------
-
-#[test]
 fn abort_before_the_loop_runs_finishes_synchronously() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(hang);
+    let server = Responder::start(hang);
     let nam = NetworkAccessManager::new();
     let finished = SignalSpy::new(nam.finished());
     // A request that would run, and one already doomed to fail (its failure is pending).
@@ -851,8 +655,8 @@ fn abort_before_the_loop_runs_finishes_synchronously() {
 #[test]
 fn abort_from_ready_read_on_an_endless_body() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(|mut stream| {
-        read_head(&mut stream);
+    let server = Responder::start(|mut stream| {
+        stream.read_head();
         if stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n").is_err() {
             return;
         }
@@ -880,7 +684,7 @@ fn abort_from_ready_read_on_an_endless_body() {
 #[test]
 fn abort_after_finish_is_a_no_op() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(always(response("200 OK", &[], b"done")));
+    let server = Responder::start(always(response("200 OK", &[], b"done")));
     let nam = NetworkAccessManager::new();
     let finished = SignalSpy::new(nam.finished());
     let reply = nam.get(&NetworkRequest::new(server.url("/")));
@@ -898,8 +702,8 @@ fn dropping_the_manager_cancels_requests_in_flight() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let closed = Arc::new(AtomicUsize::new(0));
     let c = closed.clone();
-    let server = FaultServer::start(move |stream| {
-        hang(stream);
+    let server = Responder::start(move |stream| {
+        stream.hang();
         c.fetch_add(1, Ordering::SeqCst);
     });
     let nam = NetworkAccessManager::new();
@@ -942,7 +746,7 @@ fn dropping_the_manager_cancels_requests_in_flight() {
 #[test]
 fn every_dispatched_request_gets_a_worker() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(hang);
+    let server = Responder::start(hang);
     // The race is narrow, so it is tried on many fresh managers (fresh pools). Observed: a
     // few rounds in a hundred leave the second request in the pool's channel with no thread
     // to run it ("1 connected, 1 worker thread(s)", scheduler queue empty): it would wait
@@ -986,33 +790,9 @@ fn no_signal_fires_inside_get() {
 }
 
 #[test]
-fn empty_bodies_labelled_gzip_are_empty_not_corrupt() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let cases: [(&str, &'static [u8]); 4] = [
-        ("204", b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n"),
-        ("304", b"HTTP/1.1 304 Not Modified\r\nContent-Encoding: gzip\r\nContent-Length: 31\r\n\r\n"),
-        ("Content-Length: 0", b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: 0\r\n\r\n"),
-        (
-            "empty chunked",
-            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        ),
-    ];
-    let nam = NetworkAccessManager::new();
-    for (what, bytes) in cases {
-        let server = FaultServer::start(always(bytes));
-        let finished = SignalSpy::new(nam.finished());
-        let reply = nam.get(&NetworkRequest::new(server.url("/empty")));
-        finish(&reply);
-        assert_eq!(reply.error(), NetworkError::NoError, "{what}: {}", reply.error_string());
-        assert!(reply.read_all().is_empty(), "{what}");
-        assert_finished_once(&finished, &reply);
-    }
-}
-
-#[test]
 fn clear_access_cache_stops_reusing_connections() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let server = FaultServer::start(always(response("200 OK", &[], b"ok")));
+    let server = Responder::start(always(response("200 OK", &[], b"ok")));
     let nam = NetworkAccessManager::new();
     let get = || {
         let reply = nam.get(&NetworkRequest::new(server.url("/")));
@@ -1072,11 +852,11 @@ fn reserve_child_reads_a_lying_content_length() {
         return;
     }
     let _dog = Watchdog::new(Duration::from_secs(30));
-    let server = FaultServer::start(|mut stream| {
-        read_head(&mut stream);
+    let server = Responder::start(|mut stream| {
+        stream.read_head();
         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n");
         let _ = stream.write_all(&[b'x'; 200_000]);
-        close(stream);
+        stream.close();
     });
     let nam = NetworkAccessManager::new();
     let reply = get_expecting(
