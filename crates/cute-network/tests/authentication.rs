@@ -6,8 +6,7 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +15,7 @@ use common::{fetch, wait};
 use cute_core::SignalSpy;
 use cute_httpbin::Httpbin;
 use cute_network::{NetworkAccessManager, NetworkError, NetworkRequest};
-use cute_testkit::Watchdog;
+use cute_testkit::{Responder, Watchdog};
 
 /// Connects a slot answering every challenge with `user`/`password`, counting calls and
 /// aborting on call `abort_on` (0: never).
@@ -170,72 +169,25 @@ fn debug_output_never_shows_credentials() {
     reply.abort();
 }
 
-/// A raw-socket server with two realms on one origin: `/a` wants `ua:pa` in realm "A",
-/// `/b` wants `ub:pb` in realm "B" (`Basic dWE6cGE=` and `Basic dWI6cGI=`). Keep-alive; the
-/// listener thread ends with the test process.
-fn two_realm_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            std::thread::spawn(move || serve_two_realms(stream));
-        }
-    });
-    format!("http://127.0.0.1:{port}")
-}
-
-fn serve_two_realms(mut stream: TcpStream) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut pending = Vec::new();
-    while let Some(head) = read_head(&mut stream, &mut pending) {
-        let path = head.split(' ').nth(1).unwrap_or("");
-        let authorization = authorization_of(&head);
-        let (realm, expected) =
-            if path.starts_with("/a") { ("A", "Basic dWE6cGE=") } else { ("B", "Basic dWI6cGI=") };
-        let response = if authorization.as_deref() == Some(expected) {
-            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{realm}", realm.len())
-        } else {
-            format!(
-                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"{realm}\"\r\nContent-Length: 0\r\n\r\n"
-            )
-        };
-        if stream.write_all(response.as_bytes()).is_err() {
-            return;
-        }
+/// Two realms on one origin: `/a` wants `ua:pa` in realm "A", `/b` wants `ub:pb` in realm
+/// "B" (`Basic dWE6cGE=` and `Basic dWI6cGI=`).
+fn two_realms(path: &str, authorization: Option<&str>) -> String {
+    let (realm, expected) =
+        if path.starts_with("/a") { ("A", "Basic dWE6cGE=") } else { ("B", "Basic dWI6cGI=") };
+    if authorization == Some(expected) {
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{realm}", realm.len())
+    } else {
+        format!(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"{realm}\"\r\nContent-Length: 0\r\n\r\n"
+        )
     }
-}
-
-/// Reads one request head (requests here have no body) off a keep-alive connection;
-/// `None` when the client closes it.
-fn read_head(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Option<String> {
-    let mut buf = [0u8; 4096];
-    let end = loop {
-        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&pending[..end]).into_owned();
-    pending.drain(..end);
-    Some(head)
-}
-
-/// The `Authorization` header of a request head.
-fn authorization_of(head: &str) -> Option<String> {
-    head.lines().skip(1).find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("authorization").then(|| value.trim().to_owned())
-    })
 }
 
 #[test]
 fn two_realms_on_one_origin_are_each_asked_once() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let base = two_realm_server();
+    let (server, _) = scripted_server(two_realms);
+    let base = server.url("");
     let nam = NetworkAccessManager::new();
     let asked: Rc<RefCell<HashMap<String, u32>>> = Rc::default();
     let a = asked.clone();
@@ -369,33 +321,22 @@ fn unsupported_digest_challenges_finish_without_asking() {
 /// The requests a [`scripted_server`] received: their paths and `Authorization` headers.
 type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
 
-/// A raw-socket server answering each request with `respond(path, authorization)` and
-/// recording what it received. Keep-alive; the listener thread ends with the test process.
-fn scripted_server(respond: fn(&str, Option<&str>) -> String) -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+/// A responder answering each request with `respond(path, authorization)` and recording
+/// what it received (keep-alive).
+fn scripted_server(respond: fn(&str, Option<&str>) -> String) -> (Responder, Seen) {
     let seen: Seen = Arc::default();
     let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                let mut pending = Vec::new();
-                while let Some(head) = read_head(&mut stream, &mut pending) {
-                    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
-                    let authorization = authorization_of(&head);
-                    let response = respond(&path, authorization.as_deref());
-                    log.lock().unwrap().push((path, authorization));
-                    if stream.write_all(response.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
+    let server = Responder::start(move |mut connection| {
+        while let Some(head) = connection.read_head() {
+            let (path, authorization) = (head.path(), head.header("authorization"));
+            let response = respond(&path, authorization.as_deref());
+            log.lock().unwrap().push((path, authorization));
+            if connection.write_all(response.as_bytes()).is_err() {
+                return;
+            }
         }
     });
-    (format!("http://127.0.0.1:{port}"), seen)
+    (server, seen)
 }
 
 fn unauthorized(challenges: &[&str]) -> String {
@@ -447,7 +388,8 @@ fn stale_script(path: &str, authorization: Option<&str>) -> String {
 #[test]
 fn a_stale_nonce_is_retried_once_without_asking() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (base, seen) = scripted_server(stale_script);
+    let (server, seen) = scripted_server(stale_script);
+    let base = server.url("");
     let nam = NetworkAccessManager::new();
     let calls = answer_in(&nam, "stale", "u", "p", 0);
     let reply = fetch(&nam, format!("{base}/stale?q=1"));
@@ -493,7 +435,8 @@ fn answer_each(
 #[test]
 fn a_server_that_is_always_stale_gets_one_silent_retry_per_answer() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (base, seen) = scripted_server(stale_script);
+    let (server, seen) = scripted_server(stale_script);
+    let base = server.url("");
     let nam = NetworkAccessManager::new();
     let asked = answer_each(&nam, &[("u", "p")]);
     let reply = fetch(&nam, format!("{base}/always-stale"));
@@ -509,7 +452,8 @@ fn a_server_that_is_always_stale_gets_one_silent_retry_per_answer() {
 #[test]
 fn the_nonce_count_grows_while_a_nonce_is_reused() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (base, seen) = scripted_server(stale_script);
+    let (server, seen) = scripted_server(stale_script);
+    let base = server.url("");
     let nam = NetworkAccessManager::new();
     let asked = answer_each(&nam, &[("bad", "x"), ("good", "y")]);
     let reply = fetch(&nam, format!("{base}/same-nonce"));
@@ -541,7 +485,8 @@ fn both_script(path: &str, authorization: Option<&str>) -> String {
 #[test]
 fn digest_is_preferred_to_basic() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (base, seen) = scripted_server(both_script);
+    let (server, seen) = scripted_server(both_script);
+    let base = server.url("");
     for (path, hex_len) in [("/both", 32), ("/both-one-line", 64)] {
         let nam = NetworkAccessManager::new();
         let asked = answer_each(&nam, &[("u", "p")]);

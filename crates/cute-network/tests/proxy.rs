@@ -5,18 +5,18 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, unbounded};
 use cute_core::SignalSpy;
 use cute_httpbin::Httpbin;
 use cute_network::{Error, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest, Proxy};
-use cute_testkit::Watchdog;
+use cute_testkit::{Responder, Watchdog};
 
 /// `Basic base64("puser:ppass")`.
 const PROXY_AUTHORIZATION: &str = "Basic cHVzZXI6cHBhc3M=";
@@ -28,80 +28,43 @@ fn wait(reply: &NetworkReply) {
     }
 }
 
-/// Decides the response bytes from a request head.
-type Script = dyn Fn(&str) -> Vec<u8> + Send + Sync;
-
-/// A fake HTTP proxy on 127.0.0.1. Each request head it reads is sent over `heads` and
-/// answered by the script; a connection serves heads until the client closes it, so a
-/// `CONNECT` answered with 200 carries the tunnelled request next.
+/// A fake HTTP proxy on 127.0.0.1 (a responder). Each request head it reads is sent over
+/// `heads` and answered by the script; a connection serves heads until the client closes
+/// it, so a `CONNECT` answered with 200 carries the tunnelled request next.
 struct FakeProxy {
-    port: u16,
+    server: Responder,
     heads: Receiver<String>,
-    stop: Arc<AtomicBool>,
 }
 
 impl FakeProxy {
     fn start(script: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> FakeProxy {
-        let script: Arc<Script> = Arc::new(script);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let (tx, heads) = unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        std::thread::spawn(move || {
-            for tcp in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
+        let server = Responder::with_limit(Duration::from_secs(10), move |mut connection| {
+            while let Some(head) = connection.read_head() {
+                let head = head.text();
+                let _ = tx.send(head.clone());
+                let response = script(&head);
+                if connection.write_all(&response).is_err() {
                     return;
                 }
-                let Ok(tcp) = tcp else { continue };
-                let (script, tx) = (script.clone(), tx.clone());
-                std::thread::spawn(move || serve(tcp, &*script, &tx));
+                if String::from_utf8_lossy(&response)
+                    .to_ascii_lowercase()
+                    .contains("\r\nconnection: close\r\n")
+                {
+                    return;
+                }
             }
         });
-        FakeProxy { port, heads, stop }
+        FakeProxy { server, heads }
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url("")
     }
 
     /// Every head received so far.
     fn received(&self) -> Vec<String> {
         self.heads.try_iter().collect()
-    }
-}
-
-impl Drop for FakeProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port)); // wakes the accept loop
-    }
-}
-
-fn serve(mut tcp: TcpStream, script: &Script, heads: &Sender<String>) {
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut pending = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let end = loop {
-            if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            match tcp.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => pending.extend_from_slice(&buf[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&pending[..end]).into_owned();
-        pending.drain(..end);
-        let _ = heads.send(head.clone());
-        let response = script(&head);
-        if tcp.write_all(&response).is_err() {
-            return;
-        }
-        if String::from_utf8_lossy(&response).to_ascii_lowercase().contains("\r\nconnection: close\r\n") {
-            return;
-        }
     }
 }
 
@@ -185,7 +148,7 @@ fn requests_go_through_the_proxy() {
     let proxy = FakeProxy::start(open_proxy);
     let nam = NetworkAccessManager::new();
     nam.set_proxy(Some(Proxy::http(&proxy.url()).unwrap()));
-    assert_eq!(nam.proxy().map(|p| p.port()), Some(proxy.port));
+    assert_eq!(nam.proxy().map(|p| p.port()), Some(proxy.server.port()));
     // target.test does not resolve: only the proxy can reach it.
     let reply = nam.get(&NetworkRequest::new("http://target.test/hello"));
     wait(&reply);
@@ -232,7 +195,7 @@ fn a_407_asks_proxy_authentication_required_once() {
     assert_eq!(reply.error(), NetworkError::NoError, "{}: {heads:#?}", reply.error_string());
     assert_eq!(reply.read_all(), b"via proxy");
     // ureq reports a refused CONNECT without its headers, so the realm is not known (empty).
-    assert_eq!(*seen.borrow(), [("127.0.0.1".to_owned(), proxy.port, String::new())]);
+    assert_eq!(*seen.borrow(), [("127.0.0.1".to_owned(), proxy.server.port(), String::new())]);
     let for_proxy: Vec<&String> = heads.iter().filter(|h| is_for_the_proxy(h)).collect();
     assert_eq!(for_proxy.len(), 2, "{heads:#?}");
     assert_eq!(header(for_proxy[0], "proxy-authorization"), None, "{heads:#?}");
@@ -259,7 +222,8 @@ fn credentials_in_the_proxy_url_are_used_without_asking() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let proxy = FakeProxy::start(authenticating_proxy);
     let nam = NetworkAccessManager::new();
-    let with_credentials = Proxy::http(&format!("http://puser:ppass@127.0.0.1:{}", proxy.port)).unwrap();
+    let with_credentials =
+        Proxy::http(&format!("http://puser:ppass@127.0.0.1:{}", proxy.server.port())).unwrap();
     assert_eq!(with_credentials.user(), "puser");
     let shown = format!("{with_credentials:?}");
     assert!(!shown.contains("ppass"), "the password leaked: {shown}");
@@ -299,7 +263,10 @@ fn only_http_proxies_without_a_path_are_supported() {
         assert!(matches!(result, Err(Error::UnsupportedProxy(_))), "{url}: {result:?}");
     }
     let proxy = Proxy::http("http://proxy.test").unwrap();
-    assert_eq!((proxy.host(), proxy.port(), proxy.user()), ("proxy.test".to_owned(), 80, String::new()));
+    assert_eq!(
+        (proxy.host(), proxy.port(), proxy.user()),
+        ("proxy.test".to_owned(), 80, String::new())
+    );
 }
 
 /// Set in the environment of the child process `the_environment_proxy_is_not_read` runs.

@@ -14,21 +14,18 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
 use cute_core::SignalSpy;
 use cute_httpbin::Httpbin;
 use cute_network::{
     Attribute, AttributeValue, Authenticator, KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply,
     NetworkRequest, Proxy,
 };
-use cute_testkit::Watchdog;
+use cute_testkit::{Head, Responder, Watchdog, answering_then_open, recording};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -62,82 +59,11 @@ fn redirect_to(server: &Httpbin, target: &str) -> String {
     server.url(&format!("/redirect-to?{query}"))
 }
 
-/// A listener on 127.0.0.1 that runs `script` on a thread of its own for every connection
-/// (bounded by socket timeouts) and counts the connections.
-struct FaultServer {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-}
-
-impl FaultServer {
-    fn start(script: impl Fn(TcpStream) + Send + Sync + 'static) -> FaultServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a fault server");
-        let port = listener.local_addr().expect("fault server address").port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let count = accepted.clone();
-        let script = Arc::new(script);
-        // The accept thread lives as long as the test process; each connection's thread
-        // ends when the client goes away or its socket times out.
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                count.fetch_add(1, Ordering::SeqCst);
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
-                let script = script.clone();
-                thread::spawn(move || script(stream));
-            }
-        });
-        FaultServer { port, accepted }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-/// Reads one request head (up to the blank line); `None` if the client closed first.
-fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    Some(head)
-}
-
-/// Answers the first request with `bytes`, then keeps the connection open until the client
-/// closes it (so a lax parser would wait into the timeout instead of seeing a close).
-fn answering_then_open(bytes: Vec<u8>) -> FaultServer {
-    FaultServer::start(move |mut stream| {
-        if read_head(&mut stream).is_none() {
-            return;
-        }
-        let _ = stream.write_all(&bytes);
-        let mut buf = [0u8; 4096];
-        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-    })
-}
-
-/// Records each request head, then answers `200 OK` with an empty body (keep-alive).
-fn recording() -> (FaultServer, Receiver<Vec<u8>>) {
-    let (tx, heads): (Sender<Vec<u8>>, _) = unbounded();
-    let server = FaultServer::start(move |mut stream| {
-        while let Some(head) = read_head(&mut stream) {
-            let _ = tx.send(head);
-            if stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").is_err() {
-                return;
-            }
-        }
-    });
-    (server, heads)
+/// A responder recording each request head, answering `200 OK` with an empty body
+/// (keep-alive).
+fn recording_server() -> (Responder, Receiver<Head>) {
+    let (script, heads) = recording(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    (Responder::start(script), heads)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -238,7 +164,7 @@ fn many_large_response_headers_are_refused() {
         head.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "a".repeat(1024)).as_bytes());
     }
     head.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
-    let server = answering_then_open(head);
+    let server = Responder::start(answering_then_open(head));
     let nam = NetworkAccessManager::new();
     let reply = nam.get(&bounded(server.url("/")));
     wait(&reply);
@@ -252,7 +178,7 @@ fn one_huge_response_header_is_refused() {
     let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
     head.extend_from_slice(format!("X-Huge: {}\r\n", "a".repeat(100 * 1024)).as_bytes());
     head.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
-    let server = answering_then_open(head);
+    let server = Responder::start(answering_then_open(head));
     let nam = NetworkAccessManager::new();
     let reply = nam.get(&bounded(server.url("/")));
     wait(&reply);
@@ -388,16 +314,10 @@ fn debug_output_of_an_invalid_url_never_shows_its_password() {
 // No injection into the request head
 // ---------------------------------------------------------------------------------------
 
-/// The request line of a recorded head.
-fn request_line(head: &[u8]) -> String {
-    let text = String::from_utf8_lossy(head);
-    text.split("\r\n").next().unwrap_or("").to_owned()
-}
-
 #[test]
 fn cr_lf_nul_in_header_names_and_urls_are_refused_before_connecting() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (server, heads) = recording();
+    let (server, heads) = recording_server();
     let nam = NetworkAccessManager::new();
 
     let mut nul_name = NetworkRequest::new(server.url("/"));
@@ -419,25 +339,25 @@ fn cr_lf_nul_in_header_names_and_urls_are_refused_before_connecting() {
     let control = get(&nam, &server.url("/control"));
     assert_eq!(control.error(), NetworkError::NoError, "{}", control.error_string());
     let first = heads.recv_timeout(Duration::from_secs(20)).expect("the control request");
-    assert_eq!(request_line(&first), "GET /control HTTP/1.1");
+    assert_eq!(first.request_line(), "GET /control HTTP/1.1");
     assert_eq!(server.accepted(), 1);
 }
 
 #[test]
 fn percent_encoded_cr_lf_stay_encoded_on_the_wire() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (server, heads) = recording();
+    let (server, heads) = recording_server();
     let nam = NetworkAccessManager::new();
     for path in ["/a%0d%0aX-Injected:%201", "/a%0D%0AX-Injected:%201", "/q?x=%0d%0aX-Injected:%201&y=%00"] {
         let reply = get(&nam, &server.url(path));
         assert_eq!(reply.error(), NetworkError::NoError, "{path}: {}", reply.error_string());
         let head = heads.recv_timeout(Duration::from_secs(20)).expect("the request head");
-        let shown = String::from_utf8_lossy(&head).into_owned();
-        assert_eq!(request_line(&head), format!("GET {path} HTTP/1.1"), "{shown}");
+        let shown = head.text();
+        assert_eq!(head.request_line(), format!("GET {path} HTTP/1.1"), "{shown}");
         assert!(
             !shown.to_ascii_lowercase().contains("\r\nx-injected"),
             "a header was injected through the URL: {shown}"
         );
-        assert!(!head.contains(&0), "a NUL reached the wire: {shown}");
+        assert!(!head.as_bytes().contains(&0), "a NUL reached the wire: {shown}");
     }
 }

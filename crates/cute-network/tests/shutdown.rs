@@ -10,20 +10,15 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use common::app_lock;
 use cute_core::{CoreApplication, EventLoop};
 use cute_httpbin::Httpbin;
 use cute_network::{DEFAULT_MAX_WORKERS, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
-use cute_testkit::Watchdog;
+use cute_testkit::{Responder, Watchdog, hang};
 
 /// The test functions of this binary: libtest runs each on a thread named after it, so such
 /// a thread appearing during a test (the harness starting the next test, which then waits
@@ -34,62 +29,6 @@ const TEST_NAMES: [&str; 4] = [
     "dropping_the_manager_mid_download",
     "a_panicking_slot_leaves_the_other_requests_running",
 ];
-
-// ---------------------------------------------------------------------------------------
-// A fault server that accepts and never answers
-// ---------------------------------------------------------------------------------------
-
-/// A listener on 127.0.0.1 whose connections (each on a `fault-conn` thread) read until the
-/// client goes away and never answer. Dropping it stops and joins its accept thread.
-struct HangingServer {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
-}
-
-impl HangingServer {
-    fn start() -> HangingServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the hanging server");
-        let port = listener.local_addr().expect("hanging server address").port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let accept = thread::Builder::new()
-            .name("fault-accept".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if stopped.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(mut stream) = stream else { continue };
-                    // Bounded, so no server thread outlives the run.
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                    let spawned = thread::Builder::new().name("fault-conn".into()).spawn(move || {
-                        let mut buf = [0u8; 4096];
-                        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-                    });
-                    if let Err(e) = spawned {
-                        eprintln!("hanging server: cannot spawn a connection thread: {e}");
-                    }
-                }
-            })
-            .expect("spawn the hanging server");
-        HangingServer { port, stop, accept: Some(accept) }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for HangingServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Threads (Linux /proc/self/task)
@@ -164,7 +103,7 @@ fn exit_with_a_thousand_requests_in_flight() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let app = CoreApplication::new();
     let httpbin = Httpbin::start().expect("start httpbin");
-    let hanging = HangingServer::start();
+    let hanging = Responder::start(hang);
     let baseline = threads();
 
     let nam = NetworkAccessManager::new();
@@ -355,7 +294,7 @@ fn exec_returns_the_code_passed_to_exit() {
     let early = NetworkAccessManager::new();
     let app = CoreApplication::new();
     let httpbin = Httpbin::start().expect("start httpbin");
-    let hanging = HangingServer::start();
+    let hanging = Responder::start(hang);
     let nam = NetworkAccessManager::new();
     for code in [0, 1, 42, -3, 255] {
         // Requests that cannot finish by themselves, and an exit once they are under way.

@@ -12,27 +12,23 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use cute_core::{EventLoop, SignalSpy};
 use cute_httpbin::Httpbin;
 use cute_network::{NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest};
-use cute_testkit::Watchdog;
+use cute_testkit::{CONNECTION_LIMIT, Connection, Responder, Watchdog, hang};
 
 /// The most requests in flight at once; more are issued from `finished` slots.
 const MAX_IN_FLIGHT: usize = 100;
 
 /// The transfer timeout that ends requests to the hanging server.
 const HANG_TIMEOUT: Duration = Duration::from_millis(300);
-
-/// How long a scripted fault connection may live at most, so no server thread outlives a run.
-const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
 
 /// The test functions of this binary: libtest runs each on a thread named after it, so a
 /// thread with one of these names (truncated to Linux's 15 bytes) that appears during a
@@ -142,92 +138,19 @@ impl Kind {
 // Fault servers
 // ---------------------------------------------------------------------------------------
 
-/// A listener on 127.0.0.1 running `script` on a thread of its own (named `fault-conn`) for
-/// every connection. Dropping it stops and joins the accept thread (`fault-accept`).
-struct FaultServer {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
-}
-
-impl FaultServer {
-    fn start(script: impl Fn(TcpStream) + Send + Sync + 'static) -> FaultServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a fault server");
-        let port = listener.local_addr().expect("fault server address").port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let script = Arc::new(script);
-        let accept = thread::Builder::new()
-            .name("fault-accept".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if stopped.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let _ = stream.set_read_timeout(Some(CONNECTION_LIMIT));
-                    let _ = stream.set_write_timeout(Some(CONNECTION_LIMIT));
-                    let script = script.clone();
-                    let spawned =
-                        thread::Builder::new().name("fault-conn".into()).spawn(move || script(stream));
-                    if let Err(e) = spawned {
-                        eprintln!("fault server: cannot spawn a connection thread: {e}");
-                    }
-                }
-            })
-            .expect("spawn the fault server");
-        FaultServer { port, stop, accept: Some(accept) }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for FaultServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so that it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-    }
-}
-
-/// Reads one request head (up to the blank line); `None` if the client closed first.
-fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    Some(head)
-}
-
-/// Never answers: reads (and discards) until the client goes away.
-fn hang(mut stream: TcpStream) {
-    let mut buf = [0u8; 4096];
-    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-}
-
 /// Announces 100,000 bytes, sends 1,000, then resets the connection: closing a socket with
 /// unread data (the request, only peeked at) sends an RST, not an orderly FIN.
-fn reset_mid_body(stream: TcpStream) {
-    let _ = stream.peek(&mut [0u8; 1]);
-    let mut writer = &stream;
-    let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
-    let _ = writer.write_all(&[b'x'; 1000]);
+fn reset_mid_body(mut stream: Connection) {
+    stream.await_request();
+    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+    let _ = stream.write_all(&[b'x'; 1000]);
     // Let the client take the head first, so that the reset lands mid-body.
     thread::sleep(Duration::from_millis(20));
 }
 
 /// A close-delimited body that never ends (until the client goes away).
-fn endless(mut stream: TcpStream) {
-    if read_head(&mut stream).is_none() {
+fn endless(mut stream: Connection) {
+    if stream.read_head().is_none() {
         return;
     }
     if stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n").is_err() {
@@ -242,18 +165,18 @@ fn endless(mut stream: TcpStream) {
 /// The servers a soak run talks to.
 struct Servers {
     httpbin: Httpbin,
-    reset: FaultServer,
-    hang: FaultServer,
-    endless: FaultServer,
+    reset: Responder,
+    hang: Responder,
+    endless: Responder,
 }
 
 impl Servers {
     fn start() -> Servers {
         Servers {
             httpbin: Httpbin::start().expect("start httpbin"),
-            reset: FaultServer::start(reset_mid_body),
-            hang: FaultServer::start(hang),
-            endless: FaultServer::start(endless),
+            reset: Responder::start(reset_mid_body),
+            hang: Responder::start(hang),
+            endless: Responder::start(endless),
         }
     }
 
@@ -801,11 +724,10 @@ fn abort_does_not_cut_a_connection_another_request_reuses() {
     let (seen_tx, seen) = crossbeam_channel::unbounded::<(String, usize)>();
     let (go_tx, go) = crossbeam_channel::unbounded::<()>();
     let connections = Arc::new(AtomicUsize::new(0));
-    let server = FaultServer::start(move |mut stream| {
+    let server = Responder::start(move |mut stream| {
         let connection = connections.fetch_add(1, Ordering::SeqCst);
-        while let Some(head) = read_head(&mut stream) {
-            let head = String::from_utf8_lossy(&head).into_owned();
-            let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+        while let Some(head) = stream.read_head() {
+            let path = head.path();
             let _ = seen_tx.send((path.clone(), connection));
             let answer: &[u8] = if path == "/auth" {
                 b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"r\"\r\nContent-Length: 0\r\n\r\n"
