@@ -20,17 +20,16 @@
 #![allow(unreachable_pub)] // public for the fuzz targets, private inside the test binary
 
 use std::cell::{Cell, RefCell};
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Write;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use cute::EventLoop;
 use cute::network::{
     KnownHeaders, NetworkAccessManager, NetworkError, NetworkReply, NetworkRequest, RedirectPolicy, Url,
 };
+use cute_testkit::{Connection, Responder};
 
 /// Built by cargo-fuzz (`--cfg fuzzing`), as opposed to replayed by the tests, which share
 /// a loaded machine with the rest of the suite and so get generous time limits.
@@ -47,9 +46,6 @@ pub const TRANSFER_TIMEOUT: Duration =
 
 /// How long a server socket waits for the client at most, so no server thread lingers.
 const SOCKET_LIMIT: Duration = Duration::from_secs(3);
-
-/// The largest request head a server reads.
-const MAX_HEAD: usize = 64 * 1024;
 
 /// What the manager reports for a panic caught on a worker thread.
 const WORKER_PANIC: &str = "internal error in the network worker";
@@ -75,53 +71,10 @@ fn serial() -> MutexGuard<'static, ()> {
     lock(&SERIAL)
 }
 
-/// A listener on 127.0.0.1 that runs `script` on its own thread for each connection.
-fn listen(script: impl Fn(TcpStream) + Send + Sync + 'static) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a fuzz server on 127.0.0.1");
-    let port = listener.local_addr().expect("the fuzz server's address").port();
-    let script = Arc::new(script);
-    thread::Builder::new()
-        .name("fuzz-server".into())
-        .spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(SOCKET_LIMIT));
-                let _ = stream.set_write_timeout(Some(SOCKET_LIMIT));
-                let script = script.clone();
-                // If no thread can be started the connection is dropped: the client sees a
-                // closed connection, which every target accepts.
-                let _ = thread::Builder::new().name("fuzz-connection".into()).spawn(move || script(stream));
-            }
-        })
-        .expect("start the fuzz server thread");
-    port
-}
-
-/// Reads up to the end of a request head. Returns the bytes read (the head and anything
-/// after it) and where the head ends (just past its blank line), if it ended.
-fn read_head(stream: &mut TcpStream) -> (Vec<u8>, Option<usize>) {
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
-            return (bytes, Some(end + 4));
-        }
-        if bytes.len() >= MAX_HEAD {
-            return (bytes, None);
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return (bytes, None),
-            Ok(n) => bytes.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
-/// Closes our side (FIN) and waits (bounded) for the client to close its side, so the
-/// client reads an orderly end of stream rather than a reset.
-fn close(mut stream: TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let mut buf = [0u8; 4096];
-    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+/// A responder on 127.0.0.1 running `script` for each connection, its sockets bounded by
+/// [`SOCKET_LIMIT`]. It lives as long as the process (the servers are started once).
+fn listen(script: impl Fn(Connection) + Send + Sync + 'static) -> Responder {
+    Responder::with_limit(SOCKET_LIMIT, script)
 }
 
 fn fallback_response() -> Vec<u8> {
@@ -136,6 +89,7 @@ fn fallback_response() -> Vec<u8> {
 /// verbatim, and any later one with [`fallback_response`]; closes after each answer.
 struct ResponseServer {
     port: u16,
+    _server: Responder,
     state: Arc<Mutex<ResponseState>>,
 }
 
@@ -152,9 +106,8 @@ fn response_server() -> &'static ResponseServer {
     SERVER.get_or_init(|| {
         let state = Arc::new(Mutex::new(ResponseState::default()));
         let shared = state.clone();
-        let port = listen(move |mut stream| {
-            let (_, end) = read_head(&mut stream);
-            if end.is_none() {
+        let server = listen(move |mut connection| {
+            if connection.read_head().is_none() {
                 return;
             }
             let answer = {
@@ -162,10 +115,10 @@ fn response_server() -> &'static ResponseServer {
                 state.connections += 1;
                 state.next.take()
             };
-            let _ = stream.write_all(&answer.unwrap_or_else(fallback_response));
-            close(stream);
+            let _ = connection.write_all(&answer.unwrap_or_else(fallback_response));
+            connection.close();
         });
-        ResponseServer { port, state }
+        ResponseServer { port: server.port(), _server: server, state }
     })
 }
 
@@ -173,6 +126,7 @@ fn response_server() -> &'static ResponseServer {
 /// what arrived, and whether each request head was well-formed.
 struct RequestServer {
     port: u16,
+    _server: Responder,
     state: Arc<Mutex<RequestState>>,
 }
 
@@ -190,32 +144,32 @@ fn request_server() -> &'static RequestServer {
     SERVER.get_or_init(|| {
         let state = Arc::new(Mutex::new(RequestState::default()));
         let shared = state.clone();
-        let port = listen(move |mut stream| {
+        let server = listen(move |mut connection| {
             lock(&shared).connections += 1;
-            let (bytes, end) = read_head(&mut stream);
+            let head = connection.read_head();
             {
                 let mut state = lock(&shared);
-                state.bytes += bytes.len();
-                match end {
-                    Some(end) => {
-                        let head = bytes[..end].to_vec();
+                state.bytes += connection.received();
+                match head {
+                    Some(head) => {
+                        let head = head.as_bytes().to_vec();
                         if let Err(why) = check_request_head(&head) {
                             let shown = String::from_utf8_lossy(&head).escape_debug().to_string();
                             state.malformed.push(format!("{why}: {shown}"));
                         }
                         state.heads.push(head);
                     }
-                    None if !bytes.is_empty() => {
-                        let shown = String::from_utf8_lossy(&bytes).escape_debug().to_string();
+                    None if !connection.pending().is_empty() => {
+                        let shown = String::from_utf8_lossy(connection.pending()).escape_debug().to_string();
                         state.malformed.push(format!("incomplete request head: {shown}"));
                     }
                     None => return,
                 }
             }
-            let _ = stream.write_all(&fallback_response());
-            close(stream);
+            let _ = connection.write_all(&fallback_response());
+            connection.close();
         });
-        RequestServer { port, state }
+        RequestServer { port: server.port(), _server: server, state }
     })
 }
 

@@ -263,10 +263,7 @@ fn only_http_proxies_without_a_path_are_supported() {
         assert!(matches!(result, Err(Error::UnsupportedProxy(_))), "{url}: {result:?}");
     }
     let proxy = Proxy::http("http://proxy.test").unwrap();
-    assert_eq!(
-        (proxy.host(), proxy.port(), proxy.user()),
-        ("proxy.test".to_owned(), 80, String::new())
-    );
+    assert_eq!((proxy.host(), proxy.port(), proxy.user()), ("proxy.test".to_owned(), 80, String::new()));
 }
 
 /// Set in the environment of the child process `the_environment_proxy_is_not_read` runs.
