@@ -29,8 +29,8 @@ thread_local! {
 /// [`exec`](Self::exec) runs the loop until [`CoreApplication::quit`] or
 /// [`CoreApplication::exit`], which are associated functions callable from any thread and
 /// from slots, just as PyQt scripts call `QCoreApplication.quit()`.
-/// [`instance`](Self::instance) gives further handles to it; the one `new` returned owns
-/// it: dropping that one ends the application, whatever other handles still exist.
+/// This value owns the application: dropping it ends the application, whatever
+/// [`ApplicationRef`]s ([`instance`](Self::instance)) still exist.
 ///
 /// # Threading
 ///
@@ -50,9 +50,36 @@ thread_local! {
 /// ```
 #[doc(alias = "QCoreApplication")]
 pub struct CoreApplication {
+    app: ApplicationRef,
+}
+
+/// A handle to the application on its own thread, from [`CoreApplication::instance`]
+/// (Qt's `qApp`): to connect to [`about_to_quit`](Self::about_to_quit), run the loop, or
+/// get a [`LoopHandle`], without owning the application. It does not keep the application
+/// going: once the [`CoreApplication`] is dropped, the application has ended, and this
+/// handle only reaches its loop.
+///
+/// # Threading
+///
+/// `!Send`, like the application: [`handle`](Self::handle) gives a `Send` [`LoopHandle`].
+///
+/// # Examples
+///
+/// ```
+/// use cute_core::CoreApplication;
+///
+/// let app = CoreApplication::new();
+/// let instance = CoreApplication::instance().expect("on the application's thread");
+/// instance.about_to_quit().connect(|_| println!("bye"));
+/// CoreApplication::quit();
+/// assert_eq!(instance.exec(), 0);
+/// drop(app);
+/// assert!(CoreApplication::instance().is_none());
+/// ```
+#[doc(alias = "qApp")]
+#[derive(Clone)]
+pub struct ApplicationRef {
     inner: Rc<AppInner>,
-    /// The handle `new` returned: its drop ends the application.
-    owner: bool,
 }
 
 /// What the application's handles share.
@@ -63,7 +90,13 @@ struct AppInner {
 
 impl fmt::Debug for CoreApplication {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CoreApplication").field("running", &(self.inner.core.depth() > 0)).finish()
+        f.debug_struct("CoreApplication").field("running", &self.app.is_running()).finish()
+    }
+}
+
+impl fmt::Debug for ApplicationRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApplicationRef").field("running", &self.is_running()).finish()
     }
 }
 
@@ -94,7 +127,7 @@ impl CoreApplication {
         let inner = Rc::new(AppInner { core, about_to_quit: Signal::new() });
         INSTANCE.with(|i| *i.borrow_mut() = Rc::downgrade(&inner));
         log::debug!("CoreApplication created");
-        Ok(CoreApplication { inner, owner: true })
+        Ok(CoreApplication { app: ApplicationRef { inner } })
     }
 
     /// Whether an application exists in this process.
@@ -102,10 +135,11 @@ impl CoreApplication {
         app_handle().is_some()
     }
 
-    /// Another handle to the application, if it exists and lives on the calling thread
-    /// (Qt's `QCoreApplication::instance()`): to connect to
-    /// [`about_to_quit`](Self::about_to_quit), say. The application ends when the handle
-    /// [`new`](Self::new) returned is dropped; handles from here do not keep it going.
+    /// A handle to the application, if it exists and lives on the calling thread (Qt's
+    /// `QCoreApplication::instance()`): to connect to
+    /// [`about_to_quit`](ApplicationRef::about_to_quit), say. The application ends when
+    /// the `CoreApplication` [`new`](Self::new) returned is dropped; handles from here do
+    /// not keep it going.
     ///
     /// # Examples
     ///
@@ -119,12 +153,8 @@ impl CoreApplication {
     /// assert_eq!(app.exec(), 0);
     /// ```
     #[doc(alias = "qApp")]
-    pub fn instance() -> Option<CoreApplication> {
-        INSTANCE
-            .try_with(|i| i.borrow().upgrade())
-            .ok()
-            .flatten()
-            .map(|inner| CoreApplication { inner, owner: false })
+    pub fn instance() -> Option<ApplicationRef> {
+        INSTANCE.try_with(|i| i.borrow().upgrade()).ok().flatten().map(|inner| ApplicationRef { inner })
     }
 
     /// Runs the main event loop until [`quit`](Self::quit) or [`exit`](Self::exit); returns
@@ -138,17 +168,7 @@ impl CoreApplication {
     ///
     /// A panicking slot unwinds out of `exec`; the application stays usable afterwards.
     pub fn exec(&self) -> i32 {
-        if self.inner.core.depth() > 0 {
-            log::warn!("CoreApplication::exec: the event loop is already running");
-            return -1;
-        }
-        let code = self.inner.core.exec(None);
-        log::debug!("CoreApplication::exec returned {code}");
-        self.inner.about_to_quit.emit(&());
-        // A quit asked for by an `about_to_quit` slot has no loop left to end (Qt ignores
-        // it too); kept, it would end the next `exec` at once.
-        self.inner.core.clear_exit();
-        code
+        self.app.exec()
     }
 
     /// Makes [`exec`](Self::exec) (and every nested [`EventLoop`](crate::EventLoop) of the
@@ -170,16 +190,52 @@ impl CoreApplication {
 
     /// Emitted when [`exec`](Self::exec) has left the loop, before it returns.
     pub fn about_to_quit(&self) -> &Signal<()> {
-        &self.inner.about_to_quit
+        self.app.about_to_quit()
     }
 
     /// A `Send + Clone` handle to the application's loop.
     pub fn handle(&self) -> LoopHandle {
-        LoopHandle::from_shared(self.inner.core.shared().clone())
+        self.app.handle()
     }
 
     /// Runs one round of the loop (Qt's `processEvents`); see
     /// [`EventLoop::process_events`](crate::EventLoop::process_events).
+    pub fn process_events(&self, max_wait: Duration) -> usize {
+        self.app.process_events(max_wait)
+    }
+}
+
+impl ApplicationRef {
+    fn is_running(&self) -> bool {
+        self.inner.core.depth() > 0
+    }
+
+    /// As [`CoreApplication::exec`].
+    pub fn exec(&self) -> i32 {
+        if self.is_running() {
+            log::warn!("CoreApplication::exec: the event loop is already running");
+            return -1;
+        }
+        let code = self.inner.core.exec(None);
+        log::debug!("CoreApplication::exec returned {code}");
+        self.inner.about_to_quit.emit(&());
+        // A quit asked for by an `about_to_quit` slot has no loop left to end (Qt ignores
+        // it too); kept, it would end the next `exec` at once.
+        self.inner.core.clear_exit();
+        code
+    }
+
+    /// As [`CoreApplication::about_to_quit`].
+    pub fn about_to_quit(&self) -> &Signal<()> {
+        &self.inner.about_to_quit
+    }
+
+    /// As [`CoreApplication::handle`].
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle::from_shared(self.inner.core.shared().clone())
+    }
+
+    /// As [`CoreApplication::process_events`].
     pub fn process_events(&self, max_wait: Duration) -> usize {
         crate::event_loop::process_events_on(&self.inner.core, max_wait)
     }
@@ -194,15 +250,12 @@ impl Default for CoreApplication {
 
 impl Drop for CoreApplication {
     fn drop(&mut self) {
-        if !self.owner {
-            return;
-        }
         *APP.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let _ = INSTANCE.try_with(|i| *i.borrow_mut() = Weak::new());
         // An exit request nobody ran an `exec` for is forgotten with the application, and
         // the slots of `about_to_quit` go (a slot holding a handle would keep it alive).
-        self.inner.core.clear_exit();
-        self.inner.about_to_quit.disconnect_all();
+        self.app.inner.core.clear_exit();
+        self.app.inner.about_to_quit.disconnect_all();
         log::debug!("CoreApplication dropped");
     }
 }

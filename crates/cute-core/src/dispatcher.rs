@@ -28,7 +28,7 @@ use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Poll, Token, Waker};
 use slab::Slab;
 
-use crate::timer_queue::{Fire, TimerQueue};
+use crate::timer_queue::TimerQueue;
 
 const WAKER: Token = Token(0);
 
@@ -378,15 +378,8 @@ impl LoopCore {
         let now = Instant::now();
         loop {
             let fire = self.timers.borrow_mut().pop_due(now, timer_limit);
-            match fire {
-                None => break,
-                Some(Fire::Once(f)) => f(),
-                Some(Fire::Timer { owner, done }) => {
-                    if let Some(timer) = owner.upgrade() {
-                        timer.fired(done);
-                    }
-                }
-            }
+            let Some(fire) = fire else { break };
+            fire.run();
             dispatched += 1;
             if self.interrupted.get() {
                 break;

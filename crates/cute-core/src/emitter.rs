@@ -11,38 +11,47 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::dispatcher::{self, Message, Source};
 use crate::error::PostError;
 use crate::event_loop::LoopHandle;
-use crate::signal::SignalInner;
 
-/// The emitter of `signal`, created (with its loop-side source) on first use.
-pub(crate) fn emitter_for<T: Send + 'static>(signal: &Rc<SignalInner<T>>) -> Emitter<T> {
-    let mut source = signal.source.borrow_mut();
-    if let Some((_, parts)) = source.as_ref()
-        && let Some(parts) = parts.downcast_ref::<EmitterParts<T>>()
-    {
-        return Emitter { parts: parts.clone() };
-    }
-    let core = dispatcher::current();
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let flag = Arc::new(DrainState::default());
-    let key = core.register_source(|key| {
-        Rc::new(SignalSource {
-            rx,
-            flag: flag.clone(),
-            key,
-            shared: core.shared().clone(),
-            signal: Rc::downgrade(signal),
-        })
-    });
-    let parts = EmitterParts { tx, flag, key, handle: LoopHandle::from_shared(core.shared().clone()) };
-    *source = Some((key, Box::new(parts.clone())));
-    Emitter { parts }
+/// Where an emitter's values go on the loop: the signal, which this module knows only
+/// through this trait (so the signal stands above it, not beside it).
+pub(crate) trait Deliver<T> {
+    /// Emits `value` to the slots.
+    fn deliver(&self, value: &T);
 }
 
-struct EmitterParts<T> {
+/// The sending half of a signal's emitters, kept by the signal: the typed channel, the
+/// drain state, the source's key in its loop's registry, and the loop.
+pub(crate) struct EmitterParts<T> {
     tx: Sender<T>,
     flag: Arc<DrainState>,
     key: usize,
     handle: LoopHandle,
+}
+
+impl<T: Send + 'static> EmitterParts<T> {
+    /// Registers, on the current thread's loop, a source that delivers the values sent
+    /// through the returned parts to `target`.
+    pub(crate) fn register<S: Deliver<T> + 'static>(target: Weak<S>) -> Self {
+        let core = dispatcher::current();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let flag = Arc::new(DrainState::default());
+        let key = core.register_source(|key| {
+            Rc::new(SignalSource { rx, flag: flag.clone(), key, shared: core.shared().clone(), target })
+        });
+        EmitterParts { tx, flag, key, handle: LoopHandle::from_shared(core.shared().clone()) }
+    }
+
+    /// An emitter sending through these parts.
+    pub(crate) fn emitter(&self) -> Emitter<T> {
+        Emitter { parts: self.clone() }
+    }
+}
+
+impl<T> EmitterParts<T> {
+    /// The source's key in its loop's registry.
+    pub(crate) fn key(&self) -> usize {
+        self.key
+    }
 }
 
 impl<T> Clone for EmitterParts<T> {
@@ -117,16 +126,16 @@ impl DrainState {
 }
 
 /// The loop-side end of a signal's emitters.
-struct SignalSource<T: 'static> {
+struct SignalSource<T: 'static, S> {
     rx: Receiver<T>,
     /// Whether a `Drain` message for this source is on its way to the loop.
     flag: Arc<DrainState>,
     key: usize,
     shared: Arc<dispatcher::Shared>,
-    signal: Weak<SignalInner<T>>,
+    target: Weak<S>,
 }
 
-impl<T: 'static> Source for SignalSource<T> {
+impl<T: 'static, S: Deliver<T>> Source for SignalSource<T, S> {
     fn has_pending(&self) -> bool {
         !self.rx.is_empty()
     }
@@ -134,21 +143,21 @@ impl<T: 'static> Source for SignalSource<T> {
     fn drain(&self) {
         // Clear first: a value sent after this point comes with a new `Drain` message.
         self.flag.clear();
-        let Some(signal) = self.signal.upgrade() else { return };
+        let Some(target) = self.target.upgrade() else { return };
         for _ in 0..self.rx.len() {
             let Ok(value) = self.rx.try_recv() else { break };
             // A panicking slot must not strand the values behind it.
             let guard = Reschedule(self);
-            signal.emit(&value);
+            target.deliver(&value);
             std::mem::forget(guard);
         }
     }
 }
 
 /// On unwind out of a slot, schedules another drain for the values still queued.
-struct Reschedule<'a, T: 'static>(&'a SignalSource<T>);
+struct Reschedule<'a, T: 'static, S>(&'a SignalSource<T, S>);
 
-impl<T: 'static> Drop for Reschedule<'_, T> {
+impl<T: 'static, S> Drop for Reschedule<'_, T, S> {
     fn drop(&mut self) {
         let source = self.0;
         if !source.rx.is_empty() {

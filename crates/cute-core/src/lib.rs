@@ -81,7 +81,7 @@ mod thread;
 mod timer;
 mod timer_queue;
 
-pub use application::CoreApplication;
+pub use application::{ApplicationRef, CoreApplication};
 pub use emitter::Emitter;
 pub use error::{Error, PostError};
 pub use event_loop::{EventLoop, LoopHandle};

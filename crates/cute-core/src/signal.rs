@@ -1,12 +1,11 @@
 //! Typed signals and their connections.
 
-use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
 
 use crate::dispatcher;
-use crate::emitter::Emitter;
+use crate::emitter::{Deliver, Emitter, EmitterParts};
 
 /// How a slot is invoked when its signal is emitted (Qt's `Qt::ConnectionType`).
 ///
@@ -44,10 +43,19 @@ const ACTIVE: u8 = 1;
 /// the hot loop.
 const PLAIN: u8 = 2;
 
+/// How many times a slot runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shots {
+    /// Until disconnected.
+    Every,
+    /// Once: disconnected when the signal is next emitted.
+    Once,
+}
+
 struct Slot<T: 'static> {
     /// [`ACTIVE`] and [`PLAIN`], in one byte so the hot loop tests both with one load.
     state: Cell<u8>,
-    once: bool,
+    shots: Shots,
     /// A single-shot queued slot has been scheduled.
     fired: Cell<bool>,
     mode: Mode<T>,
@@ -56,8 +64,8 @@ struct Slot<T: 'static> {
     /// so a nested loop or a recursive emission can call it again while it runs (its
     /// `func` is then a no-op, which costs no allocation). A field beside `func` rather
     /// than an enum with it: such a slot is never [`PLAIN`], so the hot loop calls `func`
-    /// without testing which kind it holds (with an enum, W1 measured 1.55–1.57× the raw
-    /// floor instead of 1.48–1.50×, A/B runs of 9).
+    /// without testing which kind it holds (docs/BENCHMARKS.md, "Design decisions
+    /// measured").
     shared: Option<SharedFn<T>>,
     signal: Weak<SignalInner<T>>,
 }
@@ -132,8 +140,8 @@ pub(crate) struct SignalInner<T: 'static> {
     pending: RefCell<Vec<Rc<Slot<T>>>>,
     /// `pending` has slots, or `slots` has slots that no longer belong there.
     deferred: Cell<bool>,
-    /// The registry key and sending half of this signal's emitter source, once created.
-    pub(crate) source: RefCell<Option<(usize, Box<dyn Any>)>>,
+    /// The sending half of this signal's emitters, once the first is taken.
+    source: RefCell<Option<EmitterParts<T>>>,
     /// Single-shot queued slots taken out of `slots` whose call has not run yet, so that
     /// `disconnect_all` and dropping the signal still cancel them.
     scheduled_once: RefCell<Vec<Weak<Slot<T>>>>,
@@ -253,7 +261,7 @@ impl<T: 'static> SignalInner<T> {
             Mode::Queued(clone) => {
                 // Cloned first: a panicking `clone` leaves the slot untouched.
                 let value = clone(value);
-                if slot.once {
+                if slot.shots == Shots::Once {
                     if slot.fired.replace(true) {
                         return;
                     }
@@ -266,13 +274,19 @@ impl<T: 'static> SignalInner<T> {
                 }
                 let slot = slot.clone();
                 dispatcher::current().post_local(Box::new(move || {
-                    let run = if slot.once { slot.deactivate() } else { slot.is_active() };
+                    let run = if slot.shots == Shots::Once { slot.deactivate() } else { slot.is_active() };
                     if run {
                         slot.call(&value);
                     }
                 }));
             }
         }
+    }
+}
+
+impl<T: 'static> Deliver<T> for SignalInner<T> {
+    fn deliver(&self, value: &T) {
+        self.emit(value);
     }
 }
 
@@ -283,10 +297,10 @@ impl<T: 'static> Drop for SignalInner<T> {
             slot.deactivate();
         }
         self.cancel_scheduled_once();
-        if let Some((key, _)) = self.source.get_mut().take()
+        if let Some(parts) = self.source.get_mut().take()
             && let Some(core) = dispatcher::existing()
         {
-            core.unregister_source(key);
+            core.unregister_source(parts.key());
         }
     }
 }
@@ -382,21 +396,21 @@ impl<T: 'static> Signal<T> {
         })
     }
 
-    fn add(&self, once: bool, mode: Mode<T>, func: SlotFn<T>) -> Connection {
-        self.add_slot(once, mode, func, None)
+    fn add(&self, shots: Shots, mode: Mode<T>, func: SlotFn<T>) -> Connection {
+        self.add_slot(shots, mode, func, None)
     }
 
     fn add_slot(
         &self,
-        once: bool,
+        shots: Shots,
         mode: Mode<T>,
         func: SlotFn<T>,
         shared: Option<SharedFn<T>>,
     ) -> Connection {
-        let plain = !once && matches!(mode, Mode::Direct) && shared.is_none();
+        let plain = shots == Shots::Every && matches!(mode, Mode::Direct) && shared.is_none();
         let slot = Rc::new(Slot {
             state: Cell::new(if plain { ACTIVE | PLAIN } else { ACTIVE }),
-            once,
+            shots,
             fired: Cell::new(false),
             mode,
             func: RefCell::new(func),
@@ -435,7 +449,7 @@ impl<T: 'static> Signal<T> {
     /// ```
     #[doc(alias = "QObject::connect")]
     pub fn connect<F: FnMut(&T) + 'static>(&self, slot: F) -> Connection {
-        self.add(false, Mode::Direct, Box::new(slot))
+        self.add(Shots::Every, Mode::Direct, Box::new(slot))
     }
 
     /// Connects a slot with an explicit [`ConnectionType`].
@@ -464,7 +478,7 @@ impl<T: 'static> Signal<T> {
     where
         T: Clone,
     {
-        self.add(false, mode_for(kind), Box::new(slot))
+        self.add(Shots::Every, mode_for(kind), Box::new(slot))
     }
 
     /// Connects a slot that runs once: it is disconnected when the signal is next emitted,
@@ -486,7 +500,7 @@ impl<T: 'static> Signal<T> {
     /// assert_eq!(sig.receivers(), 0);
     /// ```
     pub fn connect_once<F: FnOnce(&T) + 'static>(&self, slot: F) -> Connection {
-        self.add(true, Mode::Direct, once_fn(slot))
+        self.add(Shots::Once, Mode::Direct, once_fn(slot))
     }
 
     /// Connects a re-entrant slot: an `Fn` that is called directly on every emission, even
@@ -519,7 +533,7 @@ impl<T: 'static> Signal<T> {
     /// assert_eq!(seen.get(), 4);
     /// ```
     pub fn connect_reentrant<F: Fn(&T) + 'static>(&self, slot: F) -> Connection {
-        self.add_slot(false, Mode::Direct, Box::new(|_: &T| {}), Some(Box::new(slot)))
+        self.add_slot(Shots::Every, Mode::Direct, Box::new(|_: &T| {}), Some(Box::new(slot)))
     }
 
     /// [`connect_once`](Self::connect_once) with an explicit [`ConnectionType`].
@@ -527,7 +541,7 @@ impl<T: 'static> Signal<T> {
     where
         T: Clone,
     {
-        self.add(true, mode_for(kind), once_fn(slot))
+        self.add(Shots::Once, mode_for(kind), once_fn(slot))
     }
 
     /// Calls the connected slots in connection order with `value` (Qt's `emit`).
@@ -592,7 +606,9 @@ impl<T: 'static> Signal<T> {
     where
         T: Send,
     {
-        crate::emitter::emitter_for(self.inner())
+        let inner = self.inner();
+        let mut source = inner.source.borrow_mut();
+        source.get_or_insert_with(|| EmitterParts::register(Rc::downgrade(inner))).emitter()
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::dispatcher::{self, LoopCore};
 use crate::signal::Signal;
+use crate::timer_queue::{Expire, Expiry, Recurrence};
 
 pub(crate) struct TimerShared {
     core: Weak<LoopCore>,
@@ -17,13 +18,18 @@ pub(crate) struct TimerShared {
     key: Cell<Option<usize>>,
 }
 
-impl TimerShared {
-    /// Called by the loop when the timer is due; `done` for a single-shot timer.
-    pub(crate) fn fired(&self, done: bool) {
-        if done {
+impl Expire for TimerShared {
+    fn expire(&self, expiry: Expiry) {
+        if expiry == Expiry::Last {
             self.key.set(None);
         }
         self.timeout.emit(&());
+    }
+}
+
+impl TimerShared {
+    fn recurrence(&self) -> Recurrence {
+        if self.single_shot.get() { Recurrence::Once } else { Recurrence::Repeat }
     }
 
     fn stop(&self) {
@@ -146,7 +152,7 @@ impl Timer {
         if let Some(key) = self.shared.key.get()
             && let Some(core) = self.shared.core.upgrade()
         {
-            core.timers.borrow_mut().set_repeat(key, !single_shot);
+            core.timers.borrow_mut().set_recurrence(key, self.shared.recurrence());
         }
     }
 
@@ -162,11 +168,9 @@ impl Timer {
             log::warn!("Timer::start: the timer's event loop is gone");
             return;
         };
-        let key = core.timers.borrow_mut().start_timer(
-            self.shared.interval.get(),
-            !self.shared.single_shot.get(),
-            Rc::downgrade(&self.shared),
-        );
+        let timer: Weak<TimerShared> = Rc::downgrade(&self.shared);
+        let key =
+            core.timers.borrow_mut().start_timer(self.shared.interval.get(), self.shared.recurrence(), timer);
         self.shared.key.set(Some(key));
     }
 

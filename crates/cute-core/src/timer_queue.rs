@@ -13,19 +13,52 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use crate::timer::TimerShared;
+/// What the heap tells a timer when it expires: the heap knows timers only through this,
+/// so it does not depend on the timer type above it.
+pub(crate) trait Expire {
+    fn expire(&self, expiry: Expiry);
+}
+
+/// Whether an expiry is the timer's last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// A repeating timer: re-armed, it fires again.
+    Again,
+    /// A single-shot timer: no longer in the heap.
+    Last,
+}
+
+/// Whether a timer fires once or repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recurrence {
+    Once,
+    Repeat,
+}
 
 /// What a due timer does.
 pub(crate) enum Fire {
-    /// Emit the `timeout` signal of a [`Timer`](crate::Timer); `done` when it will not
-    /// fire again (a single-shot timer).
-    Timer { owner: Weak<TimerShared>, done: bool },
+    /// Tell a timer it expired (a [`Timer`](crate::Timer) emits `timeout`).
+    Timer(Weak<dyn Expire>, Expiry),
     /// Run a [`Timer::single_shot`](crate::Timer::single_shot) callback.
     Once(Box<dyn FnOnce()>),
 }
 
+impl Fire {
+    /// Does what the expiry calls for (nothing for a timer that is gone).
+    pub(crate) fn run(self) {
+        match self {
+            Fire::Timer(timer, expiry) => {
+                if let Some(timer) = timer.upgrade() {
+                    timer.expire(expiry);
+                }
+            }
+            Fire::Once(f) => f(),
+        }
+    }
+}
+
 enum Target {
-    Timer(Weak<TimerShared>),
+    Timer(Weak<dyn Expire>),
     Once(Box<dyn FnOnce()>),
 }
 
@@ -33,7 +66,7 @@ struct Entry {
     seq: u64,
     deadline: Instant,
     interval: Duration,
-    repeat: bool,
+    recurrence: Recurrence,
     target: Target,
 }
 
@@ -66,9 +99,15 @@ impl TimerQueue {
         self.next_seq
     }
 
-    fn insert(&mut self, deadline: Instant, interval: Duration, repeat: bool, target: Target) -> usize {
+    fn insert(
+        &mut self,
+        deadline: Instant,
+        interval: Duration,
+        recurrence: Recurrence,
+        target: Target,
+    ) -> usize {
         let seq = self.seq();
-        let key = self.entries.insert(Entry { seq, deadline, interval, repeat, target });
+        let key = self.entries.insert(Entry { seq, deadline, interval, recurrence, target });
         self.heap.push(Reverse((deadline, seq, key)));
         key
     }
@@ -76,16 +115,16 @@ impl TimerQueue {
     pub(crate) fn start_timer(
         &mut self,
         interval: Duration,
-        repeat: bool,
-        owner: Weak<TimerShared>,
+        recurrence: Recurrence,
+        timer: Weak<dyn Expire>,
     ) -> usize {
         let deadline = after(Instant::now(), interval);
-        self.insert(deadline, interval, repeat, Target::Timer(owner))
+        self.insert(deadline, interval, recurrence, Target::Timer(timer))
     }
 
     pub(crate) fn start_once(&mut self, delay: Duration, f: Box<dyn FnOnce()>) {
         let deadline = after(Instant::now(), delay);
-        self.insert(deadline, delay, false, Target::Once(f));
+        self.insert(deadline, delay, Recurrence::Once, Target::Once(f));
     }
 
     /// Removes a timer; its heap item goes stale.
@@ -106,11 +145,11 @@ impl TimerQueue {
     }
 
     /// Changes whether an active timer repeats; takes effect at its next expiry.
-    pub(crate) fn set_repeat(&mut self, key: usize, repeat: bool) {
+    pub(crate) fn set_recurrence(&mut self, key: usize, recurrence: Recurrence) {
         if let Some(entry) = self.entries.get_mut(key)
             && matches!(entry.target, Target::Timer(_))
         {
-            entry.repeat = repeat;
+            entry.recurrence = recurrence;
         }
     }
 
@@ -145,7 +184,7 @@ impl TimerQueue {
             return None;
         }
         self.heap.pop();
-        if self.entries[key].repeat {
+        if self.entries[key].recurrence == Recurrence::Repeat {
             let next_seq = self.seq();
             let entry = &mut self.entries[key];
             let interval = entry.interval;
@@ -168,13 +207,13 @@ impl TimerQueue {
             entry.deadline = next;
             self.heap.push(Reverse((next, next_seq, key)));
             match &entry.target {
-                Target::Timer(owner) => Some(Fire::Timer { owner: owner.clone(), done: false }),
+                Target::Timer(timer) => Some(Fire::Timer(timer.clone(), Expiry::Again)),
                 Target::Once(_) => unreachable!("single-shot callbacks never repeat"),
             }
         } else {
             let entry = self.entries.remove(key);
             Some(match entry.target {
-                Target::Timer(owner) => Fire::Timer { owner, done: true },
+                Target::Timer(timer) => Fire::Timer(timer, Expiry::Last),
                 Target::Once(f) => Fire::Once(f),
             })
         }
@@ -187,13 +226,26 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
+    struct Nobody;
+
+    impl Expire for Nobody {
+        fn expire(&self, _: Expiry) {}
+    }
+
+    /// A timer that is gone (the heap must not care).
+    fn gone() -> Weak<dyn Expire> {
+        Weak::<Nobody>::new()
+    }
+
+    use Recurrence::{Once, Repeat};
+
     #[test]
     fn interval_timers_keep_their_phase_when_serviced_late() {
         let mut q = TimerQueue::default();
-        let key = q.start_timer(10 * MS, true, Weak::new());
+        let key = q.start_timer(10 * MS, Repeat, gone());
         let d0 = q.deadline(key).unwrap();
         // Serviced 3 ms late: the next deadline is still d0 + 10 ms, not now + 10 ms.
-        assert!(matches!(q.pop_due(d0 + 3 * MS, u64::MAX), Some(Fire::Timer { done: false, .. })));
+        assert!(matches!(q.pop_due(d0 + 3 * MS, u64::MAX), Some(Fire::Timer(_, Expiry::Again))));
         assert_eq!(q.deadline(key), Some(d0 + 10 * MS));
         assert!(q.pop_due(d0 + 3 * MS, u64::MAX).is_none(), "fires once per period");
         // 3.5 periods late: one expiry, then the next deadline on the original grid.
@@ -206,9 +258,9 @@ mod tests {
     #[test]
     fn pop_due_respects_deadline_then_start_order_and_the_round_limit() {
         let mut q = TimerQueue::default();
-        let a = q.start_timer(Duration::ZERO, true, Weak::new());
+        let a = q.start_timer(Duration::ZERO, Repeat, gone());
         let limit = q.seq_limit();
-        let b = q.start_timer(Duration::ZERO, false, Weak::new());
+        let b = q.start_timer(Duration::ZERO, Once, gone());
         let now = Instant::now() + MS;
         assert!(q.pop_due(now, limit).is_some()); // a
         // a was re-armed (new sequence) and b started after the limit: neither is due now.
@@ -226,13 +278,13 @@ mod tests {
     fn stale_entries_are_compacted() {
         let mut q = TimerQueue::default();
         let keys: Vec<usize> =
-            (0..10).map(|_| q.start_timer(Duration::from_secs(60), false, Weak::new())).collect();
+            (0..10).map(|_| q.start_timer(Duration::from_secs(60), Once, gone())).collect();
         for _ in 0..500 {
             for &k in &keys {
                 q.stop(k);
             }
             for _ in &keys {
-                q.start_timer(Duration::from_secs(60), false, Weak::new());
+                q.start_timer(Duration::from_secs(60), Once, gone());
             }
         }
         assert!(q.heap.len() < 2100, "heap grew to {}", q.heap.len());
