@@ -285,6 +285,7 @@ impl<T: 'static> SignalInner<T> {
 }
 
 impl<T: 'static> Deliver<T> for SignalInner<T> {
+    #[inline]
     fn deliver(&self, value: &T) {
         self.emit(value);
     }

@@ -45,6 +45,7 @@ pub(crate) enum Fire {
 
 impl Fire {
     /// Does what the expiry calls for (nothing for a timer that is gone).
+    #[inline]
     pub(crate) fn run(self) {
         match self {
             Fire::Timer(timer, expiry) => {

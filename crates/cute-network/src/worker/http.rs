@@ -16,6 +16,7 @@ use super::upload::Upload;
 use crate::auth::state::{AuthState, Challenged, Next};
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{Answer, Challenger, Credentials, Origin, Question, ReplyEvent};
+use crate::request::RedirectPolicy;
 
 /// Where the proxy credentials being sent came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +106,7 @@ pub(crate) fn run(job: &Job) -> Outcome<()> {
             Decision::Follow(hop) => hop,
         };
         hops += 1;
-        if job.policy == crate::request::RedirectPolicy::UserVerifiedRedirectPolicy {
+        if job.policy == RedirectPolicy::UserVerifiedRedirectPolicy {
             let allowed = matches!(
                 job.ask(Question::Redirect(hop.target.clone()))?,
                 Answer::Redirect { allowed: true }
