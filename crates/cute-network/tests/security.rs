@@ -156,13 +156,9 @@ fn assert_protocol_failure(reply: &NetworkReply, words: &[&str]) {
     assert!(words.iter().any(|w| lower.contains(w)), "error string {text:?} mentions none of {words:?}");
 }
 
-#[test]
-fn many_large_response_headers_are_refused() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
-    for i in 0..200 {
-        head.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "a".repeat(1024)).as_bytes());
-    }
+/// A response whose head starts with `head` (then `Content-Length: 2` and a body) is a
+/// protocol failure about its header, with no status.
+fn assert_head_refused(mut head: Vec<u8>) {
     head.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
     let server = Responder::start(answering_then_open(head));
     let nam = NetworkAccessManager::new();
@@ -173,17 +169,21 @@ fn many_large_response_headers_are_refused() {
 }
 
 #[test]
+fn many_large_response_headers_are_refused() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..200 {
+        head.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "a".repeat(1024)).as_bytes());
+    }
+    assert_head_refused(head);
+}
+
+#[test]
 fn one_huge_response_header_is_refused() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
     head.extend_from_slice(format!("X-Huge: {}\r\n", "a".repeat(100 * 1024)).as_bytes());
-    head.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
-    let server = Responder::start(answering_then_open(head));
-    let nam = NetworkAccessManager::new();
-    let reply = nam.get(&bounded(server.url("/")));
-    wait(&reply);
-    assert_protocol_failure(&reply, &["header"]);
-    assert_eq!(reply.status_code(), None);
+    assert_head_refused(head);
 }
 
 #[test]

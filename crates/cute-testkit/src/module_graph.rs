@@ -109,6 +109,22 @@ impl ModuleGraph {
     }
 }
 
+impl ModuleGraph {
+    /// Scans `src` and panics, showing the graph, if it has an import circle or has fewer
+    /// than `at_least` modules (a scan that found nothing proves nothing).
+    ///
+    /// # Panics
+    ///
+    /// On a circle, too few modules, or a `src` that cannot be read.
+    pub fn assert_acyclic(src: impl AsRef<Path>, at_least: usize) -> ModuleGraph {
+        let graph = ModuleGraph::scan(src).expect("read the crate's src/");
+        println!("{graph}");
+        assert!(graph.modules().count() >= at_least, "the scan found too few modules:\n{graph}");
+        assert_eq!(graph.cycles(), Vec::<Vec<String>>::new(), "import circles in:\n{graph}");
+        graph
+    }
+}
+
 impl fmt::Display for ModuleGraph {
     /// One line per module: `module -> named, named`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

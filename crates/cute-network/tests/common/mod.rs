@@ -1,30 +1,16 @@
 //! Helpers shared by cute-network's integration tests.
-#![allow(dead_code, unreachable_pub)] // each test binary uses a subset
+#![allow(dead_code, unused_imports, unreachable_pub)] // each test binary uses a subset
 
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cute_core::{EventLoop, SignalSpy};
+use cute_core::SignalSpy;
 use cute_network::{NetworkAccessManager, NetworkReply, NetworkRequest, RequestUrl};
 
-/// One `CoreApplication` per process: tests that create one hold this lock.
-pub fn app_lock() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+// The core's test helpers (`app_lock`, `run_until`), shared rather than copied.
+#[path = "../../../cute-core/tests/common/mod.rs"]
+mod core_common;
 
-/// Runs this thread's loop until `done()` or `limit` passes; returns `done()`.
-pub fn run_until(limit: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        EventLoop::process_events((deadline - now).min(Duration::from_millis(50)));
-    }
-    true
-}
+pub use core_common::{app_lock, run_until};
 
 /// Runs this thread's loop until `reply` finishes (at most 30 s, then the test fails).
 pub fn wait(reply: &NetworkReply) {
