@@ -1,5 +1,8 @@
 //! The PyQt6 tutorial's `authentication.py`, ported line for line: HTTP Basic auth through
-//! `authenticationRequired`, counting the tries and aborting on the third.
+//! `authenticationRequired`, counting the tries and aborting on the third. Against a server
+//! that rejects the password it prints what PyQt6 prints: "Authenticating" twice, then
+//! `AuthenticationRequiredError` (the second call sets the credentials the authenticator
+//! already holds, which is no change).
 //!
 //!     cargo run --example authentication                      # https://httpbin.org/basic-auth/user7/passwd7
 //!     cargo run --example authentication -- http://127.0.0.1:8080/basic-auth/user7/passwd7

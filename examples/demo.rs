@@ -59,7 +59,10 @@ fn main() {
     }
 
     let url = server.url("/basic-auth/user7/another-password");
-    section("4. The same with a password the server rejects: three tries, then abort", &url);
+    section(
+        "4. The same with a password the server rejects: asked twice, then AuthenticationRequiredError (as PyQt6)",
+        &url,
+    );
     if authentication::run(&url) == 0 {
         failures.push("authentication with a wrong password (it should have failed)");
     }

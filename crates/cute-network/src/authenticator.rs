@@ -21,9 +21,15 @@ struct AuthData {
 ///
 /// A slot fills it with [`set_user`](Self::set_user) and
 /// [`set_password`](Self::set_password); when the slot returns, the request is sent again
-/// with those credentials. If no slot sets them, the reply finishes with
+/// with those credentials. If no slot changes them, the reply finishes with
 /// [`AuthenticationRequiredError`](crate::NetworkError::AuthenticationRequiredError).
 /// `Debug` never shows the password.
+///
+/// As in Qt, setting the value the authenticator already holds is no change. When the
+/// server rejects credentials and asks again, the authenticator arrives holding the ones
+/// that just failed: a slot that sets the same user and password again ends the reply with
+/// `AuthenticationRequiredError` (and the 401's body readable), so a slot that always
+/// answers the same cannot make the request loop.
 ///
 /// The same credentials serve HTTP Basic and Digest (RFC 7616: MD5, MD5-sess, SHA-256 and
 /// SHA-256-sess, qop `auth` or none); the manager picks the scheme from the server's
@@ -66,16 +72,31 @@ impl Authenticator {
         }
     }
 
+    /// An authenticator for `realm` holding `failed`, the credentials the server just
+    /// rejected (unchanged until a slot sets different ones).
+    pub(crate) fn holding(realm: &str, failed: Option<&Credentials>) -> Self {
+        let auth = Authenticator::new(realm);
+        if let Some(failed) = failed {
+            let mut data = auth.data.borrow_mut();
+            data.user = failed.user.clone();
+            data.password = failed.password.clone();
+        }
+        auth
+    }
+
     /// The user name.
     pub fn user(&self) -> String {
         self.data.borrow().user.clone()
     }
 
-    /// Sets the user name.
+    /// Sets the user name. Setting the name it already holds is no change (as Qt's
+    /// `setUser`).
     pub fn set_user(&self, user: &str) {
         let mut data = self.data.borrow_mut();
-        data.user = user.to_owned();
-        data.touched = true;
+        if data.user != user {
+            data.user = user.to_owned();
+            data.touched = true;
+        }
     }
 
     /// The password.
@@ -83,11 +104,14 @@ impl Authenticator {
         self.data.borrow().password.clone()
     }
 
-    /// Sets the password.
+    /// Sets the password. Setting the password it already holds is no change (as Qt's
+    /// `setPassword`).
     pub fn set_password(&self, password: &str) {
         let mut data = self.data.borrow_mut();
-        data.password = password.to_owned();
-        data.touched = true;
+        if data.password != password {
+            data.password = password.to_owned();
+            data.touched = true;
+        }
     }
 
     /// The realm of the challenge (Qt's `realm()`): a Basic or Digest challenge's `realm`
@@ -96,12 +120,13 @@ impl Authenticator {
         self.data.borrow().realm.clone()
     }
 
-    /// True if no credentials were set (Qt's `isNull()`).
+    /// True if it holds no credentials and none were set (Qt's `isNull()`).
     pub fn is_null(&self) -> bool {
-        !self.data.borrow().touched
+        let data = self.data.borrow();
+        !data.touched && data.user.is_empty() && data.password.is_empty()
     }
 
-    /// The credentials a slot set, if any.
+    /// The credentials a slot set, if it changed any.
     pub(crate) fn credentials(&self) -> Option<Credentials> {
         let data = self.data.borrow();
         data.touched.then(|| Credentials::new(data.user.clone(), data.password.clone()))

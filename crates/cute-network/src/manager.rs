@@ -12,7 +12,7 @@ use cute_core::{Connection, CoreApplication, Emitter, Signal};
 use crate::auth::cache::CredentialCache;
 use crate::authenticator::Authenticator;
 use crate::error::{Error, Failure, NetworkError};
-use crate::protocol::{Answer, Challenger, Event, Origin, Question, ReplyEvent};
+use crate::protocol::{Answer, Challenger, Credentials, Event, Origin, Question, ReplyEvent};
 use crate::proxy::Proxy;
 use crate::reply::{Made, NetworkReply, Replies, ReplyInner};
 use crate::request::{NetworkRequest, Operation, RedirectPolicy, validate};
@@ -184,8 +184,10 @@ impl NetworkAccessManager {
     /// Emitted when a server asks for credentials that neither the URL nor the cache
     /// supplies (Qt's `authenticationRequired`). Fill the [`Authenticator`] in the slot;
     /// the request is retried when the slot returns. Rejected credentials emit it again,
-    /// every time (count and `abort()` to stop). Leave it empty to finish the reply with
-    /// [`AuthenticationRequiredError`](NetworkError::AuthenticationRequiredError).
+    /// with the authenticator holding the credentials that failed; leave it unchanged (set
+    /// nothing, or the same user and password again) to finish the reply with
+    /// [`AuthenticationRequiredError`](NetworkError::AuthenticationRequiredError) and the
+    /// 401's body readable, or call `abort()` (as Qt).
     ///
     /// HTTP Basic and Digest (RFC 7616: MD5, MD5-sess, SHA-256, SHA-256-sess; qop `auth`
     /// or none) are supported; when a 401 offers both, Digest is used. A 401 offering
@@ -503,8 +505,8 @@ impl ManagerInner {
         match news {
             ReplyEvent::Redirected(url) => reply.redirected(url),
             ReplyEvent::Question(Question::Redirect(url)) => reply.ask_redirect(url),
-            ReplyEvent::Question(Question::Credentials { realm, from }) => {
-                self.ask_credentials(&reply, &realm, from)
+            ReplyEvent::Question(Question::Credentials { realm, from, failed }) => {
+                self.ask_credentials(&reply, &realm, from, failed.as_ref())
             }
             ReplyEvent::MetaData(url, meta) => reply.apply(url, *meta),
             ReplyEvent::Data(chunk) => reply.receive(chunk),
@@ -515,8 +517,14 @@ impl ManagerInner {
 
     /// Emits `authentication_required` (or the proxy's) and answers the worker with what
     /// the slots put in the authenticator.
-    fn ask_credentials(&self, reply: &Rc<ReplyInner>, realm: &str, from: Challenger) {
-        let auth = Authenticator::new(realm);
+    fn ask_credentials(
+        &self,
+        reply: &Rc<ReplyInner>,
+        realm: &str,
+        from: Challenger,
+        failed: Option<&Credentials>,
+    ) {
+        let auth = Authenticator::holding(realm, failed);
         match from {
             Challenger::Proxy => {
                 // The proxy now in use (the 407 came from the request's, which it is unless

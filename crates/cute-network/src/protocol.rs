@@ -118,8 +118,9 @@ pub(crate) enum ReplyEvent {
 pub(crate) enum Question {
     /// User-verified redirect policy: may this redirect be followed?
     Redirect(Url),
-    /// Credentials for a 401 (the server) or a 407 (the proxy), for `realm`.
-    Credentials { realm: String, from: Challenger },
+    /// Credentials for a 401 (the server) or a 407 (the proxy), for `realm`; `failed`
+    /// holds the credentials just rejected, if any (the authenticator arrives holding them).
+    Credentials { realm: String, from: Challenger, failed: Option<Credentials> },
 }
 
 /// Who asks for credentials.

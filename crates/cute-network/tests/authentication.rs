@@ -79,11 +79,49 @@ fn the_tutorial_flow_authenticates_once() {
 }
 
 #[test]
+fn a_slot_answering_the_same_rejected_credentials_ends_with_authentication_required() {
+    // Qt: the authenticator comes back holding the credentials that failed, and setting the
+    // same values is no change: the tutorial's slot is called twice, never a third time.
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let held: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+    let h = held.clone();
+    nam.authentication_required().connect(move |(_reply, auth)| {
+        h.borrow_mut().push((auth.user(), auth.password()));
+        auth.set_user("user7");
+        auth.set_password("wrong");
+    });
+    let finished = SignalSpy::new(nam.finished());
+    let reply = fetch(&nam, server.url("/basic-auth/user7/passwd7"));
+    assert_eq!(reply.error(), NetworkError::AuthenticationRequiredError);
+    assert_eq!(reply.error_string(), "Host requires authentication");
+    assert_eq!(reply.status_code(), Some(401));
+    assert_eq!(
+        *held.borrow(),
+        [(String::new(), String::new()), ("user7".to_owned(), "wrong".to_owned())],
+        "first asked empty, then holding what failed"
+    );
+    assert_eq!(finished.count(), 1);
+    assert!(!finished.wait(Duration::from_millis(200)), "the worker stopped");
+}
+
+#[test]
 fn rejected_credentials_ask_again_until_the_slot_aborts() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let nam = NetworkAccessManager::new();
-    let calls = answer(&nam, "user7", "wrong", 3);
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    nam.authentication_required().connect(move |(reply, auth)| {
+        c.set(c.get() + 1);
+        if c.get() >= 3 {
+            reply.abort();
+        }
+        // A different wrong password each time: each one is tried.
+        auth.set_user("user7");
+        auth.set_password(&format!("wrong{}", c.get()));
+    });
     let finished = SignalSpy::new(nam.finished());
     let reply = fetch(&nam, server.url("/basic-auth/user7/passwd7"));
     assert_eq!(reply.error(), NetworkError::OperationCanceledError);
@@ -252,10 +290,10 @@ fn digest_rejected_password_asks_again_until_the_slot_gives_up() {
     nam.authentication_required().connect(move |(_reply, auth)| {
         c.set(c.get() + 1);
         assert_eq!(auth.realm(), DIGEST_REALM);
-        // Three wrong answers, then none.
+        // Three different wrong answers, then none.
         if c.get() <= 3 {
             auth.set_user("user7");
-            auth.set_password("wrong");
+            auth.set_password(&format!("wrong{}", c.get()));
         }
     });
     let reply = fetch(&nam, server.url("/digest-auth/auth/user7/passwd7"));

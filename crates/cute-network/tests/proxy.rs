@@ -218,6 +218,29 @@ fn a_407_with_a_slot_that_sets_nothing_is_proxy_authentication_required() {
 }
 
 #[test]
+fn a_proxy_slot_answering_the_same_rejected_credentials_ends_with_proxy_authentication_required() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let proxy = FakeProxy::start(authenticating_proxy);
+    let nam = NetworkAccessManager::new();
+    nam.set_proxy(Some(Proxy::http(&proxy.url()).unwrap()));
+    let held: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+    let h = held.clone();
+    nam.proxy_authentication_required().connect(move |(_proxy, auth)| {
+        h.borrow_mut().push((auth.user(), auth.password()));
+        auth.set_user("puser");
+        auth.set_password("wrong");
+    });
+    let reply = nam.get(&NetworkRequest::new("http://target.test/hello"));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::ProxyAuthenticationRequiredError, "{}", reply.error_string());
+    assert_eq!(
+        *held.borrow(),
+        [(String::new(), String::new()), ("puser".to_owned(), "wrong".to_owned())],
+        "first asked empty, then holding what failed"
+    );
+}
+
+#[test]
 fn credentials_in_the_proxy_url_are_used_without_asking() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let proxy = FakeProxy::start(authenticating_proxy);

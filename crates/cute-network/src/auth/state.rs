@@ -39,8 +39,9 @@ pub(crate) enum Challenged {
     Retry,
     /// Give up: the 401 is the response.
     Deliver,
-    /// Ask the application for credentials for `realm`, then call [`AuthState::answered`].
-    Ask { realm: String },
+    /// Ask the application for credentials for `realm` (`failed`: the ones just rejected
+    /// for it), then call [`AuthState::answered`].
+    Ask { realm: String, failed: Option<Credentials> },
 }
 
 /// What to do once the application answered.
@@ -170,8 +171,10 @@ impl AuthState {
                 return Challenged::Retry;
             }
         }
+        // The credentials just sent for this realm failed: the application sees them.
+        let failed = previous.filter(|p| p.challenge.realm() == realm).map(|p| p.credentials);
         self.asking = Some(chosen);
-        Challenged::Ask { realm }
+        Challenged::Ask { realm, failed }
     }
 
     /// The application's answer to [`Challenged::Ask`]: credentials to retry with, or none.

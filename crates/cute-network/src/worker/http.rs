@@ -53,12 +53,15 @@ pub(crate) fn run(job: &Job) -> Outcome<()> {
         );
         let response = match sent {
             Err(Stop::ProxyAuthenticationRequired) => {
-                if let (Some((_, ProxySource::Cache)), Some(proxy)) = (proxy_credentials.take(), &proxy) {
+                let failed = proxy_credentials.take();
+                if let (Some((_, ProxySource::Cache)), Some(proxy)) = (&failed, &proxy) {
                     job.cache().proxy_forget(proxy);
                 }
                 // The proxy refused the tunnel: ask, every time (as Qt does). Its realm is
                 // unknown: ureq reports a refused CONNECT without its headers.
-                let question = Question::Credentials { realm: String::new(), from: Challenger::Proxy };
+                let failed = failed.map(|(credentials, _)| credentials);
+                let question =
+                    Question::Credentials { realm: String::new(), from: Challenger::Proxy, failed };
                 match credentials(job.ask(question)?) {
                     Some(credentials) => {
                         proxy_credentials = Some((credentials, ProxySource::Asked));
@@ -82,8 +85,8 @@ pub(crate) fn run(job: &Job) -> Outcome<()> {
             let next = match auth.on_challenge(&url, response.headers(), &job.credentials) {
                 Challenged::Retry => Next::Retry,
                 Challenged::Deliver => Next::Deliver,
-                Challenged::Ask { realm } => {
-                    let question = Question::Credentials { realm, from: Challenger::Server };
+                Challenged::Ask { realm, failed } => {
+                    let question = Question::Credentials { realm, from: Challenger::Server, failed };
                     auth.answered(credentials(job.ask(question)?))
                 }
             };
