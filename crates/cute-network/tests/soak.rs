@@ -63,7 +63,7 @@ enum Kind {
     Redirect,
     /// `/basic-auth/u/p`: the slot answers u/p (or the manager's cache does).
     AuthAnswered,
-    /// `/basic-auth/u/other`: the slot answers u/p, then aborts when asked again.
+    /// `/basic-auth/u/other`: the slot answers u/wrong, then aborts when asked again.
     AuthAborted,
     /// `/basic-auth/u/other` on a second manager whose slot sets nothing.
     AuthUnanswered,
@@ -387,9 +387,15 @@ impl Soak {
             };
             match Kind::of(id) {
                 Kind::AuthAborted if calls >= 2 => reply.abort(),
-                Kind::AuthAnswered | Kind::AuthAborted => {
+                Kind::AuthAnswered => {
                     auth.set_user("u");
                     auth.set_password("p");
+                }
+                Kind::AuthAborted => {
+                    // Not "p": the authenticator may hold the cached u/p that just failed,
+                    // and setting the same again would end the reply instead of retrying.
+                    auth.set_user("u");
+                    auth.set_password("wrong");
                 }
                 kind => soak.tally.borrow_mut().problem(format!("#{id} {kind:?}: asked for credentials")),
             }
