@@ -50,30 +50,75 @@ pub(crate) fn ip(ctx: &Ctx) -> Reply {
     response::json(200, &json!({ "origin": ctx.origin }))
 }
 
-/// `/gzip` (`deflate == false`) and `/deflate`: a compressed JSON body with its
+/// A content coding `/gzip`, `/deflate`, `/brotli` and `/zstd` answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Gzip,
+    Deflate,
+    Brotli,
+    /// Not in httpbin: cute-httpbin's own, for clients that decode zstd.
+    Zstd,
+}
+
+impl Coding {
+    /// The `Content-Encoding` token.
+    fn token(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+            Coding::Brotli => "br",
+            Coding::Zstd => "zstd",
+        }
+    }
+
+    /// The flag httpbin puts in the JSON.
+    fn flag(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzipped",
+            Coding::Deflate => "deflated",
+            Coding::Brotli => "brotli",
+            Coding::Zstd => "zstd",
+        }
+    }
+
+    /// `plain`, encoded.
+    pub(crate) fn encode(self, plain: &[u8]) -> std::io::Result<Vec<u8>> {
+        match self {
+            Coding::Gzip => {
+                let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+                encoder.write_all(plain).and_then(|()| encoder.finish())
+            }
+            Coding::Deflate => {
+                let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
+                encoder.write_all(plain).and_then(|()| encoder.finish())
+            }
+            Coding::Brotli => {
+                let mut out = Vec::new();
+                let params = brotli::enc::BrotliEncoderParams::default();
+                brotli::BrotliCompress(&mut &plain[..], &mut out, &params)?;
+                Ok(out)
+            }
+            Coding::Zstd => {
+                Ok(ruzstd::encoding::compress_to_vec(plain, ruzstd::encoding::CompressionLevel::Fastest))
+            }
+        }
+    }
+}
+
+/// `/gzip`, `/deflate`, `/brotli` and `/zstd`: a compressed JSON body with its
 /// `Content-Encoding`.
-pub(crate) fn compressed(ctx: &Ctx, deflate: bool) -> Reply {
-    let flag = if deflate { "deflated" } else { "gzipped" };
+pub(crate) fn compressed(ctx: &Ctx, coding: Coding) -> Reply {
     let value = json!({
-        flag: true,
+        coding.flag(): true,
         "headers": headers(ctx),
         "method": ctx.method.as_str(),
         "origin": ctx.origin,
     });
     let plain = serde_json::to_vec_pretty(&value).unwrap_or_default();
-    let packed = if deflate {
-        let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(&plain).and_then(|()| encoder.finish())
-    } else {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(&plain).and_then(|()| encoder.finish())
-    };
-    match packed {
-        Ok(packed) => with_header(
-            response::body(200, "application/json", packed),
-            "Content-Encoding",
-            if deflate { "deflate" } else { "gzip" },
-        ),
+    match coding.encode(&plain) {
+        Ok(packed) => {
+            with_header(response::body(200, "application/json", packed), "Content-Encoding", coding.token())
+        }
         Err(e) => response::text(500, &format!("compression failed: {e}")),
     }
 }

@@ -39,7 +39,7 @@
 //! | `/delay/{s}` | the request echoed after `s` seconds (at most 10) |
 //! | `/bytes/{n}`, `/stream-bytes/{n}` | `n` pseudo-random bytes (`?seed=`), the second chunked[^chunks] |
 //! | `/drip?duration=&numbytes=&code=&delay=` | `numbytes` `*` bytes spread over `duration` seconds |
-//! | `/gzip`, `/deflate` | compressed JSON with `Content-Encoding` |
+//! | `/gzip`, `/deflate`, `/brotli`, `/zstd` | compressed JSON with `Content-Encoding` (`/zstd` is not httpbin's) |
 //! | `/headers`, `/user-agent`, `/ip` | the request headers, its `User-Agent`, the client IP |
 //! | `/response-headers?k=v` | the query pairs as response headers |
 //! | `/cookies`, `/cookies/set?k=v`, `/cookies/delete?k` | cookies echoed, set, expired |

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::body::Payload;
 use crate::context::Ctx;
 use crate::digest;
-use crate::endpoints::{self, decode_segment};
+use crate::endpoints::{self, Coding, decode_segment};
 use crate::json::body_fields;
 use crate::redirect;
 use crate::response::{self, Reply};
@@ -64,8 +64,10 @@ pub(crate) fn route(ctx: &Ctx, shutdown: &Shutdown) -> Action {
         ["headers"] => get_only(ctx, || endpoints::headers_only(ctx)),
         ["user-agent"] => get_only(ctx, || endpoints::user_agent(ctx)),
         ["ip"] => get_only(ctx, || endpoints::ip(ctx)),
-        ["gzip"] => get_only(ctx, || endpoints::compressed(ctx, false)),
-        ["deflate"] => get_only(ctx, || endpoints::compressed(ctx, true)),
+        ["gzip"] => get_only(ctx, || endpoints::compressed(ctx, Coding::Gzip)),
+        ["deflate"] => get_only(ctx, || endpoints::compressed(ctx, Coding::Deflate)),
+        ["brotli"] => get_only(ctx, || endpoints::compressed(ctx, Coding::Brotli)),
+        ["zstd"] => get_only(ctx, || endpoints::compressed(ctx, Coding::Zstd)),
         ["status", codes] => redirect::status(codes),
         ["basic-auth", user, passwd] => get_only(ctx, || endpoints::basic_auth(ctx, user, passwd, false)),
         ["hidden-basic-auth", user, passwd] => {

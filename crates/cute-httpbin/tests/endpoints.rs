@@ -352,7 +352,7 @@ fn http10_clients_get_lengths_and_their_version() {
 }
 
 #[test]
-fn gzip_and_deflate_decode() {
+fn gzip_deflate_brotli_and_zstd_decode() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Httpbin::start().unwrap();
     let mut client = Client::connect(server.addr());
@@ -370,6 +370,18 @@ fn gzip_and_deflate_decode() {
     let mut plain = Vec::new();
     flate2::read::ZlibDecoder::new(&response.body[..]).read_to_end(&mut plain).unwrap();
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&plain).unwrap()["deflated"], true);
+
+    let response = client.get("/brotli");
+    assert_eq!(response.header("Content-Encoding"), Some("br"));
+    let mut plain = Vec::new();
+    brotli::Decompressor::new(&response.body[..], 4096).read_to_end(&mut plain).unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&plain).unwrap()["brotli"], true);
+
+    let response = client.get("/zstd");
+    assert_eq!(response.header("Content-Encoding"), Some("zstd"));
+    let mut plain = Vec::new();
+    ruzstd::decoding::StreamingDecoder::new(&response.body[..]).unwrap().read_to_end(&mut plain).unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&plain).unwrap()["zstd"], true);
 }
 
 #[test]

@@ -303,16 +303,32 @@ pub enum Error {
 pub(crate) struct Failure {
     pub(crate) error: NetworkError,
     pub(crate) message: String,
+    /// What becomes of the body bytes the reply still buffers.
+    pub(crate) leftover: Leftover,
+}
+
+/// What a failed reply does with the body it buffered and the application did not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leftover {
+    /// Stays readable (an HTTP error's body; what arrived before a connection broke).
+    Keep,
+    /// Discarded (an abort, a timeout, a decompression bomb's output), as in Qt.
+    Discard,
 }
 
 impl Failure {
     pub(crate) fn new(error: NetworkError, message: impl Into<String>) -> Self {
-        Failure { error, message: message.into() }
+        Failure { error, message: message.into(), leftover: Leftover::Keep }
+    }
+
+    /// A failure that discards the body the reply buffered.
+    pub(crate) fn discarding(error: NetworkError, message: impl Into<String>) -> Self {
+        Failure { leftover: Leftover::Discard, ..Failure::new(error, message) }
     }
 
     /// The reply was aborted: by the application, by quitting, or by dropping the manager.
     pub(crate) fn canceled() -> Self {
-        Failure::new(NetworkError::OperationCanceledError, "Operation canceled")
+        Failure::discarding(NetworkError::OperationCanceledError, "Operation canceled")
     }
 }
 

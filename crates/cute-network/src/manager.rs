@@ -436,7 +436,9 @@ impl ManagerInner {
         let custom_verb =
             (operation == Operation::CustomOperation).then(|| String::from_utf8_lossy(verb).into_owned());
         let policy = request.redirect_policy().unwrap_or(settings.redirect_policy);
-        let reply = self.replies.create(Made { request: request.clone(), operation, custom_verb, policy });
+        let has_body = body.is_some();
+        let reply =
+            self.replies.create(Made { request: request.clone(), operation, custom_verb, policy, has_body });
         let inner = reply.inner();
         log::debug!("request {}: {} {}", inner.id(), String::from_utf8_lossy(verb), request.shown_url());
         let method = match validate(request, verb) {

@@ -450,6 +450,23 @@ impl NetworkRequest {
     }
 }
 
+/// The standard method `method` names, ignoring case.
+fn standard_method(method: &Method) -> Option<Method> {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::CONNECT,
+        Method::PATCH,
+    ]
+    .into_iter()
+    .find(|standard| standard.as_str().eq_ignore_ascii_case(method.as_str()))
+}
+
 /// Checks what must be refused before anything is sent: the URL (parsed, a scheme we
 /// serve), the verb (an HTTP token) and the headers (valid names and values, no CR, LF or
 /// NUL). Returns the method to send.
@@ -476,6 +493,9 @@ pub(crate) fn validate(request: &NetworkRequest, verb: &[u8]) -> Result<Method, 
         return Err(unknown(url.scheme()));
     }
     let method = Method::from_bytes(verb).ok().filter(|_| !verb.is_empty() && !has_forbidden_bytes(verb));
+    // A standard method in another case goes out as that method (`get` → `GET`), as in Qt;
+    // other verbs keep their case.
+    let method = method.map(|m| standard_method(&m).unwrap_or(m));
     let Some(method) = method else {
         let shown = String::from_utf8_lossy(verb);
         return Err(Failure::new(

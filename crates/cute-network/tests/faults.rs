@@ -317,7 +317,7 @@ fn sixty_mebibytes_of_zeros(body: &[u8]) -> bool {
 const CLOSED: &[&str] = &["closed"];
 const TIMED_OUT: &[&str] = &["timed out", "timeout"];
 const PROTOCOL: &[&str] = &["protocol"];
-const CORRUPT: &[&str] = &["corrupt", "decompress", "deflate", "gzip"];
+const CORRUPT: &[&str] = &["corrupt", "decompress", "deflate", "gzip", "brotli", "zstd"];
 use NetworkError::*;
 
 faults! {
@@ -363,8 +363,8 @@ faults! {
         .timeout(Duration::from_millis(300))
         .fails(&[TimeoutError], TIMED_OUT)
         .status(Some(200))
-        // What arrived before the stall may be readable; never more than was sent.
-        .body(Body::PrefixOf(b"0123456789"));
+        // A timeout aborts the reply: what arrived before the stall is discarded (Qt).
+        .body(Body::Exactly(b""));
 
     // Malformed responses.
     non_numeric_status_code_is_protocol_failure:
@@ -379,15 +379,23 @@ faults! {
     bad_chunk_size_is_an_error:
         Fault::then_open(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
             .fails(&[ProtocolFailure, RemoteHostClosedError], &[]);
-    // The decoder's early end is corrupt data, not a closed connection: the server closed
-    // nothing.
-    truncated_gzip_body_is_protocol_failure:
-        Fault::answering(truncated_gzip()).fails(&[ProtocolFailure], CORRUPT);
-    corrupt_gzip_body_is_protocol_failure:
-        Fault::answering(corrupt_gzip()).fails(&[ProtocolFailure], CORRUPT);
+    // The decoder's early end is corrupt content (Qt's UnknownContentError), not a closed
+    // connection: the server closed nothing.
+    truncated_gzip_body_is_unknown_content:
+        Fault::answering(truncated_gzip()).fails(&[UnknownContentError], CORRUPT);
+    corrupt_gzip_body_is_unknown_content:
+        Fault::answering(corrupt_gzip()).fails(&[UnknownContentError], CORRUPT);
+    corrupt_brotli_body_is_unknown_content:
+        Fault::answering(response("200 OK", &["Content-Encoding: br"], b"\xff\xfe not brotli at all"))
+            .fails(&[UnknownContentError], CORRUPT);
+    corrupt_zstd_body_is_unknown_content:
+        Fault::answering(response("200 OK", &["Content-Encoding: zstd"], b"not a zstd frame"))
+            .fails(&[UnknownContentError], CORRUPT);
+    // Qt's code for it, and the bomb's partial output is discarded.
     gzip_bomb_is_stopped_by_default:
         Fault::answering(response("200 OK", &["Content-Encoding: gzip"], gzip_bomb()))
-            .fails(&[ProtocolFailure], &["decompress"]);
+            .fails(&[UnknownContentError], &["decompress"])
+            .body(Body::Exactly(b""));
     gzip_bomb_passes_with_the_check_disabled:
         Fault::answering(response("200 OK", &["Content-Encoding: gzip"], gzip_bomb()))
             .without_decompression_check()

@@ -214,3 +214,73 @@ fn ten_thousand_requests_queue_without_a_thread_each() {
     assert!(peak_workers <= cute_network::DEFAULT_CONNECTIONS_PER_HOST, "{peak_workers} workers");
     assert!(replies.iter().all(|r| r.read_all() == b"a"));
 }
+
+#[test]
+fn download_progress_is_throttled_like_qts() {
+    // 20 bytes over one second, one every 50 ms: every byte is announced by ready_read,
+    // download_progress at most every 100 ms, plus the final one.
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(server.url("/drip?numbytes=20&duration=1")));
+    let progress = SignalSpy::new(reply.download_progress());
+    let reads = SignalSpy::new(reply.ready_read());
+    let started = Instant::now();
+    wait(&reply);
+    let elapsed = started.elapsed();
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all().len(), 20);
+    let emitted = progress.take_all();
+    assert_eq!(emitted.last(), Some(&(20, Some(20))), "the final progress: {emitted:?}");
+    let allowed = (elapsed.as_millis() / 100) as usize + 2;
+    assert!(emitted.len() <= allowed, "{} progress signals in {elapsed:?}: {emitted:?}", emitted.len());
+    assert!(reads.count() > emitted.len(), "ready_read is not throttled: {} reads", reads.count());
+}
+
+#[test]
+fn a_failed_request_reports_zero_progress_for_both_directions() {
+    // Qt: a request that fails before anything arrived ends with downloadProgress(0, 0),
+    // and, as it had a body of which nothing was sent, uploadProgress(0, 0).
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nam = NetworkAccessManager::new();
+    let mut request = NetworkRequest::new(format!("http://127.0.0.1:{port}/post"));
+    request.set_header(KnownHeaders::ContentTypeHeader, "text/plain");
+    let reply = nam.post(&request, b"body".to_vec());
+    let order: Rc<RefCell<Vec<String>>> = Rc::default();
+    let o = order.clone();
+    reply.download_progress().connect(move |p| o.borrow_mut().push(format!("download {p:?}")));
+    let o = order.clone();
+    reply.upload_progress().connect(move |p| o.borrow_mut().push(format!("upload {p:?}")));
+    let o = order.clone();
+    reply.finished().connect(move |_| o.borrow_mut().push("finished".into()));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::ConnectionRefusedError);
+    assert_eq!(*order.borrow(), ["download (0, Some(0))", "upload (0, Some(0))", "finished"]);
+
+    // An abort ends without progress, as in Qt.
+    let reply = nam.get(&NetworkRequest::new(format!("http://127.0.0.1:{port}/")));
+    let progress = SignalSpy::new(reply.download_progress());
+    reply.abort();
+    assert_eq!(progress.count(), 0);
+}
+
+#[test]
+fn an_aborted_reply_discards_what_it_buffered() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(server.url("/drip?numbytes=10&duration=1")));
+    let buffered = Rc::new(Cell::new(0));
+    let b = buffered.clone();
+    reply.ready_read().connect(move |reply| {
+        // Leave the bytes unread, and abort.
+        b.set(reply.bytes_available());
+        reply.abort();
+    });
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::OperationCanceledError);
+    assert!(buffered.get() > 0, "something was buffered before the abort");
+    assert_eq!(reply.bytes_available(), 0);
+    assert!(reply.read_all().is_empty(), "Qt discards a canceled reply's data");
+}

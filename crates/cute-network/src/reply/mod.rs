@@ -12,13 +12,13 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cute_core::{Signal, Timer};
 use url::Url;
 
 use crate::control::Control;
-use crate::error::{Failure, NetworkError};
+use crate::error::{Failure, Leftover, NetworkError};
 use crate::id_hash::IdHasher;
 use crate::protocol::{Answer, MetaData};
 use crate::request::{NetworkRequest, Operation, RedirectPolicy};
@@ -93,7 +93,14 @@ struct State {
     /// derived from what was received: a nested loop in a `ready_read` slot can finish the
     /// reply before the progress of its last chunk goes out.
     last_progress: Option<(u64, Option<u64>)>,
+    /// When the last `download_progress` went out, for the throttle.
+    last_progress_at: Option<Instant>,
+    /// An `upload_progress` went out.
+    uploaded: bool,
 }
+
+/// Progress signals go out at most this often, the final one excepted (Qt's throttle).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 pub(crate) struct ReplyInner {
     id: u64,
@@ -102,6 +109,8 @@ pub(crate) struct ReplyInner {
     /// The verb as given to `send_custom_request`.
     custom_verb: Option<String>,
     policy: RedirectPolicy,
+    /// The request has a body (so a failure before any was sent reports `(0, 0)`).
+    has_body: bool,
     control: Arc<Control>,
     replies: Weak<Replies>,
     state: RefCell<State>,
@@ -123,6 +132,7 @@ pub(crate) struct Made {
     pub(crate) operation: Operation,
     pub(crate) custom_verb: Option<String>,
     pub(crate) policy: RedirectPolicy,
+    pub(crate) has_body: bool,
 }
 
 impl ReplyInner {
@@ -184,15 +194,21 @@ impl ReplyInner {
             self.ready_read.emit(&self.handle());
         }
         if !self.is_finished() {
-            let progress = {
+            let (progress, due) = {
                 let state = self.state.borrow();
-                (state.body.received(), state.meta.total)
+                let due = state.last_progress_at.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
+                ((state.body.received(), state.meta.total), due)
             };
-            self.emit_progress(progress);
+            // The last chunk's progress is the final one, which `finish` emits in any case.
+            if due || progress.1 == Some(progress.0) {
+                self.emit_progress(progress);
+            }
         }
     }
 
+    /// Upload progress (throttled by the worker).
     pub(crate) fn upload_progress(&self, sent: u64, total: u64) {
+        self.state.borrow_mut().uploaded = true;
         self.upload_progress.emit(&(sent, Some(total)));
     }
 
@@ -212,8 +228,10 @@ impl ReplyInner {
             }
         }
         // Bytes held back by the read buffer become readable now, announced before
-        // finished (Qt's order).
-        let admitted = self.admit(Admit::All);
+        // finished (Qt's order); or, after an abort, a timeout or a decompression bomb, the
+        // buffered body is thrown away, as Qt does.
+        let discard = matches!(&result, Err(failure) if failure.leftover == Leftover::Discard);
+        let admitted = if discard { self.discard() } else { self.admit(Admit::All) };
         let replies = self.replies.upgrade();
         if let Some(replies) = &replies {
             replies.live.borrow_mut().remove(&self.id);
@@ -222,25 +240,31 @@ impl ReplyInner {
         if admitted > 0 {
             self.ready_read.emit(&handle);
         }
-        // An HTTP error status is reported when the response is complete, before Qt's last
-        // `downloadProgress` (its thread delegate emits the error, then download-finished).
+        // An error is reported before Qt's last `downloadProgress` (its thread delegate
+        // emits the error, then download-finished).
         if let Err(failure) = &result {
             self.error_occurred.emit(&failure.error);
         }
-        // Qt's last word before finished when the whole response came in (a success, or an
-        // HTTP error status with its body): everything received, of a total that is now
-        // known (an empty body gives (0, 0)). Not after a transfer that broke off.
-        let (received, last, status) = {
-            let state = self.state.borrow();
-            (state.body.received(), state.last_progress, state.meta.status)
-        };
-        let complete = match &result {
-            Ok(()) => true,
-            Err(failure) => status.is_some_and(|s| NetworkError::from_http_status(s) == Some(failure.error)),
-        };
-        let progress = (received, Some(received));
-        if complete && last != Some(progress) {
-            self.emit_progress(progress);
+        // Qt's last words before finished, unless the reply was aborted (a timeout aborts
+        // it too): everything received, of the total announced or, if none was, of what
+        // was received; `(0, 0)` when nothing came. Then `upload_progress(0, 0)` for a body
+        // of which nothing was sent.
+        let aborted = matches!(
+            &result,
+            Err(f) if matches!(f.error, NetworkError::OperationCanceledError | NetworkError::TimeoutError)
+        );
+        if !aborted {
+            let (progress, last, uploaded) = {
+                let state = self.state.borrow();
+                let received = state.body.received();
+                ((received, Some(state.meta.total.unwrap_or(received))), state.last_progress, state.uploaded)
+            };
+            if last != Some(progress) {
+                self.emit_progress(progress);
+            }
+            if self.has_body && !uploaded {
+                self.upload_progress.emit(&(0, Some(0)));
+            }
         }
         if let Some(replies) = &replies {
             replies.finished.emit(&handle);
@@ -294,8 +318,22 @@ impl ReplyInner {
 
     /// Emits `download_progress(progress)` and remembers it.
     fn emit_progress(&self, progress: (u64, Option<u64>)) {
-        self.state.borrow_mut().last_progress = Some(progress);
+        {
+            let mut state = self.state.borrow_mut();
+            state.last_progress = Some(progress);
+            state.last_progress_at = Some(Instant::now());
+        }
         self.download_progress.emit(&progress);
+    }
+
+    /// Throws the buffered body away (held bytes released to the worker). Returns 0: no
+    /// bytes became readable.
+    fn discard(&self) -> u64 {
+        let held = self.state.borrow_mut().body.clear();
+        if held > 0 {
+            self.control.release(held);
+        }
+        0
     }
 
     /// Disconnects every slot of the reply's signals (after `finished`), so closures that
@@ -342,6 +380,8 @@ impl Replies {
                 (made.request.read_buffer_size() > 0).then_some(made.request.read_buffer_size()),
             ),
             last_progress: None,
+            last_progress_at: None,
+            uploaded: false,
         };
         let inner = Rc::new(ReplyInner {
             id,
@@ -349,6 +389,7 @@ impl Replies {
             operation: made.operation,
             custom_verb: made.custom_verb,
             policy: made.policy,
+            has_body: made.has_body,
             control: Arc::new(Control::new(id)),
             replies: Rc::downgrade(self),
             state: RefCell::new(state),

@@ -133,6 +133,18 @@ impl ReadBuffer {
         self.compact();
     }
 
+    /// Throws away everything buffered, readable and held; returns the held bytes dropped
+    /// (not yet acknowledged to the worker).
+    pub(crate) fn clear(&mut self) -> u64 {
+        let held: u64 = self.held.iter().map(|c| c.len() as u64).sum::<u64>() - self.held_offset as u64;
+        self.held.clear();
+        self.held_offset = 0;
+        self.buffer = Vec::new();
+        self.offset = 0;
+        self.available = 0;
+        held
+    }
+
     /// Removes and returns up to `max` readable bytes.
     pub(crate) fn take(&mut self, max: usize) -> Vec<u8> {
         let start = self.offset;
@@ -251,6 +263,17 @@ mod tests {
         assert_eq!(buffer.admit(Admit::WithinLimit), 0);
         assert_eq!(buffer.admit(Admit::All), 6);
         assert_eq!(buffer.take(100), bytes(0..9));
+    }
+
+    #[test]
+    fn clearing_drops_readable_and_held_bytes() {
+        let mut buffer = ReadBuffer::new(Some(4));
+        assert_eq!(buffer.push(bytes(0..6)), 4);
+        assert_eq!(buffer.push(bytes(6..9)), 0);
+        assert_eq!(buffer.clear(), 5, "2 of the first chunk and 3 of the second were held");
+        assert!(buffer.is_drained());
+        assert_eq!(buffer.take(10), Vec::<u8>::new());
+        assert_eq!(buffer.received(), 9, "what was received still counts");
     }
 
     #[test]

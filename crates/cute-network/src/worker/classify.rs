@@ -35,8 +35,14 @@ impl Route<'_> {
         }
     }
 
+    /// A failure of the connection: a timeout discards what the reply buffered (Qt aborts
+    /// a reply that timed out); other failures leave it readable.
     fn failed(&self, error: NetworkError, message: impl Into<String>) -> Stop {
-        Stop::Failed(Failure::new(self.proxied(error), message))
+        let error = self.proxied(error);
+        Stop::Failed(match error {
+            NetworkError::TimeoutError => Failure::discarding(error, message),
+            _ => Failure::new(error, message),
+        })
     }
 }
 
@@ -59,7 +65,8 @@ impl std::error::Error for TransportError {}
 pub(crate) enum Body {
     /// Bytes as they come off the connection.
     Raw,
-    /// Decoded (gzip, deflate): an error that is not the connection's is corrupt data.
+    /// Decoded (gzip, deflate, br, zstd): an error that is not the connection's is corrupt
+    /// content.
     Decoded,
 }
 
@@ -69,9 +76,14 @@ pub(crate) fn body_error(e: &io::Error, body: Body, route: &Route<'_>) -> Stop {
         return io_error(&transport.0, route);
     }
     if body == Body::Decoded {
-        return Stop::Failed(Failure::new(NetworkError::ProtocolFailure, format!("Data corrupted: {e}")));
+        return corrupt(e);
     }
     io_error(e, route)
+}
+
+/// A compressed body that does not decode: Qt's `UnknownContentError`.
+pub(crate) fn corrupt(why: impl std::fmt::Display) -> Stop {
+    Stop::Failed(Failure::new(NetworkError::UnknownContentError, format!("Data corrupted: {why}")))
 }
 
 /// A failed read or write.
@@ -225,6 +237,8 @@ mod tests {
             NetworkError::SslHandshakeFailedError
         );
         assert_eq!(failure(ureq_error(&ureq::Error::BodyStalled, &direct)).0, NetworkError::TimeoutError);
+        let Stop::Failed(timeout) = ureq_error(&ureq::Error::BodyStalled, &direct) else { unreachable!() };
+        assert_eq!(timeout.leftover, crate::error::Leftover::Discard, "a timeout discards the buffered body");
     }
 
     #[test]
@@ -257,7 +271,7 @@ mod tests {
         let target = url("http://origin.test/");
         let route = Route { url: &target, proxy: None };
         let corrupt = io::Error::new(io::ErrorKind::InvalidInput, "invalid gzip header");
-        assert_eq!(failure(body_error(&corrupt, Body::Decoded, &route)).0, NetworkError::ProtocolFailure);
+        assert_eq!(failure(body_error(&corrupt, Body::Decoded, &route)).0, NetworkError::UnknownContentError);
         let reset = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
         let tagged = io::Error::new(io::ErrorKind::ConnectionReset, TransportError(reset));
         assert_eq!(

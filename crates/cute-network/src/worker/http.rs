@@ -8,6 +8,7 @@ use ureq::http::{self, Method};
 use url::Url;
 
 use super::classify;
+use super::headers;
 use super::job::Job;
 use super::redirect::{self, Decision};
 use super::stop::{Outcome, Stop};
@@ -152,12 +153,21 @@ fn send(
     use ureq::RequestExt as _;
     let target = wire_url(url);
     let mut builder = http::Request::builder().method(method.clone()).uri(target.as_str());
-    let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()));
+    let has = |name: &str| headers::has(headers, name);
     for (name, value) in headers {
-        builder = builder.header(name.as_slice(), value.as_slice());
+        // The body's real length goes out instead: a wrong one would hang the exchange.
+        if !name.eq_ignore_ascii_case(b"content-length") {
+            builder = builder.header(name.as_slice(), value.as_slice());
+        }
     }
     if !has("accept-encoding") {
-        builder = builder.header("accept-encoding", "gzip, deflate");
+        builder = builder.header("accept-encoding", headers::ACCEPT_ENCODING);
+    }
+    if !has("accept-language") {
+        builder = builder.header("accept-language", headers::accept_language());
+    }
+    if !has("connection") {
+        builder = builder.header("connection", headers::CONNECTION);
     }
     if let Some(value) = authorization.filter(|_| !has("authorization")) {
         builder = builder.header("authorization", value);
@@ -165,9 +175,7 @@ fn send(
     let sends_form = [Method::POST, Method::PUT, Method::PATCH].contains(method);
     let send_body = match body {
         Some(data) => {
-            if !has("content-length") {
-                builder = builder.header("content-length", data.len());
-            }
+            builder = builder.header("content-length", data.len());
             if sends_form && !has("content-type") {
                 // Qt does the same, with a warning.
                 log::warn!(
@@ -178,7 +186,7 @@ fn send(
             ureq::SendBody::from_owned_reader(Upload::new(job.id, job.events.clone(), data.clone()))
         }
         None => {
-            if sends_form && !has("content-length") {
+            if sends_form {
                 builder = builder.header("content-length", 0);
             }
             ureq::SendBody::none()

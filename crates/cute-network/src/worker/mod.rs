@@ -12,6 +12,7 @@
 //! which serve a scheme each.
 
 mod classify;
+mod headers;
 mod http;
 mod job;
 mod local;

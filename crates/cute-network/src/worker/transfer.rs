@@ -1,5 +1,5 @@
-//! Delivering a response to the loop: its metadata, then its body (decoded, within the
-//! safety limits) in chunks through the hand-off bounded in bytes.
+//! Delivering a response to the loop: its metadata, then its body (decoded: gzip, deflate,
+//! brotli, zstd, within the safety limits) in chunks through the hand-off bounded in bytes.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, Read};
@@ -11,7 +11,7 @@ use url::Url;
 use super::classify::{self, Body, TransportError};
 use super::job::Job;
 use super::stop::{Outcome, Stop, fail};
-use crate::error::NetworkError;
+use crate::error::{Failure, NetworkError};
 use crate::protocol::{MetaData, ReplyEvent};
 use crate::request::redact;
 
@@ -31,12 +31,14 @@ thread_local! {
     static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The content codings we decode.
+/// The content codings we decode: exactly those the default `Accept-Encoding` offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Coding {
     Identity,
     Gzip,
     Deflate,
+    Brotli,
+    Zstd,
 }
 
 impl Coding {
@@ -44,6 +46,8 @@ impl Coding {
         match content_encoding {
             "gzip" | "x-gzip" => Coding::Gzip,
             "deflate" => Coding::Deflate,
+            "br" => Coding::Brotli,
+            "zstd" => Coding::Zstd,
             _ => Coding::Identity,
         }
     }
@@ -62,8 +66,15 @@ pub(crate) fn deliver(
         response.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_ascii_lowercase())
     };
     let encoding = header(http::header::CONTENT_ENCODING).unwrap_or_default();
-    let coding = Coding::of(&encoding);
+    // A caller that set `Accept-Encoding` itself gets the body as it came (as in Qt).
+    let coding = if super::headers::has(&job.headers, "accept-encoding") {
+        Coding::Identity
+    } else {
+        Coding::of(&encoding)
+    };
     let length = header(http::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    // A HEAD's, a 204's or a 304's `Content-Length` describes a body that is not sent.
+    let bodiless = job.method == http::Method::HEAD || matches!(status.as_u16(), 204 | 304);
     let headers: Vec<(Vec<u8>, Vec<u8>)> = response
         .headers()
         .iter()
@@ -79,7 +90,7 @@ pub(crate) fn deliver(
             reason: reason.clone(),
             headers,
             encrypted: url.scheme() == "https",
-            total: if coding == Coding::Identity { length } else { None },
+            total: if coding == Coding::Identity && !bodiless { length } else { None },
             original_length: length,
             redirect_target,
         }),
@@ -97,10 +108,26 @@ pub(crate) fn deliver(
         match peeked {
             Err(e) => return Err(job.stopped(|| classify::body_error(&e, Body::Decoded, &job.route(url)))),
             Ok(true) => log::trace!("request {}: empty {encoding} body, nothing to decode", job.id),
-            Ok(false) if coding == Coding::Deflate => {
-                stream(job, url, flate2::bufread::ZlibDecoder::new(raw), Some(&count))?;
-            }
-            Ok(false) => stream(job, url, flate2::bufread::MultiGzDecoder::new(raw), Some(&count))?,
+            Ok(false) => match coding {
+                Coding::Deflate => stream(job, url, flate2::bufread::ZlibDecoder::new(raw), Some(&count))?,
+                Coding::Brotli => {
+                    stream(
+                        job,
+                        url,
+                        brotli_decompressor::Decompressor::new(raw, DECODER_BUFFER),
+                        Some(&count),
+                    )?;
+                }
+                Coding::Zstd => {
+                    // The constructor reads the frame header.
+                    let decoder = ruzstd::decoding::StreamingDecoder::new(raw)
+                        .map_err(|e| job.stopped(|| classify::corrupt(e)))?;
+                    stream(job, url, decoder, Some(&count))?;
+                }
+                Coding::Gzip | Coding::Identity => {
+                    stream(job, url, flate2::bufread::MultiGzDecoder::new(raw), Some(&count))?;
+                }
+            },
         }
     }
     match NetworkError::from_http_status(status.as_u16()) {
@@ -162,14 +189,15 @@ fn stream_through(
             && decoded > threshold
             && decoded > compressed.get().saturating_mul(DECOMPRESSION_RATIO)
         {
-            return fail(
-                NetworkError::ProtocolFailure,
+            // Qt's error for it, and what was decoded so far is thrown away.
+            return Err(Stop::Failed(Failure::discarding(
+                NetworkError::UnknownContentError,
                 format!(
                     "Decompression stopped: {decoded} bytes from {} compressed bytes exceeds the safety \
                      ratio of {DECOMPRESSION_RATIO}:1 (see set_decompressed_safety_check_threshold)",
                     compressed.get()
                 ),
-            );
+            )));
         }
         if let Some(max) = job.limits.max_body
             && decoded > max

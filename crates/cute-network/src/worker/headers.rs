@@ -1,0 +1,78 @@
+//! The request headers as Qt 6 sends them: its defaults, added when the caller did not set
+//! the header, and the length of the body, which the caller cannot get wrong.
+//!
+//! | header | value | when |
+//! |---|---|---|
+//! | `Accept-Encoding` | `zstd, br, gzip, deflate` (what is decoded; the body is then decoded) | not set by the caller; a caller's value turns decoding off |
+//! | `Accept-Language` | the locale's, as Qt derives it: `de-DE,en,*`, `en-GB,*`, `en,*` for the C locale | not set by the caller |
+//! | `User-Agent` | `Mozilla/5.0` (ureq adds it, from the agent's configuration) | not set by the caller |
+//! | `Connection` | `Keep-Alive` | not set by the caller |
+//! | `Content-Length` | the body's length (`0` for a POST, PUT or PATCH without one) | always: the caller's is replaced |
+//! | `Content-Type` | `application/x-www-form-urlencoded`, with a warning | a POST, PUT or PATCH without one |
+//!
+//! No `Accept` is sent unless the caller sets one (ureq's `*/*` is turned off).
+
+use std::sync::OnceLock;
+
+/// The codings the worker decodes, strongest first, as Qt 6 built with zstd and brotli
+/// offers them.
+pub(crate) const ACCEPT_ENCODING: &str = "zstd, br, gzip, deflate";
+
+/// Qt's default `Connection` header.
+pub(crate) const CONNECTION: &str = "Keep-Alive";
+
+/// Whether `headers` holds header `name` (case-insensitive).
+pub(crate) fn has(headers: &[(Vec<u8>, Vec<u8>)], name: &str) -> bool {
+    headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+}
+
+/// The `Accept-Language` Qt sends on this system, read once from the environment.
+pub(crate) fn accept_language() -> &'static str {
+    static VALUE: OnceLock<String> = OnceLock::new();
+    VALUE.get_or_init(|| {
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .find(|value| !value.is_empty());
+        accept_language_for(locale.as_deref())
+    })
+}
+
+/// Qt's rule: the locale's name with `-` for `_` (`de_DE.UTF-8` → `de-DE`); `en,*` for the
+/// C locale, `<name>,*` for English ones, `<name>,en,*` for the others.
+pub(crate) fn accept_language_for(locale: Option<&str>) -> String {
+    // `de_DE.UTF-8@euro`: drop the codeset and the modifier.
+    let name = locale.unwrap_or("C").split(['.', '@']).next().unwrap_or("").replace('_', "-");
+    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    match name.as_str() {
+        _ if !valid => "en,*".to_owned(),
+        "C" | "POSIX" => "en,*".to_owned(),
+        english if english == "en" || english.starts_with("en-") => format!("{english},*"),
+        other => format!("{other},en,*"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_follows_qt() {
+        assert_eq!(accept_language_for(None), "en,*");
+        assert_eq!(accept_language_for(Some("C")), "en,*");
+        assert_eq!(accept_language_for(Some("C.UTF-8")), "en,*");
+        assert_eq!(accept_language_for(Some("POSIX")), "en,*");
+        assert_eq!(accept_language_for(Some("de_DE.UTF-8")), "de-DE,en,*");
+        assert_eq!(accept_language_for(Some("de_DE.UTF-8@euro")), "de-DE,en,*");
+        assert_eq!(accept_language_for(Some("en_GB.UTF-8")), "en-GB,*");
+        assert_eq!(accept_language_for(Some("fr")), "fr,en,*");
+        assert_eq!(accept_language_for(Some("x\r\ny")), "en,*", "never a header injection");
+    }
+
+    #[test]
+    fn header_lookup_ignores_case() {
+        let headers = vec![(b"Accept-Encoding".to_vec(), b"gzip".to_vec())];
+        assert!(has(&headers, "accept-encoding"));
+        assert!(!has(&headers, "accept"));
+    }
+}
