@@ -78,6 +78,9 @@ fn too_many_redirects() {
     assert_eq!(reply.error(), NetworkError::TooManyRedirectsError);
     assert_eq!(reply.error_string(), "Too many redirects");
     assert_eq!(hops.count(), 2);
+    // The reply keeps the last 3xx, as in Qt.
+    assert_eq!(reply.status_code(), Some(302));
+    assert!(reply.has_raw_header("location"), "{:?}", reply.raw_header_list());
 }
 
 #[test]
@@ -114,6 +117,8 @@ fn same_origin_policy_refuses_another_origin() {
     nam.set_redirect_policy(RedirectPolicy::SameOriginRedirectPolicy);
     let reply = fetch(&nam, redirect_to(&server, &other.url("/get"), 302));
     assert_eq!(reply.error(), NetworkError::InsecureRedirectError);
+    assert_eq!(reply.status_code(), Some(302), "the refused 3xx stays on the reply");
+    assert_eq!(reply.header(KnownHeaders::LocationHeader), Some(other.url("/get")));
     let same = fetch(&nam, redirect_to(&server, &server.url("/get"), 302));
     assert_eq!(same.error(), NetworkError::NoError);
 }
@@ -130,6 +135,8 @@ fn user_verified_policy_follows_only_when_allowed() {
     let (s, r) = (seen.clone(), allowed.clone());
     allowed.redirected().connect(move |url| {
         s.borrow_mut().push(url.path().to_owned());
+        // While `redirected` is emitted, the reply's URL is the target (as for any policy).
+        assert_eq!(r.url().as_ref(), Some(url));
         r.redirect_allowed();
     });
     wait(&allowed);
@@ -249,5 +256,27 @@ fn every_verb_but_head_becomes_get_on_301_302_303_as_in_qt() {
         assert_eq!(head.url().unwrap().path(), "/get");
         assert!(head.read_all().is_empty(), "HEAD became GET on {status}");
         assert!(head.has_raw_header("content-length"), "HEAD on {status}");
+    }
+}
+
+#[test]
+fn an_empty_location_and_305_are_not_followed() {
+    use cute_testkit::{Responder, always, response};
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let nam = NetworkAccessManager::new();
+    for (status, location) in [
+        ("302 Found", "Location: "),
+        ("301 Moved Permanently", "Location:    "),
+        ("305 Use Proxy", "Location: http://127.0.0.1:9/"),
+    ] {
+        let server = Responder::start(always(response(status, &[location], b"the 3xx's body")));
+        let reply = nam.get(&NetworkRequest::new(server.url("/")));
+        let hops = SignalSpy::new(reply.redirected());
+        wait(&reply);
+        // The 3xx is the final response: no error, its body readable.
+        assert_eq!(reply.error(), NetworkError::NoError, "{status}: {}", reply.error_string());
+        assert_eq!(hops.count(), 0, "{status}");
+        assert_eq!(reply.read_all(), b"the 3xx's body", "{status}");
+        assert_eq!(server.accepted(), 1, "{status}");
     }
 }

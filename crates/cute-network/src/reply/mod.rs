@@ -162,14 +162,17 @@ impl ReplyInner {
     /// allows it during this emission.
     pub(crate) fn ask_redirect(&self, url: Url) {
         self.redirect_allowed.set(false);
+        // The reply's URL is the target while `redirected` is emitted, as for a redirect
+        // followed by any other policy.
+        let previous = self.state.borrow_mut().url.replace(url.clone());
         self.redirected.emit(&url);
         if self.is_finished() {
             // A slot aborted the reply; its worker is stopping.
             return;
         }
         let allowed = self.redirect_allowed.get();
-        if allowed {
-            self.state.borrow_mut().url = Some(url);
+        if !allowed {
+            self.state.borrow_mut().url = previous;
         }
         self.control.answer(Answer::Redirect { allowed });
     }

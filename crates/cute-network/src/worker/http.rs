@@ -12,7 +12,7 @@ use super::headers;
 use super::job::Job;
 use super::redirect::{self, Decision};
 use super::stop::{Outcome, Stop};
-use super::transfer::{deliver, drain};
+use super::transfer::{announce, deliver, drain};
 use super::upload::Upload;
 use crate::auth::state::{AuthState, Challenged, Next};
 use crate::error::{Failure, NetworkError};
@@ -103,7 +103,15 @@ pub(crate) fn run(job: &Job) -> Outcome<()> {
 
         let location = response.headers().get(http::header::LOCATION).map(|v| v.as_bytes());
         let decision =
-            redirect::decide(status, location, &url, &method, job.policy, hops, job.max_redirects)?;
+            match redirect::decide(status, location, &url, &method, job.policy, hops, job.max_redirects) {
+                Ok(decision) => decision,
+                Err(failure) => {
+                    // A redirect refused or failed: the reply keeps the 3xx's status and
+                    // headers, as in Qt.
+                    announce(job, &response, &url, None)?;
+                    return Err(failure.into());
+                }
+            };
         let hop = match decision {
             Decision::Deliver => return deliver(job, response, &url, None),
             Decision::Keep(target) => return deliver(job, response, &url, Some(target)),

@@ -44,10 +44,14 @@ pub(crate) fn decide(
     hops: u32,
     max_redirects: u32,
 ) -> Result<Decision, Failure> {
-    let Some(location) = location.filter(|_| matches!(status, 301 | 302 | 303 | 305 | 307 | 308)) else {
+    // 305 Use Proxy is never followed (RFC 9110 §15.4.6); an empty `Location` is none.
+    let location = location
+        .filter(|_| matches!(status, 301 | 302 | 303 | 307 | 308))
+        .map(String::from_utf8_lossy)
+        .filter(|l| !l.trim().is_empty());
+    let Some(location) = location else {
         return Ok(Decision::Deliver);
     };
-    let location = String::from_utf8_lossy(location);
     let Ok(target) = url.join(location.trim()) else {
         return Err(Failure::new(
             NetworkError::ProtocolFailure,
@@ -132,6 +136,12 @@ mod tests {
         assert_eq!(decide(200, Some(b"/y"), &from, &Method::GET, policy, 0, 50), Ok(Decision::Deliver));
         assert_eq!(decide(302, None, &from, &Method::GET, policy, 0, 50), Ok(Decision::Deliver));
         assert_eq!(decide(304, Some(b"/y"), &from, &Method::GET, policy, 0, 50), Ok(Decision::Deliver));
+        assert_eq!(
+            decide(305, Some(b"http://proxy/"), &from, &Method::GET, policy, 0, 50),
+            Ok(Decision::Deliver)
+        );
+        assert_eq!(decide(302, Some(b""), &from, &Method::GET, policy, 0, 50), Ok(Decision::Deliver));
+        assert_eq!(decide(301, Some(b"  "), &from, &Method::GET, policy, 0, 50), Ok(Decision::Deliver));
     }
 
     #[test]

@@ -53,14 +53,23 @@ impl Coding {
     }
 }
 
-/// Sends the final response's metadata, then its body, then reports an HTTP error status.
+/// What [`announce`] learned about a response's body.
+pub(crate) struct Announced {
+    coding: Coding,
+    /// The `Content-Encoding`, for the log.
+    encoding: String,
+    /// The reason phrase, for an error's message.
+    reason: String,
+}
+
+/// Sends a response's status and headers to the loop (the reply's metadata).
 /// `redirect_target` is a redirect that was not followed.
-pub(crate) fn deliver(
+pub(crate) fn announce(
     job: &Job,
-    response: http::Response<ureq::Body>,
+    response: &http::Response<ureq::Body>,
     url: &Url,
     redirect_target: Option<Url>,
-) -> Outcome<()> {
+) -> Outcome<Announced> {
     let status = response.status();
     let header = |name: http::header::HeaderName| {
         response.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_ascii_lowercase())
@@ -95,6 +104,19 @@ pub(crate) fn deliver(
             redirect_target,
         }),
     ))?;
+    Ok(Announced { coding, encoding, reason })
+}
+
+/// Sends the final response's metadata, then its body, then reports an HTTP error status.
+/// `redirect_target` is a redirect that was not followed.
+pub(crate) fn deliver(
+    job: &Job,
+    response: http::Response<ureq::Body>,
+    url: &Url,
+    redirect_target: Option<Url>,
+) -> Outcome<()> {
+    let status = response.status();
+    let Announced { coding, encoding, reason } = announce(job, &response, url, redirect_target)?;
     let reader = response.into_body().into_reader();
     if coding == Coding::Identity {
         stream(job, url, reader, None)?;
