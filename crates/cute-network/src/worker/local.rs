@@ -1,6 +1,7 @@
 //! `file:` and `data:` URLs (private), as Qt's file and data backends serve them.
 
 use std::fs::File;
+use std::io::Write as _;
 
 use base64::Engine as _;
 
@@ -17,20 +18,22 @@ fn meta(job: &Job, headers: Vec<(Vec<u8>, Vec<u8>)>, total: Option<u64>) -> Outc
     job.emit(ReplyEvent::MetaData(job.url.clone(), Box::new(meta)))
 }
 
-fn read_only(job: &Job) -> Outcome<()> {
-    if job.method == Method::GET || job.method == Method::HEAD {
-        Ok(())
-    } else {
-        fail(NetworkError::ProtocolInvalidOperationError, format!("Operation not supported on {}", job.url))
-    }
+/// Qt's answer to a verb a local scheme does not serve.
+fn unsupported(job: &Job) -> Outcome<()> {
+    fail(NetworkError::ProtocolUnknownError, format!("Operation {} not supported on {}", job.method, job.url))
 }
 
-/// `file:` GET/HEAD: missing → ContentNotFoundError, directory →
-/// ContentOperationNotPermittedError, unreadable → ContentAccessDenied.
+/// `file:`: GET and HEAD read the file, PUT writes it; other verbs fail with
+/// ProtocolUnknownError. A missing file is ContentNotFoundError, a directory
+/// ContentOperationNotPermittedError, one that cannot be read or written
+/// ContentAccessDenied. No HTTP status; `Content-Length` and `Last-Modified` as Qt sets
+/// them.
 pub(crate) fn file(job: &Job) -> Outcome<()> {
-    read_only(job)?;
     let Ok(path) = job.url.to_file_path() else {
-        return fail(NetworkError::ProtocolInvalidOperationError, format!("Invalid URI: {}", job.url));
+        return fail(
+            NetworkError::ProtocolInvalidOperationError,
+            format!("Request for opening non-local file {}", job.url),
+        );
     };
     let shown = path.display().to_string();
     if path.is_dir() {
@@ -39,7 +42,15 @@ pub(crate) fn file(job: &Job) -> Outcome<()> {
             format!("Cannot open {shown}: Path is a directory"),
         );
     }
-    let file = File::open(&path).map_err(|e| {
+    match job.method {
+        Method::GET | Method::HEAD => read_file(job, &path, &shown),
+        Method::PUT => write_file(job, &path, &shown),
+        _ => unsupported(job),
+    }
+}
+
+fn read_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
+    let file = File::open(path).map_err(|e| {
         let error = match e.kind() {
             std::io::ErrorKind::NotFound => NetworkError::ContentNotFoundError,
             std::io::ErrorKind::PermissionDenied => NetworkError::ContentAccessDenied,
@@ -47,10 +58,14 @@ pub(crate) fn file(job: &Job) -> Outcome<()> {
         };
         Stop::Failed(Failure::new(error, format!("Error opening {shown}: {e}")))
     })?;
-    let length = file.metadata().map(|m| m.len()).ok();
+    let metadata = file.metadata().ok();
+    let length = metadata.as_ref().map(|m| m.len());
     let mut headers = Vec::new();
     if let Some(length) = length {
         headers.push((b"content-length".to_vec(), length.to_string().into_bytes()));
+    }
+    if let Some(modified) = metadata.and_then(|m| m.modified().ok()) {
+        headers.push((b"last-modified".to_vec(), httpdate::fmt_http_date(modified).into_bytes()));
     }
     meta(job, headers, length)?;
     if job.method == Method::HEAD {
@@ -59,9 +74,29 @@ pub(crate) fn file(job: &Job) -> Outcome<()> {
     stream(job, &job.url, file, None)
 }
 
+/// PUT: the body becomes the file's content (created or truncated).
+fn write_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
+    let body: &[u8] = job.body.as_deref().map_or(&[], Vec::as_slice);
+    let denied = |e: std::io::Error| {
+        Stop::Failed(Failure::new(NetworkError::ContentAccessDenied, format!("Error opening {shown}: {e}")))
+    };
+    let mut file = File::create(path).map_err(denied)?;
+    file.write_all(body).and_then(|()| file.flush()).map_err(|e| {
+        Stop::Failed(Failure::new(
+            NetworkError::ProtocolFailure,
+            format!("Write error writing to {shown}: {e}"),
+        ))
+    })?;
+    let total = body.len() as u64;
+    job.emit(ReplyEvent::UploadProgress { sent: total, total })?;
+    meta(job, Vec::new(), Some(0))
+}
+
 /// `data:[<mediatype>][;base64],<data>` (RFC 2397), GET/HEAD.
 pub(crate) fn data(job: &Job) -> Outcome<()> {
-    read_only(job)?;
+    if job.method != Method::GET && job.method != Method::HEAD {
+        return unsupported(job);
+    }
     let invalid = || {
         Stop::Failed(Failure::new(
             NetworkError::ProtocolInvalidOperationError,
