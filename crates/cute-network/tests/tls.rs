@@ -368,3 +368,20 @@ fn a_self_signed_server_certificate_can_be_trusted_directly() {
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     assert_eq!(reply.read_all(), b"hello");
 }
+
+#[test]
+fn a_server_that_does_not_speak_tls_is_a_handshake_failure() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // A plain HTTP answer where the TLS server hello should be.
+    let server = cute_testkit::Responder::start(|mut connection| {
+        connection.await_request();
+        let _ = connection.write_all(&cute_testkit::response("400 Bad Request", &[], b"plain http"));
+        connection.close();
+    });
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(format!("https://127.0.0.1:{}/", server.port())));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::SslHandshakeFailedError, "{}", reply.error_string());
+    assert!(reply.error_string().starts_with("SSL handshake failed"), "{}", reply.error_string());
+    assert_eq!(reply.status_code(), None);
+}
