@@ -1,4 +1,4 @@
-//! `cute-bench`: the shared benchmark workloads of `../shared/WORKLOADS.md`.
+//! `cute-bench`: the benchmark workloads W1–W5 and N1–N6 (defined in docs/BENCHMARKS.md).
 //!
 //! ```text
 //! cargo run --release -p cute-bench -- W1 W2 W3 W4 W5 idle   # or: core
