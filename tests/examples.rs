@@ -219,6 +219,17 @@ fn failures_print_the_error_and_its_string_and_exit_non_zero() {
         );
         let _ = std::fs::remove_dir_all(dir);
     }
+    // A port nothing listens on: Qt's error and string ("Connection refused").
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for name in ["get_request", "post_request", "authentication", "fetch_icon"] {
+        let dir = temp_dir("refused");
+        let output = run_in(name, &[&format!("http://127.0.0.1:{closed}/")], Some(&dir));
+        assert_eq!(output.status.code(), Some(1), "{name}: {output:?}");
+        let text = stdout(&output);
+        assert!(text.contains("NetworkError.ConnectionRefusedError"), "{name}: {text}");
+        assert!(text.contains("\nConnection refused\n"), "{name}: {text}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 #[test]
