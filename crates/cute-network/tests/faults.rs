@@ -934,3 +934,51 @@ fn an_aborted_file_job_is_not_run() {
     assert_eq!(next.error(), NetworkError::NoError, "{}", next.error_string());
     assert_eq!(next.read_all(), b"plain");
 }
+
+/// A server whose first `closing` connections read the request and close without an
+/// answer; later ones answer 200 "second wind".
+fn closing_first(closing: usize) -> Responder {
+    let seen = AtomicUsize::new(0);
+    Responder::start(move |mut connection| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        connection.read_head();
+        if n < closing {
+            connection.close();
+        } else {
+            let _ = connection.write_all(&response("200 OK", &[], b"second wind"));
+            connection.hang();
+        }
+    })
+}
+
+#[test]
+fn an_idempotent_request_closed_before_any_response_is_replayed_once() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let nam = NetworkAccessManager::new();
+    let server = closing_first(1);
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    finish(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"second wind");
+    assert_eq!(server.accepted(), 2, "replayed on a new connection");
+
+    // Never twice: a server that closes every time fails the request after one replay.
+    let server = closing_first(usize::MAX);
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    finish(&reply);
+    assert_error(&reply, NetworkError::RemoteHostClosedError, &["closed"]);
+    assert_eq!(server.accepted(), 2);
+}
+
+#[test]
+fn a_post_closed_before_any_response_is_not_replayed() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let nam = NetworkAccessManager::new();
+    let server = closing_first(1);
+    let mut request = NetworkRequest::new(server.url("/"));
+    request.set_raw_header("Content-Type", "text/plain");
+    let reply = nam.post(&request, b"once only".to_vec());
+    finish(&reply);
+    assert_error(&reply, NetworkError::RemoteHostClosedError, &["closed"]);
+    assert_eq!(server.accepted(), 1, "a POST is never sent twice");
+}

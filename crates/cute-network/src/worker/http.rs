@@ -43,15 +43,17 @@ pub(crate) fn run(job: &Job) -> Outcome<()> {
     loop {
         job.check_aborted()?;
         let authorization = auth.header(&method, &url, &job.credentials);
-        let sent = send(
-            job,
-            &method,
-            &url,
-            &headers,
-            body.as_ref(),
-            authorization,
-            proxy_credentials.as_ref().map(|(c, _)| c),
-        );
+        let attempt = || {
+            let proxy_credentials = proxy_credentials.as_ref().map(|(c, _)| c);
+            send(job, &method, &url, &headers, body.as_ref(), authorization.clone(), proxy_credentials)
+        };
+        let mut sent = attempt();
+        if closed_before_responding(&sent) && is_idempotent(&method) {
+            // The server closed the connection (an idle keep-alive connection it had
+            // dropped, usually) before answering: replay once, as Qt, browsers and curl do.
+            log::debug!("request {}: connection closed before any response, replaying once", job.id);
+            sent = attempt();
+        }
         let response = match sent {
             Err(Stop::ProxyAuthenticationRequired) => {
                 let failed = proxy_credentials.take();
@@ -137,6 +139,16 @@ pub(crate) fn run(job: &Job) -> Outcome<()> {
         }
         url = hop.target;
     }
+}
+
+/// Whether a send failed because the connection closed or was reset before a response.
+fn closed_before_responding(sent: &Outcome<http::Response<ureq::Body>>) -> bool {
+    matches!(sent, Err(Stop::Failed(failure)) if failure.error == NetworkError::RemoteHostClosedError)
+}
+
+/// Methods a request may be replayed with (RFC 9110 §9.2.2): never a POST or a PATCH.
+fn is_idempotent(method: &Method) -> bool {
+    [Method::GET, Method::HEAD, Method::PUT, Method::DELETE, Method::OPTIONS, Method::TRACE].contains(method)
 }
 
 /// The credentials in an answer, if the application gave some.
