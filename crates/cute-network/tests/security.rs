@@ -361,3 +361,30 @@ fn percent_encoded_cr_lf_stay_encoded_on_the_wire() {
         assert!(!head.as_bytes().contains(&0), "a NUL reached the wire: {shown}");
     }
 }
+
+#[test]
+fn qts_header_limits_are_accepted_up_to_the_limit() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let nam = NetworkAccessManager::new();
+    // One field just under 100 KiB, and 100 fields: both fine, no header dropped.
+    let big = format!("X-Big: {}\r\n", "a".repeat(99 * 1024));
+    let many: String = (0..99).map(|i| format!("X-Field-{i}: {i}\r\n")).collect();
+    for (what, fields) in [("a 99 KiB field", big), ("100 fields", many)] {
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        head.extend_from_slice(fields.as_bytes());
+        head.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
+        let server = Responder::start(answering_then_open(head));
+        let reply = nam.get(&bounded(server.url("/")));
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::NoError, "{what}: {}", reply.error_string());
+        assert_eq!(reply.read_all(), b"ok", "{what}");
+        let expected = if what == "100 fields" { 100 } else { 2 };
+        assert_eq!(reply.raw_header_list().len(), expected, "{what}");
+    }
+    // 101 fields: refused, loudly.
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..100 {
+        head.extend_from_slice(format!("X-Field-{i}: {i}\r\n").as_bytes());
+    }
+    assert_head_refused(head);
+}

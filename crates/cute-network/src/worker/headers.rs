@@ -11,8 +11,13 @@
 //! | `Content-Type` | `application/x-www-form-urlencoded`, with a warning | a POST, PUT or PATCH without one |
 //!
 //! No `Accept` is sent unless the caller sets one (ureq's `*/*` is turned off).
+//!
+//! Responses are held to Qt's limits: at most 100 header fields, none over 100 KiB; the
+//! head as a whole at most 128 KiB. Beyond a limit the reply fails with ProtocolFailure.
 
 use std::sync::OnceLock;
+
+use crate::error::{Failure, NetworkError};
 
 /// The codings the worker decodes, strongest first, as Qt 6 built with zstd and brotli
 /// offers them.
@@ -20,6 +25,44 @@ pub(crate) const ACCEPT_ENCODING: &str = "zstd, br, gzip, deflate";
 
 /// Qt's default `Connection` header.
 pub(crate) const CONNECTION: &str = "Keep-Alive";
+
+/// The most header fields a response may have (Qt's limit).
+pub(crate) const MAX_RESPONSE_FIELDS: usize = 100;
+
+/// The largest response header field, name and value (Qt's limit).
+pub(crate) const MAX_RESPONSE_FIELD_SIZE: usize = 100 * 1024;
+
+/// The largest response head as a whole (status line and fields): more than Qt's largest
+/// field, less than its 100 fields at their largest. ureq reads a head into its input
+/// buffer (128 KiB), and must see this limit passed before the buffer is full, or it
+/// waits for bytes it has no room for.
+pub(crate) const MAX_RESPONSE_HEAD: usize = 120 * 1024;
+
+/// Checks a response's fields against Qt's limits: beyond them the response fails loudly
+/// (ProtocolFailure) instead of losing headers.
+pub(crate) fn check_response_fields(headers: &ureq::http::HeaderMap) -> Result<(), Failure> {
+    if headers.len() > MAX_RESPONSE_FIELDS {
+        return Err(Failure::new(
+            NetworkError::ProtocolFailure,
+            format!(
+                "Protocol error: the response has {} header fields, more than {MAX_RESPONSE_FIELDS}",
+                headers.len()
+            ),
+        ));
+    }
+    if let Some((name, value)) =
+        headers.iter().find(|(name, value)| name.as_str().len() + value.len() > MAX_RESPONSE_FIELD_SIZE)
+    {
+        return Err(Failure::new(
+            NetworkError::ProtocolFailure,
+            format!(
+                "Protocol error: response header field {name} of {} bytes exceeds {MAX_RESPONSE_FIELD_SIZE}",
+                name.as_str().len() + value.len()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Whether `headers` holds header `name` (case-insensitive).
 pub(crate) fn has(headers: &[(Vec<u8>, Vec<u8>)], name: &str) -> bool {
@@ -67,6 +110,27 @@ mod tests {
         assert_eq!(accept_language_for(Some("en_GB.UTF-8")), "en-GB,*");
         assert_eq!(accept_language_for(Some("fr")), "fr,en,*");
         assert_eq!(accept_language_for(Some("x\r\ny")), "en,*", "never a header injection");
+    }
+
+    #[test]
+    fn response_field_limits_are_qts() {
+        use ureq::http::{HeaderMap, HeaderName, HeaderValue};
+        let mut fields = HeaderMap::new();
+        for i in 0..MAX_RESPONSE_FIELDS {
+            fields.append(
+                HeaderName::from_bytes(format!("x-{i}").as_bytes()).unwrap(),
+                HeaderValue::from_static("v"),
+            );
+        }
+        assert!(check_response_fields(&fields).is_ok(), "100 fields are fine");
+        fields.append("x-one-more", HeaderValue::from_static("v"));
+        assert_eq!(check_response_fields(&fields).unwrap_err().error, NetworkError::ProtocolFailure);
+
+        let mut big = HeaderMap::new();
+        big.insert("x-big", HeaderValue::from_str(&"a".repeat(MAX_RESPONSE_FIELD_SIZE - 10)).unwrap());
+        assert!(check_response_fields(&big).is_ok(), "just under 100 KiB is fine");
+        big.insert("x-big", HeaderValue::from_str(&"a".repeat(MAX_RESPONSE_FIELD_SIZE)).unwrap());
+        assert!(check_response_fields(&big).unwrap_err().message.contains("header field"));
     }
 
     #[test]

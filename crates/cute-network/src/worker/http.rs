@@ -82,6 +82,7 @@ pub(crate) fn run(job: &Job) -> Outcome<()> {
             job.cache().proxy_insert(proxy.clone(), credentials.clone());
             *source = ProxySource::Cache;
         }
+        headers::check_response_fields(response.headers())?;
         let status = response.status().as_u16();
 
         if status == 401 {

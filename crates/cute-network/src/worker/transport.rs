@@ -192,6 +192,7 @@ pub(crate) fn build_agent(generation: &Generation, tls: &TlsConfig) -> Agent {
         .user_agent("Mozilla/5.0")
         .accept_encoding(ureq::config::AutoHeaderValue::None)
         .accept(ureq::config::AutoHeaderValue::None)
+        .max_response_header_size(super::headers::MAX_RESPONSE_HEAD)
         .allow_non_standard_methods(true)
         .max_idle_connections(IDLE_TOTAL)
         .max_idle_connections_per_host(IDLE_PER_HOST)
