@@ -53,6 +53,8 @@ pub(crate) struct Control {
     connection: Mutex<Option<Connection>>,
     waits: Mutex<Waits>,
     wake: Condvar,
+    /// The status code and reason phrase of the last status line read for the request.
+    status_line: Mutex<Option<(u16, String)>>,
 }
 
 impl Control {
@@ -63,6 +65,7 @@ impl Control {
             connection: Mutex::new(None),
             waits: Mutex::default(),
             wake: Condvar::new(),
+            status_line: Mutex::new(None),
         }
     }
 
@@ -94,6 +97,19 @@ impl Control {
         // Taking the lock orders this after a waiter's check of `aborted`.
         let _waits = lock(&self.waits);
         self.wake.notify_all();
+    }
+
+    /// The transport read a status line for this request.
+    pub(crate) fn note_status_line(&self, code: u16, reason: &str) {
+        let mut line = lock(&self.status_line);
+        if !matches!(&*line, Some((c, r)) if *c == code && r == reason) {
+            *line = Some((code, reason.to_owned()));
+        }
+    }
+
+    /// The reason phrase the server sent with status `code` (the last status line read).
+    pub(crate) fn reason_for(&self, code: u16) -> Option<String> {
+        lock(&self.status_line).as_ref().filter(|(c, _)| *c == code).map(|(_, r)| r.clone())
     }
 
     /// Records the connection the request is using.

@@ -115,9 +115,8 @@ impl NetworkReply {
         self.inner.state.borrow().meta.status
     }
 
-    /// The HTTP reason phrase (Qt's `HttpReasonPhraseAttribute`): the standard phrase of
-    /// the status code (ureq does not keep the one the server sent), or the code itself,
-    /// e.g. `"599"`, for a code without one.
+    /// The HTTP reason phrase (Qt's `HttpReasonPhraseAttribute`), as the server sent it,
+    /// e.g. `"NOT FOUND"`; the code itself, e.g. `"599"`, when the server sent none.
     pub fn reason_phrase(&self) -> String {
         self.inner.state.borrow().meta.reason.clone()
     }

@@ -89,9 +89,13 @@ pub(crate) fn announce(
         .iter()
         .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
         .collect();
-    // ureq does not keep the reason phrase the server sent: use the standard one, or the
-    // code itself for a code without one (never an empty "server replied: ").
-    let reason = status.canonical_reason().unwrap_or(status.as_str()).to_owned();
+    // The reason phrase the server sent (noted by the transport: ureq does not keep it);
+    // failing that, the standard one, or the code itself (never an empty "server replied: ").
+    let reason = job
+        .control
+        .reason_for(status.as_u16())
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or(status.as_str()).to_owned());
     job.emit(ReplyEvent::MetaData(
         url.clone(),
         Box::new(MetaData {

@@ -141,6 +141,26 @@ impl Tracked {
     }
 }
 
+impl Tracked {
+    /// ureq does not keep the reason phrase the server sent: when the input starts with a
+    /// status line (a response head being read), it is parsed (httparse, as ureq parses
+    /// the head) and noted on the running request, which reports it.
+    fn note_status_line(&mut self) {
+        let input = self.inner.buffers().input();
+        if !input.starts_with(b"HTTP/1.") {
+            return;
+        }
+        // No header slots: parsing stops after the status line, which is all we want.
+        let mut response = httparse::Response::new(&mut []);
+        let _ = response.parse(input);
+        if let (Some(code), Some(reason)) = (response.code, response.reason)
+            && let Some(control) = CURRENT.with(|c| c.borrow().clone())
+        {
+            control.note_status_line(code, reason);
+        }
+    }
+}
+
 impl Transport for Tracked {
     fn buffers(&mut self) -> &mut dyn Buffers {
         self.inner.buffers()
@@ -151,7 +171,9 @@ impl Transport for Tracked {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.io(|t| t.await_input(timeout))
+        let more = self.io(|t| t.await_input(timeout))?;
+        self.note_status_line();
+        Ok(more)
     }
 
     fn is_open(&mut self) -> bool {
