@@ -17,6 +17,8 @@
 
 use std::sync::OnceLock;
 
+use ureq::http::HeaderValue;
+
 use crate::error::{Failure, NetworkError};
 
 /// The codings the worker decodes, strongest first, as Qt 6 built with zstd and brotli
@@ -69,16 +71,21 @@ pub(crate) fn has(headers: &[(Vec<u8>, Vec<u8>)], name: &str) -> bool {
     headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
 }
 
-/// The `Accept-Language` Qt sends on this system, read once from the environment.
-pub(crate) fn accept_language() -> &'static str {
-    static VALUE: OnceLock<String> = OnceLock::new();
-    VALUE.get_or_init(|| {
-        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|name| std::env::var(name).ok())
-            .find(|value| !value.is_empty());
-        accept_language_for(locale.as_deref())
-    })
+/// The `Accept-Language` Qt sends on this system, read once from the environment (a
+/// header value is a cheap clone: no copy per request).
+pub(crate) fn accept_language() -> HeaderValue {
+    static VALUE: OnceLock<HeaderValue> = OnceLock::new();
+    VALUE
+        .get_or_init(|| {
+            let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+                .iter()
+                .filter_map(|name| std::env::var(name).ok())
+                .find(|value| !value.is_empty());
+            // Only letters, digits, `-`, `,` and `*`: always a valid value.
+            HeaderValue::from_str(&accept_language_for(locale.as_deref()))
+                .unwrap_or(HeaderValue::from_static("en,*"))
+        })
+        .clone()
 }
 
 /// Qt's rule: the locale's name with `-` for `_` (`de_DE.UTF-8` → `de-DE`); `en,*` for the

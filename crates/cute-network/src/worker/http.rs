@@ -182,13 +182,15 @@ fn send(
         }
     }
     if !has("accept-encoding") {
-        builder = builder.header("accept-encoding", headers::ACCEPT_ENCODING);
+        builder = builder
+            .header(http::header::ACCEPT_ENCODING, http::HeaderValue::from_static(headers::ACCEPT_ENCODING));
     }
     if !has("accept-language") {
-        builder = builder.header("accept-language", headers::accept_language());
+        builder = builder.header(http::header::ACCEPT_LANGUAGE, headers::accept_language());
     }
     if !has("connection") {
-        builder = builder.header("connection", headers::CONNECTION);
+        builder =
+            builder.header(http::header::CONNECTION, http::HeaderValue::from_static(headers::CONNECTION));
     }
     if let Some(value) = authorization.filter(|_| !has("authorization")) {
         builder = builder.header("authorization", value);
