@@ -115,7 +115,12 @@ pub(crate) fn seq_get(target: &Target) -> Vec<Figure> {
         raw_get(&agent, &url);
     }
     let raw = f64::from(N) / start.elapsed().as_secs_f64();
-    vec![Figure::new("N1", "cute", cute, "req/s"), Figure::new("N1", "raw", raw, "req/s")]
+    let hyper = raw_hyper(&url, N, 1);
+    vec![
+        Figure::new("N1", "cute", cute, "req/s"),
+        Figure::new("N1", "raw", raw, "req/s"),
+        Figure::new("N1", "raw_hyper", hyper, "req/s"),
+    ]
 }
 
 /// Issues `n` GETs at once and waits for all; returns (req/s, peak threads).
@@ -174,7 +179,12 @@ pub(crate) fn burst_get(target: &Target) -> Vec<Figure> {
     let url = target.url(SMALL);
     let (cute, _) = burst(&url, 2000);
     let raw = raw_burst(&url, 2000);
-    vec![Figure::new("N2", "cute", cute, "req/s"), Figure::new("N2", "raw", raw, "req/s")]
+    let hyper = raw_hyper(&url, 2000, 6);
+    vec![
+        Figure::new("N2", "cute", cute, "req/s"),
+        Figure::new("N2", "raw", raw, "req/s"),
+        Figure::new("N2", "raw_hyper", hyper, "req/s"),
+    ]
 }
 
 /// N3: GET /big.bin, the body read whole at `finished`.
@@ -368,4 +378,46 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A raw hyper 1 client (hyper-util's pooled client over HTTP/1.1, on a tokio runtime with
+/// two worker threads), the candidate transport measured beside ureq: `n` GETs of `url`,
+/// `parallel` at a time (1: sequential). Returns requests per second.
+pub(crate) fn raw_hyper(url: &str, n: u32, parallel: usize) -> f64 {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let uri: hyper::Uri = url.parse().expect("a URI");
+    runtime.block_on(async move {
+        let client: Client<_, Empty<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel));
+        let start = Instant::now();
+        let mut tasks = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let (client, uri) = (client.clone(), uri.clone());
+            let permit = semaphore.clone().acquire_owned().await.expect("a permit");
+            let task = async move {
+                let response = client.get(uri).await.expect("raw hyper GET");
+                assert_eq!(response.status(), 200);
+                let body = response.into_body().collect().await.expect("raw hyper body").to_bytes();
+                assert!(!body.is_empty());
+                drop(permit);
+            };
+            if parallel == 1 {
+                task.await;
+            } else {
+                tasks.push(tokio::spawn(task));
+            }
+        }
+        for task in tasks {
+            task.await.expect("a request task");
+        }
+        f64::from(n) / start.elapsed().as_secs_f64()
+    })
 }
