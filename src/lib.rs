@@ -26,7 +26,7 @@
 //! slots run on its thread; other threads reach it through an [`Emitter`] or post closures
 //! through a [`LoopHandle`]. Each thread has one event loop (mio `Poll`, a crossbeam channel
 //! with a coalesced wake, a timer heap). The [`network::NetworkAccessManager`] lives on its
-//! loop's thread and runs blocking ureq requests on a bounded pool of worker threads, which
+//! loop's thread and runs its requests as hyper tasks on a network runtime of its own, which
 //! hand headers, body chunks and completion back to the loop, where the reply's signals
 //! are emitted. See `docs/ARCHITECTURE.md`.
 //!

@@ -28,18 +28,20 @@
 //! # Threading model
 //!
 //! The [`NetworkAccessManager`] lives on the thread that created it (usually the
-//! application's) and works while that thread runs its event loop. Requests run on worker
-//! threads with [ureq](https://docs.rs/ureq) (blocking I/O, rustls for https); workers
-//! report status, headers, body chunks, progress and completion back to the manager's loop
-//! through a typed emitter, and every signal is emitted there. A worker that meets a 401
-//! (Basic or Digest) asks the loop, which emits [`authentication_required`](NetworkAccessManager::authentication_required)
+//! application's) and works while that thread runs its event loop. Requests run as tasks
+//! on the manager's network runtime (tokio, two I/O threads) with
+//! [hyper](https://docs.rs/hyper) over connections the manager keeps per origin (rustls for
+//! https); each task reports status, headers, body chunks, progress and completion back to
+//! the manager's loop through a typed emitter, and every signal is emitted there. A request
+//! that meets a 401 (Basic or Digest) asks the loop, which emits [`authentication_required`](NetworkAccessManager::authentication_required)
 //! and hands the slot's answer back. Body chunks cross through a hand-off bounded in bytes
 //! (1 MiB), so a slow consumer slows the transfer instead of buffering without bound; with
 //! [`NetworkReply::set_read_buffer_size`] the reply's own buffer is bounded too.
 //!
-//! Requests to one host run at most 6 at a time (Qt's default), worker threads are capped
-//! across hosts (32), and threads exit when idle: 10,000 queued requests cost memory for
-//! their descriptors only.
+//! Requests to one host run at most 6 at a time (Qt's default) and the rest queue as
+//! descriptors: 10,000 queued requests cost memory for their descriptors only, neither
+//! threads nor tasks. An abort cancels its request's task wherever it waits (name
+//! resolution, connect, TLS handshake, transfer).
 //!
 //! # Errors
 //!
@@ -60,7 +62,7 @@
 //! - HTTP Basic and Digest (MD5, SHA-256 and their `-sess` forms) authentication through
 //!   `authentication_required`, with URL credentials and a per-manager cache; proxy
 //!   authentication through `proxy_authentication_required`;
-//! - gzip/deflate decoding with a decompression-bomb guard;
+//! - zstd, brotli, gzip and deflate decoding with a decompression-bomb guard;
 //! - connect and transfer (inactivity) timeouts on by default;
 //! - streaming with back-pressure; HTTP error bodies stay readable;
 //! - CR, LF or NUL in URLs, headers or verbs are refused before anything is sent.
@@ -71,7 +73,7 @@ mod control;
 mod error;
 mod id_hash;
 mod manager;
-mod pool;
+
 mod protocol;
 mod proxy;
 mod reply;
@@ -79,6 +81,7 @@ mod request;
 mod scheduler;
 mod settings;
 mod sync;
+mod tls;
 mod worker;
 
 pub use authenticator::Authenticator;

@@ -19,18 +19,18 @@ use crate::request::{NetworkRequest, Operation, RedirectPolicy, validate};
 use crate::scheduler::{Scheduler, Stranded};
 use crate::settings::{Settings, unless_zero};
 use crate::sync::lock;
-use crate::worker::{self, Generation, Job, Limits, tls_trusting};
+use crate::tls::Tls;
+use crate::worker::{Job, Limits, Net};
 
 /// Sends requests and delivers replies (Qt's `QNetworkAccessManager`).
 ///
 /// Lives on the thread that created it and works while that thread runs its event loop.
-/// Each request function returns a [`NetworkReply`] at once; the request runs on a worker
-/// thread (blocking [ureq](https://docs.rs/ureq)), and everything it reports comes back as
-/// signals on this thread. Requests to one host run at most 6 at a time by default (Qt's
-/// limit; [`set_max_connections_per_host`](Self::set_max_connections_per_host)), the rest
-/// queue; worker threads are capped across hosts
-/// ([`set_max_worker_threads`](Self::set_max_worker_threads)), so 10,000 queued requests
-/// cost their descriptors, not 10,000 threads.
+/// Each request function returns a [`NetworkReply`] at once; the request runs as a task on
+/// the manager's network runtime (two I/O threads, [hyper](https://docs.rs/hyper) over
+/// connections the manager keeps), and everything it reports comes back as signals on this
+/// thread. Requests to one host run at most 6 at a time by default (Qt's limit;
+/// [`set_max_connections_per_host`](Self::set_max_connections_per_host)), the rest queue
+/// as descriptors: 10,000 queued requests cost neither 10,000 threads nor 10,000 tasks.
 ///
 /// Defaults, and where they differ from Qt:
 ///
@@ -117,8 +117,7 @@ impl NetworkAccessManager {
             events,
             emitter,
             settings: RefCell::new(Arc::new(settings)),
-            agent: RefCell::new(None),
-            connections: Generation::default(),
+            net: Arc::default(),
             credentials: Arc::default(),
             quit_hook: RefCell::default(),
         });
@@ -280,7 +279,10 @@ impl NetworkAccessManager {
         self.inner.settings().per_host
     }
 
-    /// Caps the worker threads across all hosts. Defaults to 32.
+    /// Caps the threads of the manager's network runtime: its I/O threads (two) and the
+    /// threads it starts for blocking work (name resolution, file I/O). Defaults to
+    /// [`DEFAULT_MAX_WORKERS`](crate::DEFAULT_MAX_WORKERS) (32). The runtime starts with
+    /// the first request: set the cap before it (later, it has no effect).
     ///
     /// # Errors
     ///
@@ -294,7 +296,9 @@ impl NetworkAccessManager {
         Ok(())
     }
 
-    /// The number of worker threads alive now.
+    /// The network runtime's I/O threads: 0 before the first request, then at most 2
+    /// (fewer under a lower [`set_max_worker_threads`](Self::set_max_worker_threads)),
+    /// however many requests run.
     pub fn worker_threads(&self) -> usize {
         self.inner.scheduler.threads()
     }
@@ -318,10 +322,13 @@ impl NetworkAccessManager {
     ///
     /// [`Error::InvalidCertificate`] if `pem` holds something that is not a certificate.
     pub fn set_ca_certificates(&self, pem: &[u8]) -> Result<(), Error> {
+        use rustls::pki_types::pem::{PemObject as _, SectionKind};
         let mut ders = Vec::new();
-        for item in ureq::tls::parse_pem(pem) {
-            match item {
-                Ok(ureq::tls::PemItem::Certificate(cert)) => ders.push(cert.der().to_vec()),
+        for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem) {
+            match section {
+                Ok((SectionKind::Certificate, der)) => {
+                    ders.push(rustls::pki_types::CertificateDer::from(der))
+                }
                 Ok(_) => return Err(Error::InvalidCertificate("expected only CERTIFICATE blocks".into())),
                 Err(e) => return Err(Error::InvalidCertificate(e.to_string())),
             }
@@ -329,9 +336,8 @@ impl NetworkAccessManager {
         if ders.is_empty() && !pem.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::InvalidCertificate("no PEM certificate found".into()));
         }
-        // Requests made from now on carry these roots; ureq keeps their connections out of
-        // the agent's pool unless the roots are the agent's own (see `Settings::tls`).
-        self.inner.change(|s| s.tls = tls_trusting(&ders));
+        // Requests made from now on use these roots, over connections of their own.
+        self.inner.change(|s| s.tls = Arc::new(Tls::trusting(ders)));
         Ok(())
     }
 
@@ -339,7 +345,7 @@ impl NetworkAccessManager {
     /// connections (Qt's `clearAccessCache`). Cookies are kept, as in Qt.
     pub fn clear_access_cache(&self) {
         lock(&self.inner.credentials).clear();
-        self.inner.connections.bump();
+        self.inner.net.connections.clear();
     }
 
     /// Replies not finished yet (queued or running).
@@ -363,11 +369,8 @@ pub(crate) struct ManagerInner {
     emitter: Emitter<Event>,
     /// The settings requests are made with now (see `settings.rs`).
     settings: RefCell<Arc<Settings>>,
-    /// Built at the first request and kept for the manager's life: its cookie jar is the
-    /// manager's.
-    agent: RefCell<Option<ureq::Agent>>,
-    /// Bumped to retire the pooled connections.
-    connections: Generation,
+    /// The manager's connections and cookie jar, for its life.
+    net: Arc<Net>,
     credentials: Arc<Mutex<CredentialCache>>,
     /// The slot on the application's `about_to_quit` that cancels the live replies.
     quit_hook: RefCell<Connection>,
@@ -382,16 +385,6 @@ impl ManagerInner {
     /// theirs.
     fn change(&self, f: impl FnOnce(&mut Settings)) {
         f(Arc::make_mut(&mut self.settings.borrow_mut()));
-    }
-
-    /// The manager's agent, built with the TLS settings of its first request: ureq pools a
-    /// request's connection only if its TLS settings are the agent's own (the same roots),
-    /// so trusting a CA before the first request keeps https connections reused.
-    fn agent(&self, settings: &Settings) -> ureq::Agent {
-        self.agent
-            .borrow_mut()
-            .get_or_insert_with(|| worker::build_agent(&self.connections, &settings.tls))
-            .clone()
     }
 
     /// Connects to the application's `about_to_quit` (once per application), so quitting
@@ -470,7 +463,7 @@ impl ManagerInner {
             },
             control: inner.control().clone(),
             events: self.emitter.clone(),
-            agent: self.agent(&settings),
+            net: self.net.clone(),
             credentials: self.credentials.clone(),
             settings,
         };
@@ -485,7 +478,7 @@ impl ManagerInner {
     fn fail_stranded(&self, Stranded(jobs): Stranded) {
         for job in jobs {
             if let Some(reply) = self.replies.get(job.id) {
-                let message = "No worker thread could be started for the request";
+                let message = "The network runtime could not be started for the request";
                 reply.fail_soon(Failure::new(NetworkError::UnknownNetworkError, message));
             }
         }

@@ -82,7 +82,7 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// A message from a worker thread to the manager's loop.
+/// A message from a request's task to the manager's loop.
 pub(crate) enum Event {
     /// News about reply `id`. The news sits in a `Cell` so the loop can take ownership of
     /// its payload (a body chunk, say) out of the `&Event` a slot receives.

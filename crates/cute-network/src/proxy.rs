@@ -14,8 +14,6 @@ use crate::request::{has_forbidden_bytes, redact};
 #[derive(Clone)]
 pub struct Proxy {
     url: Url,
-    /// The same proxy as ureq takes it, built once.
-    wire: ureq::Proxy,
 }
 
 impl fmt::Debug for Proxy {
@@ -57,8 +55,7 @@ impl Proxy {
         {
             return Err(bad());
         }
-        let wire = ureq::Proxy::new(parsed.as_str()).map_err(|_| bad())?;
-        Ok(Proxy { url: parsed, wire })
+        Ok(Proxy { url: parsed })
     }
 
     /// The proxy's host.
@@ -80,13 +77,8 @@ impl Proxy {
         &self.url
     }
 
-    /// The proxy as ureq takes it: as given, or presenting `credentials` (which travel to
-    /// the proxy only, never to the origin).
-    pub(crate) fn for_request(&self, credentials: Option<&Credentials>) -> Result<ureq::Proxy, ureq::Error> {
-        let Some(credentials) = credentials else { return Ok(self.wire.clone()) };
-        let mut with_credentials = self.url.clone();
-        let _ = with_credentials.set_username(&credentials.user);
-        let _ = with_credentials.set_password(Some(&credentials.password));
-        ureq::Proxy::new(with_credentials.as_str())
+    /// The credentials given in the proxy URL, if any (percent-decoded).
+    pub(crate) fn credentials(&self) -> Option<Credentials> {
+        crate::auth::state::url_credentials(&self.url)
     }
 }

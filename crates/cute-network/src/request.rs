@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use ureq::http::{HeaderName, HeaderValue, Method};
+use hyper::Method;
+use hyper::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use crate::error::{Failure, NetworkError};

@@ -1,10 +1,11 @@
-//! Host queues (private): which request runs when, on which pool thread.
+//! Host queues (private): which request runs when.
 //!
 //! Each origin (scheme, host, port) has a queue of jobs, served by up to `per_host`
-//! runners at once (Qt's connections-per-host limit). A runner is a pool task that takes
-//! its host's jobs one after another until the queue is empty, so a burst of requests to
-//! a host costs no thread hand-off per request; then it lingers a moment for the next one
+//! runners at once (Qt's connections-per-host limit). A runner is a task on the manager's
+//! runtime that takes its host's jobs one after another until the queue is empty (each job
+//! a task of its own, which an abort cancels); then it lingers a moment for the next one
 //! and reports `RunnerIdle`, and the loop starts another runner if jobs arrived meanwhile.
+//! Queued jobs cost their descriptors only: 10,000 queued requests are not 10,000 tasks.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,10 +15,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use cute_core::Emitter;
+use tokio::runtime::Runtime;
 
-use crate::pool::{Pool, Task};
-use crate::protocol::{Event, Origin};
+use crate::protocol::{Event, Origin, ReplyEvent};
 use crate::worker::{self, Job};
+
+/// The runtime's worker threads: requests are I/O-bound, two threads keep a core busy
+/// while the other waits.
+const RUNTIME_THREADS: usize = 2;
 
 /// How long a runner whose host queue ran empty polls it before giving the host up. A
 /// sequential client usually sends its next request within this window (the loop answers
@@ -35,7 +40,11 @@ struct HostQueue {
 
 pub(crate) struct Scheduler {
     hosts: RefCell<HashMap<Origin, HostQueue>>,
-    pool: RefCell<Pool<Runner>>,
+    /// The manager's runtime, started with its first request.
+    runtime: RefCell<Option<Runtime>>,
+    /// The cap on the runtime's threads (workers, and threads for blocking work such as
+    /// name resolution and file I/O).
+    max_threads: std::cell::Cell<usize>,
     events: Emitter<Event>,
 }
 
@@ -46,7 +55,34 @@ pub(crate) struct Stranded(pub(crate) Vec<Job>);
 
 impl Scheduler {
     pub(crate) fn new(max_workers: usize, events: Emitter<Event>) -> Self {
-        Scheduler { hosts: RefCell::default(), pool: RefCell::new(Pool::new(max_workers)), events }
+        Scheduler {
+            hosts: RefCell::default(),
+            runtime: RefCell::new(None),
+            max_threads: std::cell::Cell::new(max_workers),
+            events,
+        }
+    }
+
+    /// The runtime's handle, starting it if needed; `None` if it cannot be started.
+    fn handle(&self) -> Option<tokio::runtime::Handle> {
+        let mut runtime = self.runtime.borrow_mut();
+        if runtime.is_none() {
+            let max = self.max_threads.get().max(1);
+            let built = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(RUNTIME_THREADS.min(max))
+                .max_blocking_threads(max)
+                .thread_name("cute-network")
+                .enable_all()
+                .build();
+            match built {
+                Ok(built) => *runtime = Some(built),
+                Err(e) => {
+                    log::error!("cute-network: cannot start the network runtime: {e}");
+                    return None;
+                }
+            }
+        }
+        runtime.as_ref().map(|r| r.handle().clone())
     }
 
     /// Queues `job` on its host and starts a runner if the host has room and no lingering
@@ -116,11 +152,14 @@ impl Scheduler {
         }
     }
 
-    /// Hands runners to the pool; a host that no thread can ever serve gives up its jobs.
+    /// Starts runners on the runtime; a host that can never be served gives up its jobs.
     fn start(&self, runners: Vec<Runner>) -> Stranded {
         let mut stranded = Vec::new();
         for runner in runners {
-            let Err(runner) = self.pool.borrow().execute(runner) else { continue };
+            if let Some(handle) = self.handle() {
+                handle.spawn(runner.run());
+                continue;
+            }
             let mut hosts = self.hosts.borrow_mut();
             let Some(host) = hosts.get_mut(&runner.origin) else { continue };
             host.runners -= 1;
@@ -145,25 +184,29 @@ impl Scheduler {
         self.hosts.borrow().values().map(|h| h.rx.len()).sum()
     }
 
-    /// Live worker threads.
+    /// The runtime's worker threads (none before the first request).
     pub(crate) fn threads(&self) -> usize {
-        self.pool.borrow().threads()
+        self.runtime.borrow().as_ref().map_or(0, |r| r.metrics().num_workers())
     }
 
+    /// Caps the runtime's threads; applies when the runtime starts (with the first
+    /// request).
     pub(crate) fn set_max_workers(&self, n: usize) {
-        self.pool.borrow_mut().set_cap(n);
+        self.max_threads.set(n);
     }
 
     /// Drops every queued job and the queues (so runners find them empty and closed and
-    /// stop at once), then waits up to `limit` for the workers to exit.
+    /// stop at once), then waits up to `limit` for the runtime's tasks to end.
     pub(crate) fn shutdown(&self, limit: Duration) {
         self.drop_queued();
         drop(std::mem::take(&mut *self.hosts.borrow_mut()));
-        self.pool.borrow_mut().shutdown(limit);
+        if let Some(runtime) = self.runtime.borrow_mut().take() {
+            runtime.shutdown_timeout(limit);
+        }
     }
 }
 
-/// Takes one host's jobs until its queue is empty (a pool task).
+/// Takes one host's jobs until its queue is empty (a task on the runtime).
 pub(crate) struct Runner {
     origin: Origin,
     jobs: Receiver<Job>,
@@ -171,33 +214,39 @@ pub(crate) struct Runner {
     events: Emitter<Event>,
 }
 
-impl Task for Runner {
-    fn run(&mut self) {
+impl Runner {
+    async fn run(self) {
         loop {
             let job = match self.jobs.try_recv() {
                 Ok(job) => job,
                 Err(_) => {
                     self.lingering.fetch_add(1, Ordering::SeqCst);
-                    let job = linger(&self.jobs);
+                    let job = linger(&self.jobs).await;
                     self.lingering.fetch_sub(1, Ordering::SeqCst);
                     match job {
                         Some(job) => job,
-                        None => return,
+                        None => break,
                     }
                 }
             };
-            worker::run(job);
+            let (id, control, events) = (job.id, job.control.clone(), job.events.clone());
+            // A task per request: an abort cancels it wherever it waits.
+            let task = tokio::spawn(worker::run(job));
+            control.started(task.abort_handle());
+            if let Err(e) = task.await
+                && e.is_panic()
+            {
+                // Reported here, as the request's task could not.
+                let _ = events.emit(Event::reply(id, ReplyEvent::Finished(Err(worker::panicked()))));
+            }
         }
-    }
-
-    fn done(self) {
         // The manager being gone is the only way this fails, and then nobody waits.
         let _ = self.events.emit(Event::RunnerIdle(self.origin));
     }
 }
 
 /// Polls for a job for up to [`LINGER`].
-fn linger(jobs: &Receiver<Job>) -> Option<Job> {
+async fn linger(jobs: &Receiver<Job>) -> Option<Job> {
     let until = Instant::now() + LINGER;
     loop {
         match jobs.try_recv() {
@@ -209,6 +258,6 @@ fn linger(jobs: &Receiver<Job>) -> Option<Job> {
         if Instant::now() >= until {
             return None;
         }
-        std::thread::yield_now();
+        tokio::task::yield_now().await;
     }
 }

@@ -1,20 +1,21 @@
 //! The manager's settings (private): one immutable snapshot, shared by every request made
-//! under it (ureq's config idea behind Qt's setters).
+//! under it (an immutable client configuration behind Qt's setters).
 //!
 //! A setter makes the next snapshot (copy on write: `Arc::make_mut` copies only while a
 //! request still holds the current one), so a request keeps the settings it was made
 //! with, and making a request costs one reference count.
 
+use std::sync::Arc;
 use std::time::Duration;
-
-use ureq::tls::TlsConfig;
 
 use crate::proxy::Proxy;
 use crate::request::RedirectPolicy;
+use crate::tls::Tls;
 
 /// Qt's default: 6 connections per host and port.
 pub const DEFAULT_CONNECTIONS_PER_HOST: usize = 6;
-/// Default cap on worker threads across all hosts.
+/// Default cap on a manager's network runtime threads (its I/O threads and those for
+/// blocking work such as name resolution).
 pub const DEFAULT_MAX_WORKERS: usize = 32;
 /// Default connect timeout (Qt has none).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,11 +38,9 @@ pub(crate) struct Settings {
     pub(crate) per_host: usize,
     pub(crate) max_workers: usize,
     pub(crate) proxy: Option<Proxy>,
-    /// Built once per `set_ca_certificates` and shared by the requests: ureq pools a
-    /// request's connection only if its TLS settings are the agent's own, comparing
-    /// specific root certificates by identity, so rebuilding them per request (or per
-    /// settings change) would stop https connections from being reused.
-    pub(crate) tls: TlsConfig,
+    /// Made once per `set_ca_certificates` and shared by the requests; connections are
+    /// pooled per TLS settings, so other setting changes keep them.
+    pub(crate) tls: Arc<Tls>,
 }
 
 impl Default for Settings {
@@ -53,7 +52,7 @@ impl Default for Settings {
             per_host: DEFAULT_CONNECTIONS_PER_HOST,
             max_workers: DEFAULT_MAX_WORKERS,
             proxy: None,
-            tls: TlsConfig::default(),
+            tls: Arc::default(),
         }
     }
 }

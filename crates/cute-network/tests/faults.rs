@@ -661,6 +661,54 @@ fn abort_before_the_loop_runs_finishes_synchronously() {
 }
 
 #[test]
+fn an_obsolete_folded_header_is_unfolded_into_one_value() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // RFC 9112 §5.2: a client must replace each obs-fold with spaces, not fail or drop it.
+    let server = Responder::start(always(
+        b"HTTP/1.1 200 OK\r\nX-Folded: first\r\n  second\r\n\tthird\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+    ));
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    finish(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    let value = reply.raw_header("x-folded").expect("the folded header was dropped");
+    let value = String::from_utf8(value).unwrap();
+    assert!(!value.contains(['\r', '\n', '\t']), "{value:?}");
+    let words: Vec<&str> = value.split_whitespace().collect();
+    assert_eq!(words, ["first", "second", "third"], "{value:?}");
+    assert_eq!(reply.read_all(), b"ok");
+}
+
+#[test]
+fn abort_during_a_tls_handshake_frees_the_host_at_once() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // The server accepts and never answers the TLS hello: the request is stuck in its
+    // connect, which the default connect timeout would end only after 30 s.
+    let server = Responder::start(hang);
+    let nam = NetworkAccessManager::new();
+    nam.set_max_connections_per_host(1).unwrap();
+    let url = format!("https://127.0.0.1:{}/", server.port());
+    let first = nam.get(&NetworkRequest::new(url.as_str()));
+    let second = nam.get(&NetworkRequest::new(url.as_str()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.accepted() < 1 && Instant::now() < deadline {
+        EventLoop::process_events(Duration::from_millis(10));
+    }
+    assert_eq!(server.accepted(), 1, "the first request did not connect");
+    let aborted_at = Instant::now();
+    first.abort();
+    assert_error(&first, NetworkError::OperationCanceledError, &["cancel"]);
+    // The host's one slot is free: the queued request connects now, not after a timeout.
+    while server.accepted() < 2 && aborted_at.elapsed() < Duration::from_secs(10) {
+        EventLoop::process_events(Duration::from_millis(10));
+    }
+    assert_eq!(server.accepted(), 2, "the aborted handshake still held the host's slot");
+    assert!(aborted_at.elapsed() < Duration::from_secs(10));
+    second.abort();
+    assert_error(&second, NetworkError::OperationCanceledError, &["cancel"]);
+}
+
+#[test]
 fn abort_from_ready_read_on_an_endless_body() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let server = Responder::start(|mut stream| {

@@ -28,9 +28,10 @@ fn wait(reply: &NetworkReply) {
     }
 }
 
-/// A fake HTTP proxy on 127.0.0.1 (a responder). Each request head it reads is sent over
-/// `heads` and answered by the script; a connection serves heads until the client closes
-/// it, so a `CONNECT` answered with 200 carries the tunnelled request next.
+/// A fake HTTP proxy on 127.0.0.1 (a responder) for plain http, which goes to a proxy in
+/// absolute-form (https tunnels through `CONNECT`: see tls.rs). Each request head it reads
+/// is sent over `heads` and answered by the script; a connection serves heads until the
+/// client closes it.
 struct FakeProxy {
     server: Responder,
     heads: Receiver<String>,
@@ -88,11 +89,9 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// A request meant for the proxy itself: `CONNECT` or absolute-form, not one tunnelled
-/// through it to the target.
+/// A request meant for a proxy: absolute-form.
 fn is_for_the_proxy(head: &str) -> bool {
-    let line = request_line(head);
-    line.starts_with("CONNECT ") || line.split(' ').nth(1).is_some_and(|t| t.starts_with("http://"))
+    request_line(head).split(' ').nth(1).is_some_and(|t| t.starts_with("http://"))
 }
 
 fn ok(body: &str) -> Vec<u8> {
@@ -100,13 +99,9 @@ fn ok(body: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Tunnels `CONNECT`, answers everything else with 200 "via proxy".
-fn open_proxy(head: &str) -> Vec<u8> {
-    if request_line(head).starts_with("CONNECT ") {
-        b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec()
-    } else {
-        ok("via proxy")
-    }
+/// Answers every request with 200 "via proxy".
+fn open_proxy(_head: &str) -> Vec<u8> {
+    ok("via proxy")
 }
 
 /// Like [`open_proxy`], but a request for the proxy without `puser:ppass` gets a 407.
@@ -117,15 +112,12 @@ fn authenticating_proxy(head: &str) -> Vec<u8> {
     open_proxy(head)
 }
 
-/// The request for `target.test/hello` reached the proxy, either in absolute-form or as a
-/// `CONNECT target.test:80` followed by the request in the tunnel.
+/// The request for `target.test/hello` reached the proxy in absolute-form (plain http is
+/// not tunnelled, as in Qt), never as a `CONNECT`.
 fn assert_proxied_to_target(heads: &[String]) {
     let absolute = heads.iter().any(|h| request_line(h) == "GET http://target.test/hello HTTP/1.1");
-    let tunnelled = heads.iter().any(|h| request_line(h) == "CONNECT target.test:80 HTTP/1.1")
-        && heads
-            .iter()
-            .any(|h| request_line(h) == "GET /hello HTTP/1.1" && header(h, "host") == Some("target.test"));
-    assert!(absolute || tunnelled, "the proxy did not see the request for target.test: {heads:#?}");
+    assert!(absolute, "the proxy did not see the request for target.test: {heads:#?}");
+    assert!(!heads.iter().any(|h| request_line(h).starts_with("CONNECT ")), "{heads:#?}");
 }
 
 /// Counts `proxy_authentication_required` calls, answering with `credentials`.
@@ -158,7 +150,6 @@ fn requests_go_through_the_proxy() {
 }
 
 #[test]
-#[ignore = "LIMITATION (ureq 3.5): plain http through a proxy is tunnelled with CONNECT host:80, not sent in absolute-form"]
 fn plain_http_through_the_proxy_uses_absolute_form() {
     let _dog = Watchdog::new(Duration::from_secs(60));
     let proxy = FakeProxy::start(open_proxy);
@@ -194,8 +185,8 @@ fn a_407_asks_proxy_authentication_required_once() {
     let heads = proxy.received();
     assert_eq!(reply.error(), NetworkError::NoError, "{}: {heads:#?}", reply.error_string());
     assert_eq!(reply.read_all(), b"via proxy");
-    // ureq reports a refused CONNECT without its headers, so the realm is not known (empty).
-    assert_eq!(*seen.borrow(), [("127.0.0.1".to_owned(), proxy.server.port(), String::new())]);
+    // The realm is the proxy's, from its challenge.
+    assert_eq!(*seen.borrow(), [("127.0.0.1".to_owned(), proxy.server.port(), "proxy".to_owned())]);
     let for_proxy: Vec<&String> = heads.iter().filter(|h| is_for_the_proxy(h)).collect();
     assert_eq!(for_proxy.len(), 2, "{heads:#?}");
     assert_eq!(header(for_proxy[0], "proxy-authorization"), None, "{heads:#?}");
@@ -258,7 +249,7 @@ fn credentials_in_the_proxy_url_are_used_without_asking() {
     assert_eq!(reply.error(), NetworkError::NoError, "{}: {heads:#?}", reply.error_string());
     assert_eq!(reply.read_all(), b"via proxy");
     assert_eq!(calls.get(), 0);
-    // Sent pre-emptively (ureq does so from the proxy URL): the first request carries it.
+    // Sent pre-emptively from the proxy URL: the first request carries it.
     let first = heads.iter().find(|h| is_for_the_proxy(h)).expect("a request for the proxy");
     assert_eq!(header(first, "proxy-authorization"), Some(PROXY_AUTHORIZATION), "{heads:#?}");
     assert_proxied_to_target(&heads);
@@ -333,45 +324,9 @@ fn env_child_requests_directly() {
 }
 
 #[test]
-fn proxy_credentials_never_reach_the_origin() {
-    let _dog = Watchdog::new(Duration::from_secs(60));
-    // The proxy tunnels; the origin behind it (the same fake) answers 407 itself, and 200
-    // once it is given proxy credentials.
-    let proxy = FakeProxy::start(|head: &str| {
-        if is_for_the_proxy(head) {
-            open_proxy(head)
-        } else if header(head, "proxy-authorization").is_some() {
-            ok("the origin got the proxy credentials")
-        } else {
-            refused("origin")
-        }
-    });
-    let nam = NetworkAccessManager::new();
-    nam.set_proxy(Some(Proxy::http(&proxy.url()).unwrap()));
-    let calls = answer(&nam, Some(("puser", "ppass")));
-    let reply = nam.get(&NetworkRequest::new("http://target.test/hello"));
-    wait(&reply);
-    let heads = proxy.received();
-    let leaked: Vec<&String> =
-        heads.iter().filter(|h| !is_for_the_proxy(h) && header(h, "proxy-authorization").is_some()).collect();
-    assert!(leaked.is_empty(), "proxy credentials sent through the tunnel to the origin: {leaked:#?}");
-    assert_eq!(calls.get(), 0, "the origin is not the proxy: {heads:#?}");
-    assert_eq!(reply.error(), NetworkError::ProxyAuthenticationRequiredError, "{}", reply.error_string());
-}
-
-#[test]
 fn accepted_proxy_credentials_are_cached_until_clear_access_cache() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    // As `authenticating_proxy`, but each tunnelled answer closes its connection, so every
-    // request opens a new tunnel (a CONNECT the proxy can refuse).
-    let proxy = FakeProxy::start(|head: &str| {
-        if is_for_the_proxy(head) {
-            return authenticating_proxy(head);
-        }
-        let body = "via proxy";
-        format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len())
-            .into_bytes()
-    });
+    let proxy = FakeProxy::start(authenticating_proxy);
     let nam = NetworkAccessManager::new();
     nam.set_proxy(Some(Proxy::http(&proxy.url()).unwrap()));
     let calls = answer(&nam, Some(("puser", "ppass")));
@@ -384,13 +339,12 @@ fn accepted_proxy_credentials_are_cached_until_clear_access_cache() {
     get("/first");
     assert_eq!(calls.get(), 1);
     let _ = proxy.received();
-    // The second request sends the cached credentials with its CONNECT: no 407, no signal.
+    // The second request sends the cached credentials pre-emptively: no 407, no signal.
     get("/second");
     assert_eq!(calls.get(), 1, "the cached proxy credentials were not used");
     let heads = proxy.received();
-    let connects: Vec<&String> = heads.iter().filter(|h| is_for_the_proxy(h)).collect();
-    assert_eq!(connects.len(), 1, "{heads:#?}");
-    assert_eq!(header(connects[0], "proxy-authorization"), Some(PROXY_AUTHORIZATION), "{heads:#?}");
+    assert_eq!(heads.len(), 1, "{heads:#?}");
+    assert_eq!(header(&heads[0], "proxy-authorization"), Some(PROXY_AUTHORIZATION), "{heads:#?}");
     // clear_access_cache forgets them: asked again.
     nam.clear_access_cache();
     get("/third");
@@ -400,21 +354,14 @@ fn accepted_proxy_credentials_are_cached_until_clear_access_cache() {
 #[test]
 fn rejected_cached_proxy_credentials_are_forgotten_and_asked_for() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    // The proxy accepts puser:ppass during its first three CONNECTs (the first request's
-    // two, the second request's one), then only new:secret.
-    let connects = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let c = connects.clone();
+    // The proxy accepts puser:ppass for its first three requests (the first request's two,
+    // the second request's one), then only new:secret.
+    let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = requests.clone();
     let proxy = FakeProxy::start(move |head: &str| {
-        if !is_for_the_proxy(head) {
-            return b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok".to_vec();
-        }
         let n = c.fetch_add(1, Ordering::SeqCst);
         let wanted = if n < 3 { PROXY_AUTHORIZATION } else { "Basic bmV3OnNlY3JldA==" }; // new:secret
-        if header(head, "proxy-authorization") == Some(wanted) {
-            b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec()
-        } else {
-            refused("proxy")
-        }
+        if header(head, "proxy-authorization") == Some(wanted) { ok("ok") } else { refused("proxy") }
     });
     let nam = NetworkAccessManager::new();
     nam.set_proxy(Some(Proxy::http(&proxy.url()).unwrap()));

@@ -385,3 +385,103 @@ fn a_server_that_does_not_speak_tls_is_a_handshake_failure() {
     assert!(reply.error_string().starts_with("SSL handshake failed"), "{}", reply.error_string());
     assert_eq!(reply.status_code(), None);
 }
+
+#[test]
+fn a_self_signed_certificate_marked_as_a_ca_can_be_trusted_directly() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // What `openssl req -x509` makes by default: self-signed, with `CA:TRUE`. Used as the
+    // server's own certificate, webpki calls it a CA used as an end entity; Qt and curl
+    // accept it once the caller trusts it, and so does cute, for its names only.
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, "localhost");
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let server = TlsServer::start(
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        ok_hello,
+    );
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(cert.pem().as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(format!("https://localhost:{}/", server.port)));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"hello");
+    // The certificate names "localhost" only: for the address it is refused.
+    let other_name = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&other_name);
+    assert_handshake_failed(&other_name);
+}
+
+/// A CONNECT proxy on 127.0.0.1 that wants `puser:ppass` (a 407 for realm "tunnel"
+/// otherwise) and then relays bytes to the port asked for. Each CONNECT head is sent over
+/// the returned channel.
+fn tunnelling_proxy() -> (cute_testkit::Responder, std::sync::mpsc::Receiver<String>) {
+    let (tx, heads) = std::sync::mpsc::channel();
+    let proxy = cute_testkit::Responder::start(move |mut connection| {
+        while let Some(head) = connection.read_head() {
+            let _ = tx.send(head.text());
+            if head.header("proxy-authorization").as_deref() != Some("Basic cHVzZXI6cHBhc3M=") {
+                let refused = cute_testkit::response(
+                    "407 Proxy Authentication Required",
+                    &["Proxy-Authenticate: Basic realm=\"tunnel\""],
+                    b"",
+                );
+                if connection.write_all(&refused).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let target = head.request_line().split(' ').nth(1).unwrap_or("").to_owned();
+            let Ok(mut upstream) = TcpStream::connect(target) else { return };
+            let _ = connection.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+            let _ = upstream.write_all(connection.pending());
+            let (Ok(mut client_read), Ok(mut upstream_read)) =
+                (connection.stream().try_clone(), upstream.try_clone())
+            else {
+                return;
+            };
+            let mut client_write = connection;
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut upstream_read, &mut client_write);
+            });
+            let _ = std::io::copy(&mut client_read, &mut upstream);
+            return;
+        }
+    });
+    (proxy, heads)
+}
+
+#[test]
+fn https_through_a_proxy_is_tunnelled_and_proxy_credentials_stay_with_the_connect() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // The origin says whether the proxy's credentials reached it.
+    let (ca, server) = trusted_server(|head: &str| {
+        let leaked = head.to_ascii_lowercase().contains("\r\nproxy-authorization:");
+        let body = if leaked { "leaked" } else { "clean" };
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    });
+    let (proxy, heads) = tunnelling_proxy();
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+    nam.set_proxy(Some(cute_network::Proxy::http(&proxy.url("")).unwrap()));
+    let realms = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let r = realms.clone();
+    nam.proxy_authentication_required().connect(move |(_proxy, auth)| {
+        r.borrow_mut().push(auth.realm());
+        auth.set_user("puser");
+        auth.set_password("ppass");
+    });
+    let reply = nam.get(&NetworkRequest::new(server.url("/secret")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"clean");
+    assert_eq!(reply.attribute(Attribute::ConnectionEncryptedAttribute), Some(AttributeValue::Bool(true)));
+    assert_eq!(*realms.borrow(), ["tunnel"]);
+    let heads: Vec<String> = heads.try_iter().collect();
+    let target = format!("CONNECT 127.0.0.1:{} HTTP/1.1", server.port);
+    assert!(heads.iter().all(|h| h.starts_with(&target)), "{heads:#?}");
+    assert_eq!(heads.len(), 2, "{heads:#?}");
+    assert!(!heads[0].to_ascii_lowercase().contains("proxy-authorization"), "{heads:#?}");
+}

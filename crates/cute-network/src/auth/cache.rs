@@ -66,9 +66,8 @@ impl CredentialCache {
         }
     }
 
-    /// Accepted credentials for the proxy at `proxy`. (Keyed by the proxy alone: ureq
-    /// reports a refused CONNECT without its headers, so the realm of a proxy's 407 is
-    /// unknown.)
+    /// Accepted credentials for the proxy at `proxy`, keyed by the proxy alone: a proxy has
+    /// one set of credentials whatever realm it names, and they are sent pre-emptively.
     pub(crate) fn proxy_get(&self, proxy: &Origin) -> Option<Credentials> {
         self.proxies.get(proxy).cloned()
     }

@@ -7,7 +7,8 @@
 
 use std::sync::Mutex;
 
-use ureq::http::{self, Method};
+use hyper::Method;
+use hyper::http;
 use url::Url;
 
 use super::cache::{CredentialCache, Presented};
@@ -224,8 +225,8 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The request-target ureq writes for `url` (path and query, origin-form), which a Digest
-/// response covers.
+/// The request-target of `url` as it goes to the origin (path and query, origin-form),
+/// which a Digest response covers.
 pub(crate) fn request_target(url: &Url) -> &str {
     match &url[url::Position::BeforePath..url::Position::AfterQuery] {
         "" => "/",

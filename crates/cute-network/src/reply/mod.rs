@@ -393,7 +393,7 @@ impl Replies {
             custom_verb: made.custom_verb,
             policy: made.policy,
             has_body: made.has_body,
-            control: Arc::new(Control::new(id)),
+            control: Arc::new(Control::new()),
             replies: Rc::downgrade(self),
             state: RefCell::new(state),
             redirect_allowed: Cell::new(false),

@@ -1,23 +1,20 @@
-//! What a failure from the connection means for the reply (Qt's error for it).
+//! What a failure on the way means for the reply (Qt's error for it).
 //!
-//! By type wherever ureq, rustls or the standard library say what went wrong: ureq's
-//! error variants, rustls errors carried inside I/O errors, I/O error kinds; name
-//! resolution failures are tagged at the source by the agent's resolver (see
-//! `transport.rs`). Two things arrive only as text, and [`by_message`] reads them, each
-//! recognised message pinned by a unit test: the status of a proxy's refused CONNECT, and
-//! a connection closed by the peer reported without an error kind.
+//! By type: the connect step's own error ([`ConnectError`]), hyper's error kinds, rustls
+//! errors carried inside I/O errors, I/O error kinds. Nothing is recognised by its text.
 
+use std::error::Error as _;
 use std::io;
 
 use url::Url;
 
+use super::connect::ConnectError;
 use super::stop::Stop;
 use crate::error::{Failure, NetworkError};
 
-/// Where the request was going: for messages, and to tell proxy errors apart.
+/// How the request goes: directly, or through a proxy (whose errors are told apart).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Route<'a> {
-    pub(crate) url: &'a Url,
     /// The proxy in use, if any.
     pub(crate) proxy: Option<&'a Url>,
 }
@@ -47,8 +44,8 @@ impl Route<'_> {
 }
 
 /// An error from the connection, as opposed to one from the decoder reading it (the
-/// decoder's input tags its errors with this, so a broken connection under a gzip body is
-/// not reported as corrupt data).
+/// decoder's input tags its errors with this, so a broken connection under a compressed
+/// body is not reported as corrupt data).
 #[derive(Debug)]
 pub(crate) struct TransportError(pub(crate) io::Error);
 
@@ -60,25 +57,16 @@ impl std::fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {}
 
-/// What the body being read is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Body {
-    /// Bytes as they come off the connection.
-    Raw,
-    /// Decoded (gzip, deflate, br, zstd): an error that is not the connection's is corrupt
-    /// content.
-    Decoded,
-}
-
-/// A failed body read.
-pub(crate) fn body_error(e: &io::Error, body: Body, route: &Route<'_>) -> Stop {
+/// A failed read of a decoded body: the connection's error (tagged by the decoder's input),
+/// or else corrupt content.
+pub(crate) fn decoded_body_error(e: &io::Error, route: &Route<'_>) -> Stop {
     if let Some(transport) = e.get_ref().and_then(|i| i.downcast_ref::<TransportError>()) {
+        if let Some(hyper) = transport.0.get_ref().and_then(|i| i.downcast_ref::<hyper::Error>()) {
+            return hyper_error(hyper, route);
+        }
         return io_error(&transport.0, route);
     }
-    if body == Body::Decoded {
-        return corrupt(e);
-    }
-    io_error(e, route)
+    corrupt(e)
 }
 
 /// A compressed body that does not decode: Qt's `UnknownContentError`.
@@ -89,9 +77,6 @@ pub(crate) fn corrupt(why: impl std::fmt::Display) -> Stop {
 /// A failed read or write.
 pub(crate) fn io_error(e: &io::Error, route: &Route<'_>) -> Stop {
     use NetworkError::*;
-    if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
-        return ureq_error(inner, route);
-    }
     let text = e.to_string();
     if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
         return route.failed(SslHandshakeFailedError, format!("SSL handshake failed: {text}"));
@@ -112,70 +97,53 @@ pub(crate) fn io_error(e: &io::Error, route: &Route<'_>) -> Stop {
         io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable | io::ErrorKind::NetworkDown => {
             (UnknownNetworkError, format!("Network unreachable: {text}"))
         }
-        _ => match by_message(&text) {
-            Some(Message::Closed) => (RemoteHostClosedError, format!("Connection closed: {text}")),
-            _ => (UnknownNetworkError, format!("Network error: {text}")),
-        },
+        _ => (UnknownNetworkError, format!("Network error: {text}")),
     };
     route.failed(error, message)
 }
 
-/// A failed ureq call.
-pub(crate) fn ureq_error(e: &ureq::Error, route: &Route<'_>) -> Stop {
+/// A failed exchange, as hyper reports it.
+pub(crate) fn hyper_error(e: &hyper::Error, route: &Route<'_>) -> Stop {
     use NetworkError::*;
-    let (error, message) = match e {
-        ureq::Error::Io(io) => return io_error(io, route),
-        ureq::Error::HostNotFound => {
-            let host = route.proxy.unwrap_or(route.url).host_str().unwrap_or("");
-            (HostNotFoundError, format!("Host {host} not found"))
+    // An I/O error underneath says most.
+    let mut source = e.source();
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            return io_error(io, route);
         }
-        ureq::Error::Timeout(t) => (TimeoutError, format!("Socket operation timed out ({t})")),
-        ureq::Error::ConnectionFailed => (ConnectionRefusedError, "Connection refused".to_owned()),
-        ureq::Error::Protocol(p) => (ProtocolFailure, format!("Protocol error: {p}")),
-        ureq::Error::LargeResponseHeader(size, limit) => {
-            (ProtocolFailure, format!("Protocol error: response header of {size} bytes exceeds {limit}"))
-        }
-        ureq::Error::BadUri(u) => (ProtocolUnknownError, format!("Invalid URL: {u}")),
-        ureq::Error::Http(h) => (ProtocolInvalidOperationError, format!("Invalid request: {h}")),
-        ureq::Error::Tls(t) => (SslHandshakeFailedError, format!("SSL handshake failed: {t}")),
-        ureq::Error::Pem(p) => (SslHandshakeFailedError, format!("SSL handshake failed: {p}")),
-        ureq::Error::Rustls(r) => (SslHandshakeFailedError, format!("SSL handshake failed: {r}")),
-        ureq::Error::InvalidProxyUrl => (UnknownProxyError, "Invalid proxy URL".to_owned()),
-        ureq::Error::ConnectProxyFailed(text) => match by_message(text) {
-            Some(Message::ProxyRefused(407)) => return Stop::ProxyAuthenticationRequired,
-            _ => (UnknownProxyError, format!("Proxy CONNECT failed: {text}")),
-        },
-        ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => {
-            (TooManyRedirectsError, "Too many redirects".to_owned())
-        }
-        ureq::Error::BodyExceedsLimit(n) => (ProtocolFailure, format!("Body exceeds the limit of {n} bytes")),
-        ureq::Error::BodyStalled => (TimeoutError, "Socket operation timed out (body stalled)".to_owned()),
-        other => (UnknownNetworkError, format!("Network error: {other}")),
+        source = inner.source();
+    }
+    let (error, message) = if e.is_timeout() {
+        (TimeoutError, "Socket operation timed out".to_owned())
+    } else if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+        (RemoteHostClosedError, format!("Connection closed: {e}"))
+    } else if e.is_parse_too_large() {
+        // Qt's limits, as the connection was configured: 100 fields, the head 120 KiB.
+        (ProtocolFailure, format!("Protocol error: the response header is too large ({e})"))
+    } else if e.is_parse() || e.is_parse_status() {
+        (ProtocolFailure, format!("Protocol error: {e}"))
+    } else {
+        (UnknownNetworkError, format!("Network error: {e}"))
     };
     route.failed(error, message)
 }
 
-/// What a message that comes without a type says.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Message {
-    /// ureq's `ConnectProxyFailed("proxy server responded 407/407")`: the proxy answered
-    /// the CONNECT with this status.
-    ProxyRefused(u16),
-    /// The peer closed the connection: an I/O error without a telling kind whose text says
-    /// "disconnected" or "closed".
-    Closed,
-}
-
-/// Reads the messages that carry meaning only as text (see the module docs).
-pub(crate) fn by_message(text: &str) -> Option<Message> {
-    if let Some(rest) = text.strip_prefix("proxy server responded ") {
-        let code = rest.split(['/', ' ']).next()?;
-        return code.parse().ok().map(Message::ProxyRefused);
+/// A connection that could not be opened.
+pub(crate) fn connect_error(e: ConnectError, route: &Route<'_>) -> Stop {
+    use NetworkError::*;
+    match e {
+        ConnectError::HostNotFound(host) => route.failed(HostNotFoundError, format!("Host {host} not found")),
+        ConnectError::Refused(_) => route.failed(ConnectionRefusedError, "Connection refused"),
+        ConnectError::Timeout => route.failed(TimeoutError, "Socket operation timed out (connecting)"),
+        // Every TLS failure, a server that does not speak TLS included.
+        ConnectError::Tls(e) => route.failed(SslHandshakeFailedError, format!("SSL handshake failed: {e}")),
+        ConnectError::ProxyAuthenticationRequired { realm } => Stop::ProxyAuthenticationRequired { realm },
+        ConnectError::ProxyRefused(status) => {
+            route.failed(UnknownProxyError, format!("Proxy CONNECT failed: {status}"))
+        }
+        ConnectError::Io(e) => io_error(&e, route),
+        ConnectError::Hyper(e) => hyper_error(&e, route),
     }
-    if text.contains("disconnected") || text.contains("closed") {
-        return Some(Message::Closed);
-    }
-    None
 }
 
 #[cfg(test)]
@@ -194,65 +162,44 @@ mod tests {
     }
 
     #[test]
-    fn recognised_messages() {
-        // ureq 3: `format!("proxy server responded {}/{}", code, code)`.
-        assert_eq!(by_message("proxy server responded 407/407"), Some(Message::ProxyRefused(407)));
-        assert_eq!(by_message("proxy server responded 403/403"), Some(Message::ProxyRefused(403)));
-        assert_eq!(by_message("proxy server did not respond"), None);
-        // ureq: `io::Error::new(UnexpectedEof, "Peer disconnected")` (also typed by kind).
-        assert_eq!(by_message("Peer disconnected"), Some(Message::Closed));
-        assert_eq!(by_message("connection closed by peer"), Some(Message::Closed));
-        assert_eq!(by_message("channel closed"), Some(Message::Closed));
-        assert_eq!(by_message("something else"), None);
-    }
-
-    #[test]
-    fn ureq_errors_map_to_qt_errors_and_proxy_errors_behind_a_proxy() {
-        let target = url("http://origin.test/x");
+    fn connect_errors_map_to_qt_errors_and_proxy_errors_behind_a_proxy() {
         let proxy = url("http://proxy.test:3128");
-        let direct = Route { url: &target, proxy: None };
-        let proxied = Route { url: &target, proxy: Some(&proxy) };
+        let direct = Route { proxy: None };
+        let proxied = Route { proxy: Some(&proxy) };
 
-        let (error, message) = failure(ureq_error(&ureq::Error::HostNotFound, &direct));
+        let (error, message) =
+            failure(connect_error(ConnectError::HostNotFound("origin.test".into()), &direct));
         assert_eq!(
             (error, message.as_str()),
             (NetworkError::HostNotFoundError, "Host origin.test not found")
         );
-        let (error, message) = failure(ureq_error(&ureq::Error::HostNotFound, &proxied));
-        assert_eq!(
-            (error, message.as_str()),
-            (NetworkError::ProxyNotFoundError, "Host proxy.test not found")
-        );
-        let (error, _) = failure(ureq_error(&ureq::Error::ConnectionFailed, &direct));
-        assert_eq!(error, NetworkError::ConnectionRefusedError);
-        let (error, _) = failure(ureq_error(&ureq::Error::ConnectionFailed, &proxied));
-        assert_eq!(error, NetworkError::ProxyConnectionRefusedError);
-
-        let refused = ureq::Error::ConnectProxyFailed("proxy server responded 407/407".into());
-        assert!(matches!(ureq_error(&refused, &proxied), Stop::ProxyAuthenticationRequired));
-        let forbidden = ureq::Error::ConnectProxyFailed("proxy server responded 403/403".into());
-        assert_eq!(failure(ureq_error(&forbidden, &proxied)).0, NetworkError::UnknownProxyError);
-        assert_eq!(
-            failure(ureq_error(&ureq::Error::Tls("bad"), &direct)).0,
-            NetworkError::SslHandshakeFailedError
-        );
-        assert_eq!(failure(ureq_error(&ureq::Error::BodyStalled, &direct)).0, NetworkError::TimeoutError);
-        let Stop::Failed(timeout) = ureq_error(&ureq::Error::BodyStalled, &direct) else { unreachable!() };
+        let (error, _) = failure(connect_error(ConnectError::HostNotFound("proxy.test".into()), &proxied));
+        assert_eq!(error, NetworkError::ProxyNotFoundError);
+        let refused = || ConnectError::Refused(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(failure(connect_error(refused(), &direct)).0, NetworkError::ConnectionRefusedError);
+        assert_eq!(failure(connect_error(refused(), &proxied)).0, NetworkError::ProxyConnectionRefusedError);
+        let challenged =
+            connect_error(ConnectError::ProxyAuthenticationRequired { realm: "r".into() }, &proxied);
+        assert!(matches!(challenged, Stop::ProxyAuthenticationRequired { realm } if realm == "r"));
+        let forbidden = connect_error(ConnectError::ProxyRefused(hyper::StatusCode::FORBIDDEN), &proxied);
+        assert_eq!(failure(forbidden).0, NetworkError::UnknownProxyError);
+        let tls = ConnectError::Tls(io::Error::new(io::ErrorKind::UnexpectedEof, "eof"));
+        assert_eq!(failure(connect_error(tls, &direct)).0, NetworkError::SslHandshakeFailedError);
+        let Stop::Failed(timeout) = connect_error(ConnectError::Timeout, &direct) else { unreachable!() };
+        assert_eq!(timeout.error, NetworkError::TimeoutError);
         assert_eq!(timeout.leftover, crate::error::Leftover::Discard, "a timeout discards the buffered body");
     }
 
     #[test]
     fn io_errors_by_kind_and_by_carried_type() {
-        let target = url("https://origin.test/");
-        let route = Route { url: &target, proxy: None };
+        let route = Route { proxy: None };
         let io = |kind, text: &str| io::Error::new(kind, text.to_owned());
         let cases = [
             (io(io::ErrorKind::ConnectionRefused, "refused"), NetworkError::ConnectionRefusedError),
             (io(io::ErrorKind::ConnectionReset, "reset"), NetworkError::RemoteHostClosedError),
-            (io(io::ErrorKind::UnexpectedEof, "Peer disconnected"), NetworkError::RemoteHostClosedError),
+            (io(io::ErrorKind::UnexpectedEof, "eof"), NetworkError::RemoteHostClosedError),
             (io(io::ErrorKind::TimedOut, "timed out"), NetworkError::TimeoutError),
             (io(io::ErrorKind::InvalidData, "bad chunk"), NetworkError::ProtocolFailure),
-            (io(io::ErrorKind::Other, "connection closed by peer"), NetworkError::RemoteHostClosedError),
             (io(io::ErrorKind::Other, "mystery"), NetworkError::UnknownNetworkError),
         ];
         for (e, expected) in cases {
@@ -261,24 +208,15 @@ mod tests {
         // rustls reports a refused certificate as an InvalidData I/O error carrying its error.
         let tls = io::Error::new(io::ErrorKind::InvalidData, rustls::Error::DecryptError);
         assert_eq!(failure(io_error(&tls, &route)).0, NetworkError::SslHandshakeFailedError);
-        // A ureq error carried inside an I/O error is unwrapped.
-        let wrapped = io::Error::other(ureq::Error::HostNotFound);
-        assert_eq!(failure(io_error(&wrapped, &route)).0, NetworkError::HostNotFoundError);
     }
 
     #[test]
-    fn a_decoder_error_is_corrupt_data_but_a_tagged_connection_error_is_not() {
-        let target = url("http://origin.test/");
-        let route = Route { url: &target, proxy: None };
+    fn a_decoder_error_is_corrupt_content_but_a_tagged_connection_error_is_not() {
+        let route = Route { proxy: None };
         let corrupt = io::Error::new(io::ErrorKind::InvalidInput, "invalid gzip header");
-        assert_eq!(failure(body_error(&corrupt, Body::Decoded, &route)).0, NetworkError::UnknownContentError);
+        assert_eq!(failure(decoded_body_error(&corrupt, &route)).0, NetworkError::UnknownContentError);
         let reset = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
         let tagged = io::Error::new(io::ErrorKind::ConnectionReset, TransportError(reset));
-        assert_eq!(
-            failure(body_error(&tagged, Body::Decoded, &route)).0,
-            NetworkError::RemoteHostClosedError
-        );
-        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "eof");
-        assert_eq!(failure(body_error(&eof, Body::Raw, &route)).0, NetworkError::RemoteHostClosedError);
+        assert_eq!(failure(decoded_body_error(&tagged, &route)).0, NetworkError::RemoteHostClosedError);
     }
 }

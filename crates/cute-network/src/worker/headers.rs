@@ -5,25 +5,28 @@
 //! |---|---|---|
 //! | `Accept-Encoding` | `zstd, br, gzip, deflate` (what is decoded; the body is then decoded) | not set by the caller; a caller's value turns decoding off |
 //! | `Accept-Language` | the locale's, as Qt derives it: `de-DE,en,*`, `en-GB,*`, `en,*` for the C locale | not set by the caller |
-//! | `User-Agent` | `Mozilla/5.0` (ureq adds it, from the agent's configuration) | not set by the caller |
+//! | `User-Agent` | `Mozilla/5.0` | not set by the caller |
 //! | `Connection` | `Keep-Alive` | not set by the caller |
 //! | `Content-Length` | the body's length (`0` for a POST, PUT or PATCH without one) | always: the caller's is replaced |
 //! | `Content-Type` | `application/x-www-form-urlencoded`, with a warning | a POST, PUT or PATCH without one |
 //!
-//! No `Accept` is sent unless the caller sets one (ureq's `*/*` is turned off).
+//! No `Accept` is sent unless the caller sets one.
 //!
 //! Responses are held to Qt's limits: at most 100 header fields, none over 100 KiB; the
 //! head as a whole at most 128 KiB. Beyond a limit the reply fails with ProtocolFailure.
 
 use std::sync::OnceLock;
 
-use ureq::http::HeaderValue;
+use hyper::header::HeaderValue;
 
 use crate::error::{Failure, NetworkError};
 
 /// The codings the worker decodes, strongest first, as Qt 6 built with zstd and brotli
 /// offers them.
 pub(crate) const ACCEPT_ENCODING: &str = "zstd, br, gzip, deflate";
+
+/// Qt's default `User-Agent`.
+pub(crate) const USER_AGENT: &str = "Mozilla/5.0";
 
 /// Qt's default `Connection` header.
 pub(crate) const CONNECTION: &str = "Keep-Alive";
@@ -35,14 +38,12 @@ pub(crate) const MAX_RESPONSE_FIELDS: usize = 100;
 pub(crate) const MAX_RESPONSE_FIELD_SIZE: usize = 100 * 1024;
 
 /// The largest response head as a whole (status line and fields): more than Qt's largest
-/// field, less than its 100 fields at their largest. ureq reads a head into its input
-/// buffer (128 KiB), and must see this limit passed before the buffer is full, or it
-/// waits for bytes it has no room for.
+/// field, less than its 100 fields at their largest.
 pub(crate) const MAX_RESPONSE_HEAD: usize = 120 * 1024;
 
 /// Checks a response's fields against Qt's limits: beyond them the response fails loudly
 /// (ProtocolFailure) instead of losing headers.
-pub(crate) fn check_response_fields(headers: &ureq::http::HeaderMap) -> Result<(), Failure> {
+pub(crate) fn check_response_fields(headers: &hyper::HeaderMap) -> Result<(), Failure> {
     if headers.len() > MAX_RESPONSE_FIELDS {
         return Err(Failure::new(
             NetworkError::ProtocolFailure,
@@ -121,7 +122,7 @@ mod tests {
 
     #[test]
     fn response_field_limits_are_qts() {
-        use ureq::http::{HeaderMap, HeaderName, HeaderValue};
+        use hyper::header::{HeaderMap, HeaderName, HeaderValue};
         let mut fields = HeaderMap::new();
         for i in 0..MAX_RESPONSE_FIELDS {
             fields.append(

@@ -1,19 +1,24 @@
-//! An HTTP(S) request on a worker: sent with ureq, then the Qt parts done here (ureq runs
-//! with redirects off and statuses as responses): server and proxy authentication, the
-//! redirect policy, and delivery of the final response.
+//! An HTTP(S) request: sent with hyper over a connection of the manager's, then the Qt
+//! parts done here: server and proxy authentication, cookies, the redirect policy, and
+//! delivery of the final response.
 
 use std::sync::Arc;
 
-use ureq::http::{self, Method};
+use http_body::Body as _;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
 use url::Url;
 
 use super::classify;
+use super::connect::{self, Established, Sender};
+use super::connections::PoolKey;
 use super::headers;
 use super::job::Job;
 use super::redirect::{self, Decision};
 use super::stop::{Outcome, Stop};
-use super::transfer::{announce, deliver, drain};
-use super::upload::Upload;
+use super::transfer::{self, announce, drain, in_time};
+use super::upload::{Progress, UploadBody};
+use crate::auth::challenge::{basic_header, choose, parse_challenges};
 use crate::auth::state::{AuthState, Challenged, Next};
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{Answer, Challenger, Credentials, Origin, Question, ReplyEvent};
@@ -28,122 +33,213 @@ enum ProxySource {
     Asked,
 }
 
+/// The request as it goes out on this hop.
+struct Outgoing {
+    method: Method,
+    url: Url,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Option<Arc<Vec<u8>>>,
+}
+
+/// A response and the connection it came on (until it goes back to the pool).
+struct Exchanged {
+    response: Response<Incoming>,
+    connection: Option<Established>,
+    encrypted: bool,
+    forward_proxy: bool,
+    key: PoolKey,
+}
+
+impl Exchanged {
+    /// Gives the connection back to the pool if the response's body is already complete
+    /// (an empty 401, say), so other requests can use it while this one waits.
+    fn release_if_done(&mut self, job: &Job) {
+        if self.response.body().is_end_stream()
+            && let Some(connection) = self.connection.take()
+        {
+            job.net.connections.checkin(&self.key, connection);
+        }
+    }
+}
+
 /// Runs the request to the end (the final response delivered, or a stop).
-pub(crate) fn run(job: &Job) -> Outcome<()> {
-    let mut url = job.url.clone();
-    let mut method = job.method.clone();
-    let mut body = job.body.clone();
-    let mut headers = job.headers.clone();
+pub(crate) async fn run(job: &Job) -> Outcome<()> {
+    let mut out = Outgoing {
+        method: job.method.clone(),
+        url: job.url.clone(),
+        headers: job.headers.clone(),
+        body: job.body.clone(),
+    };
     let mut hops = 0u32;
-    let mut auth = AuthState::new(job.id, &url);
+    let mut auth = AuthState::new(job.id, &out.url);
     let proxy = job.proxy_url().map(Origin::of);
-    // Proxy credentials: the cache's first (sent pre-emptively), then asked for.
-    let mut proxy_credentials =
-        proxy.as_ref().and_then(|p| job.cache().proxy_get(p)).map(|c| (c, ProxySource::Cache));
+    // Proxy credentials: the cache's first (sent pre-emptively), else those in the proxy's
+    // URL, then asked for.
+    let mut proxy_credentials = proxy
+        .as_ref()
+        .and_then(|p| job.cache().proxy_get(p))
+        .or_else(|| job.settings.proxy.as_ref().and_then(|p| p.credentials()))
+        .map(|c| (c, ProxySource::Cache));
     loop {
         job.check_aborted()?;
-        let authorization = auth.header(&method, &url, &job.credentials);
-        let attempt = || {
-            let proxy_credentials = proxy_credentials.as_ref().map(|(c, _)| c);
-            send(job, &method, &url, &headers, body.as_ref(), authorization.clone(), proxy_credentials)
-        };
-        let mut sent = attempt();
-        if closed_before_responding(&sent) && is_idempotent(&method) {
+        let authorization = auth.header(&out.method, &out.url, &job.credentials);
+        let for_proxy = proxy_credentials.as_ref().map(|(c, _)| c);
+        let mut sent = send(job, &out, authorization.clone(), for_proxy).await;
+        if closed_before_responding(&sent) && is_idempotent(&out.method) {
             // The server closed the connection (an idle keep-alive connection it had
             // dropped, usually) before answering: replay once, as Qt, browsers and curl do.
             log::debug!("request {}: connection closed before any response, replaying once", job.id);
-            sent = attempt();
+            sent = send(job, &out, authorization, for_proxy).await;
         }
-        let response = match sent {
-            Err(Stop::ProxyAuthenticationRequired) => {
-                let failed = proxy_credentials.take();
-                if let (Some((_, ProxySource::Cache)), Some(proxy)) = (&failed, &proxy) {
-                    job.cache().proxy_forget(proxy);
+        let challenge = match sent {
+            Err(Stop::ProxyAuthenticationRequired { realm }) => Some((realm, None)),
+            Ok(exchanged)
+                if exchanged.response.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED
+                    && exchanged.forward_proxy =>
+            {
+                // Plain http through the proxy: its 407 is an ordinary response.
+                let values = exchanged.response.headers().get_all(hyper::header::PROXY_AUTHENTICATE);
+                let challenges = parse_challenges(values.iter().filter_map(|v| v.to_str().ok()));
+                let realm = choose(&challenges).map(|c| c.realm().to_owned()).unwrap_or_default();
+                Some((realm, Some(exchanged)))
+            }
+            Ok(exchanged) => {
+                if let (Some((credentials, source @ ProxySource::Asked)), Some(proxy)) =
+                    (&mut proxy_credentials, &proxy)
+                {
+                    // The proxy let the request through: it accepted them.
+                    job.cache().proxy_insert(proxy.clone(), credentials.clone());
+                    *source = ProxySource::Cache;
                 }
-                // The proxy refused the tunnel: ask, every time (as Qt does). Its realm is
-                // unknown: ureq reports a refused CONNECT without its headers.
-                let failed = failed.map(|(credentials, _)| credentials);
-                let question =
-                    Question::Credentials { realm: String::new(), from: Challenger::Proxy, failed };
-                match credentials(job.ask(question)?) {
-                    Some(credentials) => {
-                        proxy_credentials = Some((credentials, ProxySource::Asked));
-                        continue;
-                    }
-                    None => return Err(Stop::ProxyAuthenticationRequired),
+                match answer(job, &mut out, &mut auth, &mut hops, exchanged).await? {
+                    Step::Done => return Ok(()),
+                    Step::Again => continue,
                 }
             }
-            other => other?,
+            Err(stop) => return Err(stop),
         };
-        if let (Some((credentials, source @ ProxySource::Asked)), Some(proxy)) =
-            (&mut proxy_credentials, &proxy)
-        {
-            // The tunnel was opened: the proxy accepted them.
-            job.cache().proxy_insert(proxy.clone(), credentials.clone());
-            *source = ProxySource::Cache;
+        // The proxy wants credentials: ask, every time (as Qt does).
+        let Some((realm, refusal)) = challenge else { unreachable!("only a challenge gets here") };
+        let failed = proxy_credentials.take();
+        if let (Some((_, ProxySource::Cache)), Some(proxy)) = (&failed, &proxy) {
+            job.cache().proxy_forget(proxy);
         }
-        headers::check_response_fields(response.headers())?;
-        let status = response.status().as_u16();
-
-        if status == 401 {
-            let next = match auth.on_challenge(&url, response.headers(), &job.credentials) {
-                Challenged::Retry => Next::Retry,
-                Challenged::Deliver => Next::Deliver,
-                Challenged::Ask { realm, failed } => {
-                    let question = Question::Credentials { realm, from: Challenger::Server, failed };
-                    auth.answered(credentials(job.ask(question)?))
+        let failed = failed.map(|(credentials, _)| credentials);
+        let question = Question::Credentials { realm, from: Challenger::Proxy, failed };
+        match credentials(job.ask(question).await?) {
+            Some(credentials) => {
+                proxy_credentials = Some((credentials, ProxySource::Asked));
+                if let Some(refusal) = refusal {
+                    finish_with(job, refusal).await;
                 }
-            };
-            match next {
-                Next::Retry => {
-                    drain(response);
-                    continue;
-                }
-                Next::Deliver => return deliver(job, response, &url, None),
             }
+            None => match refusal {
+                // The 407 is the answer: its body readable, then ProxyAuthenticationRequiredError.
+                Some(refusal) => return deliver(job, &out.url, refusal, None).await,
+                None => return Err(Stop::ProxyAuthenticationRequired { realm: String::new() }),
+            },
         }
-        auth.accepted(&url, &job.credentials);
+    }
+}
 
-        let location = response.headers().get(http::header::LOCATION).map(|v| v.as_bytes());
-        let decision =
-            match redirect::decide(status, location, &url, &method, job.policy, hops, job.max_redirects) {
-                Ok(decision) => decision,
-                Err(failure) => {
-                    // A redirect refused or failed: the reply keeps the 3xx's status and
-                    // headers, as in Qt.
-                    announce(job, &response, &url, None)?;
-                    return Err(failure.into());
-                }
-            };
-        let hop = match decision {
-            Decision::Deliver => return deliver(job, response, &url, None),
-            Decision::Keep(target) => return deliver(job, response, &url, Some(target)),
-            Decision::Follow(hop) => hop,
+/// What to do after a response.
+enum Step {
+    Done,
+    Again,
+}
+
+/// Handles a response: a 401 (retry with credentials, or deliver it), a redirect (follow
+/// it, refuse it, or keep it), or the final response.
+async fn answer(
+    job: &Job,
+    out: &mut Outgoing,
+    auth: &mut AuthState,
+    hops: &mut u32,
+    exchanged: Exchanged,
+) -> Outcome<Step> {
+    let mut exchanged = exchanged;
+    let status = exchanged.response.status().as_u16();
+    if status == 401 {
+        exchanged.release_if_done(job);
+        let next = match auth.on_challenge(&out.url, exchanged.response.headers(), &job.credentials) {
+            Challenged::Retry => Next::Retry,
+            Challenged::Deliver => Next::Deliver,
+            Challenged::Ask { realm, failed } => {
+                let question = Question::Credentials { realm, from: Challenger::Server, failed };
+                auth.answered(credentials(job.ask(question).await?))
+            }
         };
-        hops += 1;
-        if job.policy == RedirectPolicy::UserVerifiedRedirectPolicy {
-            let allowed = matches!(
-                job.ask(Question::Redirect(hop.target.clone()))?,
-                Answer::Redirect { allowed: true }
-            );
-            if !allowed {
-                return deliver(job, response, &url, Some(hop.target));
+        return match next {
+            Next::Retry => {
+                finish_with(job, exchanged).await;
+                Ok(Step::Again)
             }
-        } else {
-            job.emit(ReplyEvent::Redirected(hop.target.clone()))?;
+            Next::Deliver => deliver(job, &out.url, exchanged, None).await.map(|()| Step::Done),
+        };
+    }
+    auth.accepted(&out.url, &job.credentials);
+
+    let location = exchanged.response.headers().get(hyper::header::LOCATION).map(|v| v.as_bytes());
+    let decided =
+        redirect::decide(status, location, &out.url, &out.method, job.policy, *hops, job.max_redirects);
+    let hop = match decided {
+        Ok(Decision::Deliver) => return deliver(job, &out.url, exchanged, None).await.map(|()| Step::Done),
+        Ok(Decision::Keep(target)) => {
+            return deliver(job, &out.url, exchanged, Some(target)).await.map(|()| Step::Done);
         }
-        drain(response);
-        hop.rewrite(&mut method, &mut body, &mut headers);
-        if hop.is_cross_origin() {
-            // Never hand the first origin's credentials to another origin.
-            auth = AuthState::new(job.id, &hop.target);
+        Ok(Decision::Follow(hop)) => hop,
+        Err(failure) => {
+            // A redirect refused or failed: the reply keeps the 3xx's status and headers,
+            // as in Qt.
+            announce(job, &exchanged.response, &out.url, exchanged.encrypted, None)?;
+            return Err(failure.into());
         }
-        url = hop.target;
+    };
+    *hops += 1;
+    if job.policy == RedirectPolicy::UserVerifiedRedirectPolicy {
+        exchanged.release_if_done(job);
+        let answer = job.ask(Question::Redirect(hop.target.clone())).await?;
+        if !matches!(answer, Answer::Redirect { allowed: true }) {
+            return deliver(job, &out.url, exchanged, Some(hop.target)).await.map(|()| Step::Done);
+        }
+    } else {
+        job.emit(ReplyEvent::Redirected(hop.target.clone()))?;
+    }
+    finish_with(job, exchanged).await;
+    hop.rewrite(&mut out.method, &mut out.body, &mut out.headers);
+    if hop.is_cross_origin() {
+        // Never hand the first origin's credentials to another origin.
+        *auth = AuthState::new(job.id, &hop.target);
+    }
+    out.url = hop.target;
+    Ok(Step::Again)
+}
+
+/// Delivers the final response; its connection serves later requests once the body is in.
+async fn deliver(job: &Job, url: &Url, exchanged: Exchanged, redirect_target: Option<Url>) -> Outcome<()> {
+    let Exchanged { response, connection, encrypted, key, .. } = exchanged;
+    let status = response.status();
+    let announced = announce(job, &response, url, encrypted, redirect_target)?;
+    transfer::body(job, response.into_body(), &announced).await?;
+    if let Some(connection) = connection {
+        job.net.connections.checkin(&key, connection);
+    }
+    transfer::http_error(status, url, &announced)
+}
+
+/// Drops a response we do not deliver (a retried 401, a redirect followed), keeping its
+/// connection when its body could be read off.
+async fn finish_with(job: &Job, exchanged: Exchanged) {
+    let Exchanged { response, connection, key, .. } = exchanged;
+    if drain(job, response.into_body()).await
+        && let Some(connection) = connection
+    {
+        job.net.connections.checkin(&key, connection);
     }
 }
 
 /// Whether a send failed because the connection closed or was reset before a response.
-fn closed_before_responding(sent: &Outcome<http::Response<ureq::Body>>) -> bool {
+fn closed_before_responding(sent: &Outcome<Exchanged>) -> bool {
     matches!(sent, Err(Stop::Failed(failure)) if failure.error == NetworkError::RemoteHostClosedError)
 }
 
@@ -160,88 +256,157 @@ fn credentials(answer: Answer) -> Option<Credentials> {
     }
 }
 
-/// One exchange with the server (or proxy): the request as Qt sends it, through the
-/// manager's agent with this request's settings.
-fn send(
+/// One exchange: a connection of the manager's (an idle one, or a new one), the request as
+/// Qt sends it, and the response's head.
+async fn send(
     job: &Job,
-    method: &Method,
-    url: &Url,
-    headers: &[(Vec<u8>, Vec<u8>)],
-    body: Option<&Arc<Vec<u8>>>,
+    out: &Outgoing,
     authorization: Option<String>,
     proxy_credentials: Option<&Credentials>,
-) -> Outcome<http::Response<ureq::Body>> {
-    use ureq::RequestExt as _;
-    let target = wire_url(url);
-    let mut builder = http::Request::builder().method(method.clone()).uri(target.as_str());
-    let has = |name: &str| headers::has(headers, name);
-    for (name, value) in headers {
+) -> Outcome<Exchanged> {
+    let settings = &job.settings;
+    let route = job.route();
+    let key = PoolKey {
+        origin: Origin::of(&out.url),
+        proxy: settings.proxy.as_ref().map(|p| p.url().to_string()),
+        tls: settings.tls.identity(),
+    };
+    let connection = match job.net.connections.checkout(&key) {
+        Some(connection) => connection,
+        None => {
+            let opened = connect::connect(connect::Route {
+                url: &out.url,
+                proxy: settings.proxy.as_ref(),
+                proxy_credentials,
+                tls: settings.tls.config(),
+                connect_timeout: settings.connect_timeout,
+            })
+            .await;
+            opened.map_err(|e| classify::connect_error(e, &route))?
+        }
+    };
+    let request = build(job, out, &connection, authorization, proxy_credentials)?;
+    let Established { sender, encrypted, forward_proxy } = connection;
+    let (response, sender) = match sender {
+        Sender::Http1(mut sender) => {
+            in_time(job, sender.ready()).await?.map_err(|e| classify::hyper_error(&e, &route))?;
+            let response = in_time(job, sender.send_request(request)).await?;
+            (response, Sender::Http1(sender))
+        }
+        Sender::Http2(mut sender) => {
+            // Shared: others multiplex on it while this request runs.
+            job.net.connections.checkin(
+                &key,
+                Established { sender: Sender::Http2(sender.clone()), encrypted, forward_proxy },
+            );
+            in_time(job, sender.ready()).await?.map_err(|e| classify::hyper_error(&e, &route))?;
+            let response = in_time(job, sender.send_request(request)).await?;
+            (response, Sender::Http2(sender))
+        }
+    };
+    let response = response.map_err(|e| classify::hyper_error(&e, &route))?;
+    headers::check_response_fields(response.headers())?;
+    job.net.cookies.store_from(&out.url, response.headers());
+    let connection = Some(Established { sender, encrypted, forward_proxy });
+    Ok(Exchanged { response, connection, encrypted, forward_proxy, key })
+}
+
+/// The request as it goes on the wire (see `headers.rs` for Qt's defaults).
+fn build(
+    job: &Job,
+    out: &Outgoing,
+    connection: &Established,
+    authorization: Option<String>,
+    proxy_credentials: Option<&Credentials>,
+) -> Outcome<Request<UploadBody>> {
+    let target = wire_url(&out.url);
+    // HTTP/1.1 to the origin: origin-form, with `Host`. To a proxy (plain http) the
+    // absolute form; HTTP/2 takes the whole URI for its pseudo-headers.
+    let http2 = matches!(connection.sender, Sender::Http2(_));
+    let uri = if connection.forward_proxy || http2 {
+        target.as_str().to_owned()
+    } else {
+        target[url::Position::BeforePath..url::Position::AfterQuery].to_owned()
+    };
+    let uri = if uri.is_empty() { "/".to_owned() } else { uri };
+    let mut builder = Request::builder().method(out.method.clone()).uri(uri);
+    let has = |name: &str| headers::has(&out.headers, name);
+    if !http2 && !has("host") {
+        builder = builder.header(hyper::header::HOST, host_header(&out.url));
+    }
+    for (name, value) in &out.headers {
         // The body's real length goes out instead: a wrong one would hang the exchange.
         if !name.eq_ignore_ascii_case(b"content-length") {
             builder = builder.header(name.as_slice(), value.as_slice());
         }
     }
     if !has("accept-encoding") {
-        builder = builder
-            .header(http::header::ACCEPT_ENCODING, http::HeaderValue::from_static(headers::ACCEPT_ENCODING));
+        builder = builder.header(
+            hyper::header::ACCEPT_ENCODING,
+            hyper::header::HeaderValue::from_static(headers::ACCEPT_ENCODING),
+        );
     }
     if !has("accept-language") {
-        builder = builder.header(http::header::ACCEPT_LANGUAGE, headers::accept_language());
+        builder = builder.header(hyper::header::ACCEPT_LANGUAGE, headers::accept_language());
     }
-    if !has("connection") {
-        builder =
-            builder.header(http::header::CONNECTION, http::HeaderValue::from_static(headers::CONNECTION));
+    if !has("user-agent") {
+        builder = builder
+            .header(hyper::header::USER_AGENT, hyper::header::HeaderValue::from_static(headers::USER_AGENT));
+    }
+    if !http2 && !has("connection") {
+        builder = builder
+            .header(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static(headers::CONNECTION));
     }
     if let Some(value) = authorization.filter(|_| !has("authorization")) {
-        builder = builder.header("authorization", value);
+        builder = builder.header(hyper::header::AUTHORIZATION, value);
     }
-    let sends_form = [Method::POST, Method::PUT, Method::PATCH].contains(method);
-    let send_body = match body {
+    if !has("cookie")
+        && let Some(cookies) = job.net.cookies.header_for(&out.url)
+    {
+        builder = builder.header(hyper::header::COOKIE, cookies);
+    }
+    if connection.forward_proxy
+        && let Some(Credentials { user, password }) = proxy_credentials
+    {
+        // Credentials for the proxy go to the proxy only: it strips this header.
+        builder = builder.header(hyper::header::PROXY_AUTHORIZATION, basic_header(user, password));
+    }
+    let sends_form = [Method::POST, Method::PUT, Method::PATCH].contains(&out.method);
+    let body = match &out.body {
         Some(data) => {
-            builder = builder.header("content-length", data.len());
+            builder = builder.header(hyper::header::CONTENT_LENGTH, data.len());
             if sends_form && !has("content-type") {
                 // Qt does the same, with a warning.
                 log::warn!(
-                    "content-type missing in HTTP {method}, defaulting to application/x-www-form-urlencoded"
+                    "content-type missing in HTTP {}, defaulting to application/x-www-form-urlencoded",
+                    out.method
                 );
-                builder = builder.header("content-type", "application/x-www-form-urlencoded");
+                builder = builder.header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded");
             }
-            ureq::SendBody::from_owned_reader(Upload::new(job.id, job.events.clone(), data.clone()))
+            UploadBody::new(data, Progress { id: job.id, events: job.events.clone() })
         }
         None => {
             if sends_form {
-                builder = builder.header("content-length", 0);
+                builder = builder.header(hyper::header::CONTENT_LENGTH, 0);
             }
-            ureq::SendBody::none()
+            UploadBody::empty()
         }
     };
-    let request = builder.body(send_body).map_err(|e| {
+    builder.body(body).map_err(|e| {
         Stop::Failed(Failure::new(
             NetworkError::ProtocolInvalidOperationError,
             format!("Invalid request: {e}"),
         ))
-    })?;
-    let route = job.route(url);
-    let settings = &job.settings;
-    let proxy = match &settings.proxy {
-        Some(proxy) => Some(
-            proxy
-                .for_request(proxy_credentials)
-                .map_err(|e| job.stopped(|| classify::ureq_error(&e, &route)))?,
-        ),
-        None => None,
-    };
-    let timeout = job.limits.transfer_timeout;
-    request
-        .with_agent(&job.agent)
-        .configure()
-        .timeout_per_read(timeout)
-        .timeout_per_write(timeout)
-        .timeout_connect(settings.connect_timeout)
-        .proxy(proxy)
-        .tls_config(settings.tls.clone())
-        .run()
-        .map_err(|e| job.stopped(|| classify::ureq_error(&e, &route)))
+    })
+}
+
+/// `Host`: the host, and the port when it is not the scheme's default.
+fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
 }
 
 /// The URL as it goes on the wire: no user info, no fragment.

@@ -4,8 +4,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use cute_core::Emitter;
-use ureq::Agent;
-use ureq::http::Method;
+use hyper::Method;
 use url::Url;
 
 use crate::auth::cache::CredentialCache;
@@ -16,6 +15,8 @@ use crate::settings::Settings;
 use crate::sync::lock;
 
 use super::classify::Route;
+use super::connections::Connections;
+use super::cookies::Cookies;
 use super::stop::{Outcome, Stop};
 
 /// Everything a worker needs for one request, fixed when the request is made.
@@ -30,11 +31,18 @@ pub(crate) struct Job {
     pub(crate) limits: Limits,
     pub(crate) control: Arc<Control>,
     pub(crate) events: Emitter<Event>,
-    /// The manager's agent (its connection pool and cookie jar).
-    pub(crate) agent: Agent,
+    /// The manager's connections and cookies.
+    pub(crate) net: Arc<Net>,
     /// The manager's settings when the request was made.
     pub(crate) settings: Arc<Settings>,
     pub(crate) credentials: Arc<Mutex<CredentialCache>>,
+}
+
+/// What the requests of one manager share for its life.
+#[derive(Default)]
+pub(crate) struct Net {
+    pub(crate) connections: Connections,
+    pub(crate) cookies: Cookies,
 }
 
 /// A request's limits; `None` is off.
@@ -59,9 +67,10 @@ impl Job {
     }
 
     /// Asks the loop and waits for its answer; an abort ends the wait (and the request).
-    pub(crate) fn ask(&self, question: Question) -> Outcome<Answer> {
+    pub(crate) async fn ask(&self, question: Question) -> Outcome<Answer> {
+        let answer = self.control.ask();
         self.emit(ReplyEvent::Question(question))?;
-        self.control.await_answer().ok_or(Stop::Canceled)
+        answer.await.map_err(|_| Stop::Canceled)
     }
 
     /// The manager's credential cache.
@@ -74,9 +83,9 @@ impl Job {
         self.settings.proxy.as_ref().map(|p| p.url())
     }
 
-    /// Where a request to `url` goes, for error classification.
-    pub(crate) fn route<'a>(&'a self, url: &'a Url) -> Route<'a> {
-        Route { url, proxy: self.proxy_url() }
+    /// How requests go, for error classification.
+    pub(crate) fn route(&self) -> Route<'_> {
+        Route { proxy: self.proxy_url() }
     }
 
     /// The stop for a failed operation: canceled if the request was aborted (an abort cuts

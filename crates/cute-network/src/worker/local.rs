@@ -1,15 +1,12 @@
 //! `file:` and `data:` URLs (private), as Qt's file and data backends serve them.
 
-use std::fs::File;
-use std::io::Write as _;
-
 use base64::Engine as _;
 
-use ureq::http::Method;
+use hyper::Method;
 
 use super::job::Job;
 use super::stop::{Outcome, Stop, fail};
-use super::transfer::stream;
+use super::transfer::stream_local;
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{MetaData, ReplyEvent};
 
@@ -28,7 +25,7 @@ fn unsupported(job: &Job) -> Outcome<()> {
 /// ContentOperationNotPermittedError, one that cannot be read or written
 /// ContentAccessDenied. No HTTP status; `Content-Length` and `Last-Modified` as Qt sets
 /// them.
-pub(crate) fn file(job: &Job) -> Outcome<()> {
+pub(crate) async fn file(job: &Job) -> Outcome<()> {
     let Ok(path) = job.url.to_file_path() else {
         return fail(
             NetworkError::ProtocolInvalidOperationError,
@@ -43,14 +40,14 @@ pub(crate) fn file(job: &Job) -> Outcome<()> {
         );
     }
     match job.method {
-        Method::GET | Method::HEAD => read_file(job, &path, &shown),
-        Method::PUT => write_file(job, &path, &shown),
+        Method::GET | Method::HEAD => read_file(job, &path, &shown).await,
+        Method::PUT => write_file(job, &path, &shown).await,
         _ => unsupported(job),
     }
 }
 
-fn read_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
-    let file = File::open(path).map_err(|e| {
+async fn read_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| {
         let error = match e.kind() {
             std::io::ErrorKind::NotFound => NetworkError::ContentNotFoundError,
             std::io::ErrorKind::PermissionDenied => NetworkError::ContentAccessDenied,
@@ -58,7 +55,7 @@ fn read_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
         };
         Stop::Failed(Failure::new(error, format!("Error opening {shown}: {e}")))
     })?;
-    let metadata = file.metadata().ok();
+    let metadata = file.metadata().await.ok();
     let length = metadata.as_ref().map(|m| m.len());
     let mut headers = Vec::new();
     if let Some(length) = length {
@@ -71,17 +68,22 @@ fn read_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
     if job.method == Method::HEAD {
         return Ok(());
     }
-    stream(job, &job.url, file, None)
+    stream_local(job, file).await
 }
 
 /// PUT: the body becomes the file's content (created or truncated).
-fn write_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
+async fn write_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
+    use tokio::io::AsyncWriteExt as _;
     let body: &[u8] = job.body.as_deref().map_or(&[], Vec::as_slice);
     let denied = |e: std::io::Error| {
         Stop::Failed(Failure::new(NetworkError::ContentAccessDenied, format!("Error opening {shown}: {e}")))
     };
-    let mut file = File::create(path).map_err(denied)?;
-    file.write_all(body).and_then(|()| file.flush()).map_err(|e| {
+    let mut file = tokio::fs::File::create(path).await.map_err(denied)?;
+    let written = async {
+        file.write_all(body).await?;
+        file.flush().await
+    };
+    written.await.map_err(|e| {
         Stop::Failed(Failure::new(
             NetworkError::ProtocolFailure,
             format!("Write error writing to {shown}: {e}"),
@@ -93,7 +95,7 @@ fn write_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
 }
 
 /// `data:[<mediatype>][;base64],<data>` (RFC 2397), GET/HEAD.
-pub(crate) fn data(job: &Job) -> Outcome<()> {
+pub(crate) async fn data(job: &Job) -> Outcome<()> {
     if job.method != Method::GET && job.method != Method::HEAD {
         return unsupported(job);
     }
@@ -135,7 +137,7 @@ pub(crate) fn data(job: &Job) -> Outcome<()> {
     if job.method == Method::HEAD {
         return Ok(());
     }
-    stream(job, &job.url, &body[..], None)
+    stream_local(job, &body[..]).await
 }
 
 fn percent_decode(s: &str) -> Vec<u8> {

@@ -1,17 +1,20 @@
-//! The worker side (private): what a pool thread does with one request.
+//! The worker side (private): what the manager's runtime does with one request.
 //!
-//! [`run`] takes a [`Job`], serves it by scheme (`http` over ureq, `file:` and `data:`
-//! locally) and reports `Finished` to the loop exactly once, whatever happens, a panic
-//! included. Everything a worker tells the loop goes through the job's emitter as
-//! [`ReplyEvent`](crate::protocol::ReplyEvent)s; what it asks, it asks through
-//! [`Job::ask`].
+//! [`run`] takes a [`Job`], serves it by scheme (`http` over hyper, `file:` and `data:`
+//! locally) and reports `Finished` to the loop, once. Everything a request tells the loop
+//! goes through the job's emitter as [`ReplyEvent`](crate::protocol::ReplyEvent)s; what it
+//! asks, it asks through [`Job::ask`].
 //!
 //! Inside, bottom-up: `stop` (how a request ends early), `classify` (what a failure
-//! means), `job`, `transport` (the ureq agent and its abortable connections), `upload`,
+//! means), `headers` (Qt's request headers and response limits), `upload`,
+//! `connect` (opening a connection), `connections` (the idle ones), `cookies`, `job`,
 //! `transfer` (delivering a response), `redirect` (the policy), then `http` and `local`,
 //! which serve a scheme each.
 
 mod classify;
+mod connect;
+mod connections;
+mod cookies;
 mod headers;
 mod http;
 mod job;
@@ -19,30 +22,18 @@ mod local;
 mod redirect;
 mod stop;
 mod transfer;
-mod transport;
 mod upload;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-pub(crate) use job::{Job, Limits};
-pub(crate) use transport::{Generation, build_agent, tls_trusting};
+pub(crate) use job::{Job, Limits, Net};
 
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{ReplyEvent, Scheme};
 use stop::{Outcome, Stop};
-use transport::Running;
 
-/// Runs `job` to the end and reports `Finished` for it (once).
-pub(crate) fn run(job: Job) {
-    let _running = Running::enter(job.control.clone());
-    let outcome = catch_unwind(AssertUnwindSafe(|| execute(&job)));
-    let result = match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(stop)) => Err(stop.into_failure()),
-        Err(_) => {
-            Err(Failure::new(NetworkError::UnknownNetworkError, "internal error in the network worker"))
-        }
-    };
+/// Runs `job` to the end and reports `Finished` for it. (If the job's task is cancelled by
+/// an abort, nothing is reported: the loop has finished the reply itself.)
+pub(crate) async fn run(job: Job) {
+    let result = execute(&job).await.map_err(Stop::into_failure);
     if let Err(failure) = &result {
         log::debug!("request {} failed: {:?}: {}", job.id, failure.error, failure.message);
     }
@@ -50,14 +41,19 @@ pub(crate) fn run(job: Job) {
     let _ = job.emit(ReplyEvent::Finished(result));
 }
 
-fn execute(job: &Job) -> Outcome<()> {
+/// What the loop reports for a request whose task panicked.
+pub(crate) fn panicked() -> Failure {
+    Failure::new(NetworkError::UnknownNetworkError, "internal error in the network worker")
+}
+
+async fn execute(job: &Job) -> Outcome<()> {
     // A job aborted while queued is not started, whatever its scheme (a `file:` open can
     // block, on a FIFO say).
     job.check_aborted()?;
     match Scheme::of(&job.url) {
-        Some(Scheme::Http | Scheme::Https) => http::run(job),
-        Some(Scheme::File) => local::file(job),
-        Some(Scheme::Data) => local::data(job),
+        Some(Scheme::Http | Scheme::Https) => http::run(job).await,
+        Some(Scheme::File) => local::file(job).await,
+        Some(Scheme::Data) => local::data(job).await,
         // The loop refuses other schemes before making a job.
         None => Err(Stop::Failed(Failure::new(
             NetworkError::ProtocolUnknownError,

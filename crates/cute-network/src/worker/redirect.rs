@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ureq::http::Method;
+use hyper::Method;
 use url::Url;
 
 use crate::error::{Failure, NetworkError};

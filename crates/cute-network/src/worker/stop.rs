@@ -8,8 +8,10 @@ pub(crate) enum Stop {
     Failed(Failure),
     /// Aborted: the loop has finished (or will finish) the reply itself.
     Canceled,
-    /// The proxy refused the CONNECT tunnel with 407.
-    ProxyAuthenticationRequired,
+    /// The proxy refused the `CONNECT` tunnel with 407, challenging for `realm`.
+    ProxyAuthenticationRequired {
+        realm: String,
+    },
 }
 
 impl From<Failure> for Stop {
@@ -23,7 +25,7 @@ impl Stop {
         match self {
             Stop::Failed(failure) => failure,
             Stop::Canceled => Failure::canceled(),
-            Stop::ProxyAuthenticationRequired => {
+            Stop::ProxyAuthenticationRequired { .. } => {
                 Failure::new(NetworkError::ProxyAuthenticationRequiredError, "Proxy requires authentication")
             }
         }

@@ -1,35 +1,36 @@
-//! Delivering a response to the loop: its metadata, then its body (decoded: gzip, deflate,
-//! brotli, zstd, within the safety limits) in chunks through the hand-off bounded in bytes.
+//! Delivering a response to the loop: its metadata, then its body (decoded: zstd, brotli,
+//! gzip, deflate, within the safety limits) in chunks through the hand-off bounded in bytes.
 
-use std::cell::{Cell, RefCell};
-use std::io::{self, BufRead, Read};
-use std::rc::Rc;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
-use ureq::http;
+use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
+use bytes::{Bytes, BytesMut};
+use http_body::Body as _;
+use hyper::body::Incoming;
+use hyper::{HeaderMap, Response, StatusCode};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio_util::io::StreamReader;
 use url::Url;
 
-use super::classify::{self, Body, TransportError};
+use super::classify::{self, TransportError};
 use super::job::Job;
 use super::stop::{Outcome, Stop, fail};
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{MetaData, ReplyEvent};
 use crate::request::redact;
 
-/// Body chunk size read from the connection.
+/// Chunks handed to the loop are gathered up to about this size when the data is there.
 pub(crate) const CHUNK: usize = 64 * 1024;
-
-/// The buffer between the connection and a gzip/deflate decoder.
-const DECODER_BUFFER: usize = 32 * 1024;
 
 /// The decompression-bomb guard: past the threshold, a body may decode to at most this
 /// many times its compressed size (Qt's ratio).
 const DECOMPRESSION_RATIO: u64 = 40;
-
-thread_local! {
-    /// This worker thread's read buffer, reused from request to request: zeroing a fresh
-    /// 64 KiB buffer per request costs more than a small request's whole exchange.
-    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
 
 /// The content codings we decode: exactly those the default `Accept-Encoding` offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,106 +57,77 @@ impl Coding {
 /// What [`announce`] learned about a response's body.
 pub(crate) struct Announced {
     coding: Coding,
-    /// The `Content-Encoding`, for the log.
-    encoding: String,
     /// The reason phrase, for an error's message.
     reason: String,
+}
+
+/// The reason phrase of a response: the server's (hyper keeps one that is not the
+/// standard phrase of the code), else the standard one, else the code itself.
+fn reason_of(response: &Response<Incoming>) -> String {
+    let status = response.status();
+    let sent = response
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned());
+    sent.filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or(status.as_str()).to_owned())
 }
 
 /// Sends a response's status and headers to the loop (the reply's metadata).
 /// `redirect_target` is a redirect that was not followed.
 pub(crate) fn announce(
     job: &Job,
-    response: &http::Response<ureq::Body>,
+    response: &Response<Incoming>,
     url: &Url,
+    encrypted: bool,
     redirect_target: Option<Url>,
 ) -> Outcome<Announced> {
     let status = response.status();
-    let header = |name: http::header::HeaderName| {
-        response.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_ascii_lowercase())
+    let headers = response.headers();
+    let header = |name: hyper::header::HeaderName| {
+        headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_ascii_lowercase())
     };
-    let encoding = header(http::header::CONTENT_ENCODING).unwrap_or_default();
+    let encoding = header(hyper::header::CONTENT_ENCODING).unwrap_or_default();
     // A caller that set `Accept-Encoding` itself gets the body as it came (as in Qt).
     let coding = if super::headers::has(&job.headers, "accept-encoding") {
         Coding::Identity
     } else {
         Coding::of(&encoding)
     };
-    let length = header(http::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    let length = header(hyper::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     // A HEAD's, a 204's or a 304's `Content-Length` describes a body that is not sent.
-    let bodiless = job.method == http::Method::HEAD || matches!(status.as_u16(), 204 | 304);
-    let headers: Vec<(Vec<u8>, Vec<u8>)> = response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect();
-    // The reason phrase the server sent (noted by the transport: ureq does not keep it);
-    // failing that, the standard one, or the code itself (never an empty "server replied: ").
-    let reason = job
-        .control
-        .reason_for(status.as_u16())
-        .filter(|r| !r.trim().is_empty())
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or(status.as_str()).to_owned());
+    let bodiless = job.method == hyper::Method::HEAD || matches!(status.as_u16(), 204 | 304);
+    let reason = reason_of(response);
     job.emit(ReplyEvent::MetaData(
         url.clone(),
         Box::new(MetaData {
             status: Some(status.as_u16()),
             reason: reason.clone(),
-            headers,
-            encrypted: url.scheme() == "https",
+            headers: pairs(headers),
+            encrypted,
             total: if coding == Coding::Identity && !bodiless { length } else { None },
             original_length: length,
             redirect_target,
         }),
     ))?;
-    Ok(Announced { coding, encoding, reason })
+    Ok(Announced { coding, reason })
 }
 
-/// Sends the final response's metadata, then its body, then reports an HTTP error status.
-/// `redirect_target` is a redirect that was not followed.
-pub(crate) fn deliver(
-    job: &Job,
-    response: http::Response<ureq::Body>,
-    url: &Url,
-    redirect_target: Option<Url>,
-) -> Outcome<()> {
-    let status = response.status();
-    let Announced { coding, encoding, reason } = announce(job, &response, url, redirect_target)?;
-    let reader = response.into_body().into_reader();
-    if coding == Coding::Identity {
-        stream(job, url, reader, None)?;
-    } else {
-        let count = Rc::new(Cell::new(0u64));
-        let counted = Counting { inner: reader, count: count.clone() };
-        let mut raw = io::BufReader::with_capacity(DECODER_BUFFER, counted);
-        // An empty body (HEAD, 204, 304, `Content-Length: 0`) is empty, whatever its
-        // `Content-Encoding` says: the decoders would call it a truncated stream.
-        let peeked = raw.fill_buf().map(|b| b.is_empty());
-        match peeked {
-            Err(e) => return Err(job.stopped(|| classify::body_error(&e, Body::Decoded, &job.route(url)))),
-            Ok(true) => log::trace!("request {}: empty {encoding} body, nothing to decode", job.id),
-            Ok(false) => match coding {
-                Coding::Deflate => stream(job, url, flate2::bufread::ZlibDecoder::new(raw), Some(&count))?,
-                Coding::Brotli => {
-                    stream(
-                        job,
-                        url,
-                        brotli_decompressor::Decompressor::new(raw, DECODER_BUFFER),
-                        Some(&count),
-                    )?;
-                }
-                Coding::Zstd => {
-                    // The constructor reads the frame header.
-                    let decoder = ruzstd::decoding::StreamingDecoder::new(raw)
-                        .map_err(|e| job.stopped(|| classify::corrupt(e)))?;
-                    stream(job, url, decoder, Some(&count))?;
-                }
-                Coding::Gzip | Coding::Identity => {
-                    stream(job, url, flate2::bufread::MultiGzDecoder::new(raw), Some(&count))?;
-                }
-            },
-        }
+fn pairs(headers: &HeaderMap) -> Vec<(Vec<u8>, Vec<u8>)> {
+    headers.iter().map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+}
+
+/// Streams a response's body to the loop, as [`announce`] found it coded.
+pub(crate) async fn body(job: &Job, body: Incoming, announced: &Announced) -> Outcome<()> {
+    match announced.coding {
+        Coding::Identity => stream_raw(job, body).await,
+        coding => stream_decoded(job, body, coding).await,
     }
+}
+
+/// The error for an HTTP error status, once its body was delivered.
+pub(crate) fn http_error(status: StatusCode, url: &Url, announced: &Announced) -> Outcome<()> {
+    let reason = &announced.reason;
     match NetworkError::from_http_status(status.as_u16()) {
         None => Ok(()),
         Some(NetworkError::AuthenticationRequiredError) => {
@@ -168,52 +140,189 @@ pub(crate) fn deliver(
     }
 }
 
-/// Streams `reader` (the body of `url`) to the loop as `Data` events, enforcing the safety
-/// limits. `compressed` counts the bytes a decoder pulled off the connection, when the
-/// body is being decoded.
-pub(crate) fn stream(job: &Job, url: &Url, reader: impl Read, compressed: Option<&Cell<u64>>) -> Outcome<()> {
-    let mut buf = READ_BUFFER.with(|b| b.take());
-    let result = stream_through(job, url, reader, compressed, &mut buf);
-    READ_BUFFER.with(|b| *b.borrow_mut() = buf);
-    result
+/// Waits for `future` at most the job's transfer (inactivity) timeout.
+pub(crate) async fn in_time<T>(job: &Job, future: impl Future<Output = T>) -> Outcome<T> {
+    match job.limits.transfer_timeout {
+        Some(limit) => tokio::time::timeout(limit, future).await.map_err(|_| timed_out(limit)),
+        None => Ok(future.await),
+    }
 }
 
-fn stream_through(
-    job: &Job,
-    url: &Url,
-    mut reader: impl Read,
-    compressed: Option<&Cell<u64>>,
-    buf: &mut Vec<u8>,
-) -> Outcome<()> {
-    let body = if compressed.is_some() { Body::Decoded } else { Body::Raw };
+fn timed_out(limit: Duration) -> Stop {
+    Stop::Failed(Failure::discarding(
+        NetworkError::TimeoutError,
+        format!("Socket operation timed out (no data for {} ms)", limit.as_millis()),
+    ))
+}
+
+/// The body as it comes: its frames, gathered into chunks.
+async fn stream_raw(job: &Job, mut body: Incoming) -> Outcome<()> {
+    let mut received: u64 = 0;
+    loop {
+        job.check_aborted()?;
+        let first = match in_time(job, next_data(&mut body)).await? {
+            Ok(Some(data)) => data,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(classify::hyper_error(&e, &job.route())),
+        };
+        // Gather what else is there already, up to a chunk, without waiting.
+        let mut chunk = BytesMut::from(first);
+        while chunk.len() < CHUNK {
+            match ready_data(&mut body) {
+                Some(Ok(data)) => chunk.extend_from_slice(&data),
+                Some(Err(e)) => return Err(classify::hyper_error(&e, &job.route())),
+                None => break,
+            }
+        }
+        received += chunk.len() as u64;
+        if let Some(max) = job.limits.max_body
+            && received > max
+        {
+            return fail(
+                NetworkError::ProtocolFailure,
+                format!("Body exceeds the maximum size of {max} bytes"),
+            );
+        }
+        hand_over(job, Vec::from(chunk.freeze())).await?;
+    }
+}
+
+/// The next data frame of `body` (trailers are skipped), `None` at its end.
+async fn next_data(body: &mut Incoming) -> Result<Option<Bytes>, hyper::Error> {
+    std::future::poll_fn(|cx| poll_data(body, cx)).await
+}
+
+/// The next data frame if it is there now.
+fn ready_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match poll_data(body, &mut cx) {
+        Poll::Ready(Ok(Some(data))) => Some(Ok(data)),
+        Poll::Ready(Err(e)) => Some(Err(e)),
+        Poll::Ready(Ok(None)) | Poll::Pending => None,
+    }
+}
+
+fn poll_data(body: &mut Incoming, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, hyper::Error>> {
+    loop {
+        match Pin::new(&mut *body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) if data.is_empty() => continue,
+                Ok(data) => return Poll::Ready(Ok(Some(data))),
+                Err(_trailers) => continue,
+            },
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+            Poll::Ready(None) => return Poll::Ready(Ok(None)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
+/// Streams a local source (a file, a `data:` URL's bytes) to the loop in chunks.
+pub(crate) async fn stream_local(job: &Job, mut reader: impl AsyncRead + Unpin) -> Outcome<()> {
+    let mut read: u64 = 0;
+    loop {
+        job.check_aborted()?;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let n = match (&mut reader).take(CHUNK as u64).read_to_end(&mut chunk).await {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) => return fail(NetworkError::ProtocolFailure, format!("Read error: {e}")),
+        };
+        read += n as u64;
+        if let Some(max) = job.limits.max_body
+            && read > max
+        {
+            return fail(
+                NetworkError::ProtocolFailure,
+                format!("Body exceeds the maximum size of {max} bytes"),
+            );
+        }
+        hand_over(job, chunk).await?;
+    }
+}
+
+/// Hands a chunk to the loop within the hand-off budget.
+async fn hand_over(job: &Job, chunk: Vec<u8>) -> Outcome<()> {
+    if !job.control.acquire(chunk.len()).await {
+        return Err(Stop::Canceled);
+    }
+    job.emit(ReplyEvent::Data(chunk))
+}
+
+/// The body's frames as a byte stream for a decoder, counting the compressed bytes (for the
+/// bomb guard) and tagging the connection's errors, so that a broken connection under a
+/// compressed body is not taken for corrupt data.
+struct Frames {
+    /// The first frame, read before the decoder was built.
+    first: Option<Bytes>,
+    body: Incoming,
+    compressed: Arc<AtomicU64>,
+}
+
+impl futures_core::Stream for Frames {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        if let Some(first) = self.first.take() {
+            self.compressed.fetch_add(first.len() as u64, Ordering::Relaxed);
+            return Poll::Ready(Some(Ok(first)));
+        }
+        match poll_data(&mut self.body, cx) {
+            Poll::Ready(Ok(Some(data))) => {
+                self.compressed.fetch_add(data.len() as u64, Ordering::Relaxed);
+                Poll::Ready(Some(Ok(data)))
+            }
+            Poll::Ready(Ok(None)) => Poll::Ready(None),
+            Poll::Ready(Err(e)) => {
+                let kind = if e.is_incomplete_message() {
+                    io::ErrorKind::UnexpectedEof
+                } else {
+                    io::ErrorKind::Other
+                };
+                Poll::Ready(Some(Err(io::Error::new(kind, TransportError(io::Error::other(e))))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The body decoded, read in chunks; the bomb guard and the size limit apply to what comes
+/// out.
+async fn stream_decoded(job: &Job, mut body: Incoming, coding: Coding) -> Outcome<()> {
+    // An empty body (HEAD, 204, 304, `Content-Length: 0`) is empty, whatever its
+    // `Content-Encoding` says: a decoder would call it a truncated stream.
+    let first = match in_time(job, next_data(&mut body)).await? {
+        Ok(Some(data)) => data,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(classify::hyper_error(&e, &job.route())),
+    };
+    let compressed = Arc::new(AtomicU64::new(0));
+    let reader = StreamReader::new(Frames { first: Some(first), body, compressed: compressed.clone() });
+    let mut decoder: Pin<Box<dyn AsyncRead + Send>> = match coding {
+        Coding::Gzip => {
+            let mut gzip = GzipDecoder::new(reader);
+            gzip.multiple_members(true);
+            Box::pin(gzip)
+        }
+        Coding::Deflate => Box::pin(ZlibDecoder::new(reader)),
+        Coding::Brotli => Box::pin(BrotliDecoder::new(reader)),
+        Coding::Zstd => Box::pin(ZstdDecoder::new(reader)),
+        Coding::Identity => unreachable!("identity bodies are streamed raw"),
+    };
     let mut decoded: u64 = 0;
     loop {
         job.check_aborted()?;
-        buf.resize(CHUNK, 0);
-        let n = loop {
-            match reader.read(buf) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted && !job.control.is_aborted() => continue,
-                Err(e) => return Err(job.stopped(|| classify::body_error(&e, body, &job.route(url)))),
-            }
-        };
-        if n == 0 {
-            return Ok(());
-        }
-        // A large read hands the buffer itself over (no copy; the next read zeroes a fresh
-        // one, which costs half a copy): at least half full, so a chunk never occupies more
-        // than twice the bytes the hand-off budget counts for it. A small one is copied out
-        // at its exact size.
-        let chunk = if n >= CHUNK / 2 {
-            buf.truncate(n);
-            std::mem::take(buf)
-        } else {
-            buf[..n].to_vec()
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let read = in_time(job, decoder.read_buf(&mut chunk)).await?;
+        let n = match read {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) => return Err(job.stopped(|| classify::decoded_body_error(&e, &job.route()))),
         };
         decoded += n as u64;
-        if let (Some(compressed), Some(threshold)) = (compressed, job.limits.decompression_threshold)
+        if let Some(threshold) = job.limits.decompression_threshold
             && decoded > threshold
-            && decoded > compressed.get().saturating_mul(DECOMPRESSION_RATIO)
+            && decoded > compressed.load(Ordering::Relaxed).saturating_mul(DECOMPRESSION_RATIO)
         {
             // Qt's error for it, and what was decoded so far is thrown away.
             return Err(Stop::Failed(Failure::discarding(
@@ -221,7 +330,7 @@ fn stream_through(
                 format!(
                     "Decompression stopped: {decoded} bytes from {} compressed bytes exceeds the safety \
                      ratio of {DECOMPRESSION_RATIO}:1 (see set_decompressed_safety_check_threshold)",
-                    compressed.get()
+                    compressed.load(Ordering::Relaxed)
                 ),
             )));
         }
@@ -233,31 +342,19 @@ fn stream_through(
                 format!("Body exceeds the maximum size of {max} bytes"),
             );
         }
-        if !job.control.acquire(n as u64) {
-            return Err(Stop::Canceled);
-        }
-        job.emit(ReplyEvent::Data(chunk))?;
+        hand_over(job, chunk).await?;
     }
 }
 
-/// Reads and discards a body we do not deliver (a redirect, a retried 401), up to 1 MiB;
-/// a larger body is dropped with its connection.
-pub(crate) fn drain(response: http::Response<ureq::Body>) {
-    let mut reader = response.into_body().into_reader().take(1024 * 1024);
-    let _ = io::copy(&mut reader, &mut io::sink());
-}
-
-/// Counts the compressed bytes a decoder pulls, for the decompression-ratio guard, and
-/// tags the connection's errors so that they are not taken for corrupt data.
-struct Counting<R> {
-    inner: R,
-    count: Rc<Cell<u64>>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf).map_err(|e| io::Error::new(e.kind(), TransportError(e)))?;
-        self.count.set(self.count.get() + n as u64);
-        Ok(n)
+/// Reads and discards a body we do not deliver (a redirect, a retried 401), up to 1 MiB,
+/// so that its connection can serve the next request; a larger body closes it.
+pub(crate) async fn drain(job: &Job, mut body: Incoming) -> bool {
+    let mut left: usize = 1024 * 1024;
+    loop {
+        match in_time(job, next_data(&mut body)).await {
+            Ok(Ok(Some(data))) if data.len() <= left => left -= data.len(),
+            Ok(Ok(None)) => return true,
+            _ => return false,
+        }
     }
 }
