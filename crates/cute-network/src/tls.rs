@@ -5,6 +5,7 @@
 //! caller trusted by value (its exact DER among the given ones) is accepted for the names
 //! it carries even when webpki refuses it as an end entity (a self-signed certificate
 //! marked `CA:TRUE`, which `openssl req -x509` makes by default); Qt and curl accept it too.
+//! Its validity period still applies.
 
 use std::sync::{Arc, OnceLock};
 
@@ -13,7 +14,8 @@ use rustls::client::{WebPkiServerVerifier, verify_server_name};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use x509_parser::time::ASN1Time;
 
 /// The TLS settings of a manager: the certificates it trusts (none: the bundled roots),
 /// and the client configuration built from them on first use. Shared by the requests made
@@ -75,6 +77,23 @@ pub(crate) fn client_config(trusted: &[CertificateDer<'static>], alpn: Alpn) -> 
     Arc::new(config)
 }
 
+/// The certificate's validity period contains `now` (webpki checks it for a chain; a
+/// certificate trusted by value is checked here).
+fn check_validity(der: &[u8], now: UnixTime) -> Result<(), rustls::Error> {
+    let bad = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| bad())?;
+    let secs = i64::try_from(now.as_secs()).map_err(|_| bad())?;
+    let now = ASN1Time::from_timestamp(secs).map_err(|_| bad())?;
+    let validity = cert.validity();
+    if now < validity.not_before {
+        Err(rustls::Error::InvalidCertificate(CertificateError::NotValidYet))
+    } else if now > validity.not_after {
+        Err(rustls::Error::InvalidCertificate(CertificateError::Expired))
+    } else {
+        Ok(())
+    }
+}
+
 /// webpki's verification, then the certificates trusted by value.
 #[derive(Debug)]
 struct TrustedByValue {
@@ -118,6 +137,7 @@ impl ServerCertVerifier for TrustedByValue {
         if self.trusted.iter().any(|t| t.as_ref() == end_entity.as_ref()) {
             let parsed = ParsedCertificate::try_from(end_entity)?;
             verify_server_name(&parsed, server_name)?;
+            check_validity(end_entity, now)?;
             log::debug!("certificate trusted by value for {server_name:?} ({refused})");
             return Ok(ServerCertVerified::assertion());
         }

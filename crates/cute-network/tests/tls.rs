@@ -485,3 +485,25 @@ fn https_through_a_proxy_is_tunnelled_and_proxy_credentials_stay_with_the_connec
     assert_eq!(heads.len(), 2, "{heads:#?}");
     assert!(!heads[0].to_ascii_lowercase().contains("proxy-authorization"), "{heads:#?}");
 }
+
+#[test]
+fn an_expired_certificate_trusted_by_value_is_still_refused() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let server = TlsServer::start(
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        ok_hello,
+    );
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(cert.pem().as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(format!("https://localhost:{}/", server.port)));
+    wait(&reply);
+    assert_handshake_failed(&reply);
+    assert!(reply.error_string().to_lowercase().contains("expired"), "{}", reply.error_string());
+}
