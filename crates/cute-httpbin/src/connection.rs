@@ -1,5 +1,6 @@
-//! The async side: the accept loop, one hyper HTTP/1.1 connection per task, and the service
-//! that reads a request and runs its endpoint.
+//! The async side: the accept loop, one hyper connection per task (HTTP/1.1, or HTTP/2: by
+//! prior knowledge in clear text, by ALPN over TLS), and the service that reads a request
+//! and runs its endpoint.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -8,11 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::body::Payload;
 use crate::context::Ctx;
@@ -29,6 +32,21 @@ const CONNECTION_GRACE: Duration = Duration::from_millis(300);
 /// Pause after a failed `accept` (out of file descriptors, say) so as not to spin on it.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
+/// How long a client has to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a listener serves its connections.
+#[derive(Clone)]
+pub(crate) struct Protocols {
+    /// TLS (offering `h2` and `http/1.1` by ALPN), or clear text (HTTP/1.1, and HTTP/2 by
+    /// prior knowledge).
+    pub(crate) tls: Option<TlsAcceptor>,
+    /// The HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` announced.
+    pub(crate) max_concurrent_streams: u32,
+    /// Counts the connections accepted.
+    pub(crate) accepted: Arc<std::sync::atomic::AtomicUsize>,
+}
+
 /// What every request on one connection shares.
 #[derive(Debug)]
 struct Peer {
@@ -36,12 +54,19 @@ struct Peer {
     remote: SocketAddr,
     /// The server's listening address.
     local: SocketAddr,
+    /// Whether the connection is over TLS.
+    tls: bool,
     shutdown: Shutdown,
 }
 
 /// Accepts connections until the server stops, each served by a task of its own holding a
 /// [`TaskGuard`] of the same tracker as this loop's `guard`.
-pub(crate) async fn accept_loop(listener: TcpListener, shutdown: Shutdown, guard: TaskGuard) {
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    shutdown: Shutdown,
+    guard: TaskGuard,
+    protocols: Protocols,
+) {
     let local = match listener.local_addr() {
         Ok(local) => local,
         Err(e) => {
@@ -57,8 +82,10 @@ pub(crate) async fn accept_loop(listener: TcpListener, shutdown: Shutdown, guard
         };
         match accepted {
             Ok((stream, remote)) => {
-                let peer = Peer { remote, local, shutdown: shutdown.clone() };
-                tokio::spawn(serve(stream, peer, guard.tracker().enter()));
+                protocols.accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let peer = Peer { remote, local, tls: protocols.tls.is_some(), shutdown: shutdown.clone() };
+                let guard = guard.tracker().enter();
+                tokio::spawn(accept(stream, peer, guard, protocols.clone()));
             }
             Err(e) => {
                 log::warn!("cute-httpbin: accepting a connection: {e}");
@@ -70,12 +97,32 @@ pub(crate) async fn accept_loop(listener: TcpListener, shutdown: Shutdown, guard
     log::debug!("cute-httpbin on {local}: no longer accepting");
 }
 
-/// Serves one connection (HTTP/1.1 keep-alive, pipelining) until the client closes it or the
-/// server stops: then the response in progress gets [`CONNECTION_GRACE`] to finish.
-async fn serve(stream: TcpStream, peer: Peer, _guard: TaskGuard) {
+/// Completes the TLS handshake if the listener has TLS, then serves the connection.
+async fn accept(stream: TcpStream, peer: Peer, guard: TaskGuard, protocols: Protocols) {
     if let Err(e) = stream.set_nodelay(true) {
         log::debug!("cute-httpbin: setting TCP_NODELAY: {e}");
     }
+    let Some(acceptor) = &protocols.tls else {
+        return serve(stream, peer, guard, protocols.max_concurrent_streams).await;
+    };
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => handshake,
+        () = peer.shutdown.wait() => return,
+    };
+    match handshake {
+        Ok(Ok(tls)) => serve(tls, peer, guard, protocols.max_concurrent_streams).await,
+        Ok(Err(e)) => log::debug!("cute-httpbin: TLS handshake with {}: {e}", peer.remote),
+        Err(_) => log::debug!("cute-httpbin: TLS handshake with {} timed out", peer.remote),
+    }
+}
+
+/// Serves one connection (HTTP/1.1 keep-alive and pipelining, or HTTP/2) until the client
+/// closes it or the server stops: then the responses in progress get [`CONNECTION_GRACE`]
+/// to finish.
+async fn serve<I>(io: I, peer: Peer, _guard: TaskGuard, max_concurrent_streams: u32)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let peer = Arc::new(peer);
     let shutdown = peer.shutdown.clone();
     let remote = peer.remote;
@@ -83,14 +130,15 @@ async fn serve(stream: TcpStream, peer: Peer, _guard: TaskGuard) {
         let peer = Arc::clone(&peer);
         async move { Ok::<_, Infallible>(handle(request, &peer).await) }
     });
-    let mut connection = pin!(
-        http1::Builder::new()
-            .keep_alive(true)
-            // A client that shuts down its sending side after a request still gets the answer.
-            .half_close(true)
-            .title_case_headers(true)
-            .serve_connection(TokioIo::new(stream), service)
-    );
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .keep_alive(true)
+        // A client that shuts down its sending side after a request still gets the answer.
+        .half_close(true)
+        .title_case_headers(true);
+    builder.http2().max_concurrent_streams(max_concurrent_streams);
+    let mut connection = pin!(builder.serve_connection(TokioIo::new(io), service));
     let result = tokio::select! {
         result = connection.as_mut() => result,
         () = shutdown.wait() => {
@@ -111,7 +159,7 @@ async fn serve(stream: TcpStream, peer: Peer, _guard: TaskGuard) {
 
 /// Answers one request: reads its body, routes it and runs its endpoint.
 async fn handle(request: Request<Incoming>, peer: &Peer) -> Response<Payload> {
-    let ctx = match Ctx::read(request, peer.remote, peer.local).await {
+    let ctx = match Ctx::read(request, peer.remote, peer.local, peer.tls).await {
         Ok(ctx) => ctx,
         Err(e) => {
             log::debug!("cute-httpbin: reading a request body: {e}");

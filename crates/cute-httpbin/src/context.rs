@@ -12,7 +12,8 @@ use hyper::{Method, Request, Version};
 pub(crate) struct Ctx {
     /// The request method.
     pub(crate) method: Method,
-    /// The request target as sent (origin-form `/path?query`, or absolute-form).
+    /// The request target as sent (origin-form `/path?query`, or absolute-form; over
+    /// HTTP/2 the `:path`).
     pub(crate) target: String,
     /// The path part of the target, still percent-encoded.
     pub(crate) path: String,
@@ -28,6 +29,10 @@ pub(crate) struct Ctx {
     pub(crate) http10: bool,
     /// The address the server listens on, for requests without a `Host` header.
     pub(crate) local: SocketAddr,
+    /// The HTTP/2 `:authority`, which stands for `Host` there.
+    pub(crate) authority: Option<String>,
+    /// Whether the request came over TLS.
+    pub(crate) tls: bool,
 }
 
 impl Ctx {
@@ -37,10 +42,16 @@ impl Ctx {
         request: Request<Incoming>,
         remote: SocketAddr,
         local: SocketAddr,
+        tls: bool,
     ) -> Result<Ctx, hyper::Error> {
         let (parts, body) = request.into_parts();
         let body = body.collect().await?.to_bytes();
-        let target = parts.uri.to_string();
+        let http2 = parts.version == Version::HTTP_2;
+        let target = match parts.uri.path_and_query() {
+            Some(path) if http2 => path.as_str().to_owned(),
+            _ => parts.uri.to_string(),
+        };
+        let authority = if http2 { parts.uri.authority().map(|a| a.as_str().to_owned()) } else { None };
         let path_and_query = strip_scheme_and_authority(&target);
         let (path, query) = match path_and_query.split_once('?') {
             Some((path, query)) => (path.to_owned(), parse_pairs(query.as_bytes())),
@@ -63,6 +74,8 @@ impl Ctx {
             body,
             http10: parts.version <= Version::HTTP_10,
             local,
+            authority,
+            tls,
         })
     }
 
@@ -76,12 +89,18 @@ impl Ctx {
         self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
-    /// The `Host` the client addressed, or the listening address when it sent none.
+    /// The `Host` the client addressed (HTTP/2's `:authority`), or the listening address
+    /// when it sent none.
     pub(crate) fn host(&self) -> String {
-        match self.header("Host") {
+        match self.header("Host").or(self.authority.as_deref()) {
             Some(host) if !host.is_empty() => host.to_owned(),
             _ => self.local.to_string(),
         }
+    }
+
+    /// `https` over TLS, else `http`.
+    pub(crate) fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
     }
 
     /// The full URL of the request, rebuilt from the `Host` header and the request target.
@@ -89,7 +108,7 @@ impl Ctx {
         if self.target.starts_with("http://") || self.target.starts_with("https://") {
             self.target.clone()
         } else {
-            format!("http://{}{}", self.host(), self.target)
+            format!("{}://{}{}", self.scheme(), self.host(), self.target)
         }
     }
 

@@ -1,4 +1,5 @@
-//! A local, loopback-only [httpbin](https://httpbin.org)-compatible HTTP/1.1 server, built on
+//! A local, loopback-only [httpbin](https://httpbin.org)-compatible HTTP server (HTTP/1.1 and
+//! HTTP/2; https with a certificate it makes at start-up), built on
 //! [hyper](https://docs.rs/hyper) and [tokio](https://docs.rs/tokio), for cute's tests, demos
 //! and benchmarks.
 //!
@@ -67,8 +68,12 @@
 //! # Threads
 //!
 //! Each server owns a multi-threaded tokio runtime with two worker threads named
-//! `cute-httpbin`. Every connection is a task serving HTTP/1.1 with keep-alive and
-//! pipelining through hyper; no endpoint blocks a thread, so slow ones (`/delay`, `/drip`,
+//! `cute-httpbin`. Every connection is a task serving, through hyper, HTTP/1.1 with
+//! keep-alive and pipelining, or HTTP/2: on the clear-text port by prior knowledge (h2c),
+//! on the TLS port ([`HttpbinBuilder::tls`]) as the client picks by ALPN. HTTP/2
+//! announces [`DEFAULT_MAX_CONCURRENT_STREAMS`] streams unless
+//! [`HttpbinBuilder::max_concurrent_streams`] says otherwise. Over HTTP/2 the `url` field
+//! is rebuilt from `:authority` (there is no `Host` header); no endpoint blocks a thread, so slow ones (`/delay`, `/drip`,
 //! huge downloads) never hold up the others. All of them notice shutdown at once. The
 //! library logs through [`log`] and never prints.
 
@@ -85,6 +90,7 @@ mod router;
 mod server;
 mod shutdown;
 mod stream;
+mod tls;
 mod tracker;
 
-pub use server::Httpbin;
+pub use server::{DEFAULT_MAX_CONCURRENT_STREAMS, Httpbin, HttpbinBuilder};

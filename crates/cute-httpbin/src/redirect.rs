@@ -113,12 +113,12 @@ pub(crate) fn relative_redirect(n: &str) -> Reply {
     }
 }
 
-/// `/absolute-redirect/{n}`: like the relative one with `http://HOST` in front.
+/// `/absolute-redirect/{n}`: like the relative one with `SCHEME://HOST` in front.
 pub(crate) fn absolute_redirect(ctx: &Ctx, n: &str) -> Reply {
-    let host = ctx.host();
+    let (scheme, host) = (ctx.scheme(), ctx.host());
     match count(n) {
-        Ok(1) => found(&format!("http://{host}/get")),
-        Ok(n) => found(&format!("http://{host}/absolute-redirect/{}", n - 1)),
+        Ok(1) => found(&format!("{scheme}://{host}/get")),
+        Ok(n) => found(&format!("{scheme}://{host}/absolute-redirect/{}", n - 1)),
         Err(reply) => *reply,
     }
 }

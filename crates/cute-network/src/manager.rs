@@ -455,6 +455,7 @@ impl ManagerInner {
             headers: request.headers().to_vec(),
             body: body.map(Arc::new),
             policy,
+            http2: request.http2(),
             max_redirects: request.maximum_redirects_allowed(),
             limits: Limits {
                 transfer_timeout: timeout,
@@ -488,6 +489,11 @@ impl ManagerInner {
         let (id, news) = match event {
             Event::RunnerIdle(origin) => {
                 let stranded = self.scheduler.runner_idle(origin, self.settings.borrow().per_host);
+                return self.fail_stranded(stranded);
+            }
+            Event::Multiplexed(origin, multiplexed) => {
+                let per_host = self.settings.borrow().per_host;
+                let stranded = self.scheduler.multiplexed(origin, *multiplexed, per_host);
                 return self.fail_stranded(stranded);
             }
             Event::Reply(id, news) => (*id, news),

@@ -90,6 +90,9 @@ pub(crate) enum Event {
     /// A runner found its host's queue empty and stopped: the loop may start another if
     /// requests arrived meanwhile.
     RunnerIdle(Origin),
+    /// A request found out whether the origin's server multiplexes requests (HTTP/2) or
+    /// not (HTTP/1.1): the scheduler sizes the origin's runners to it.
+    Multiplexed(Origin, bool),
 }
 
 impl Event {
@@ -148,6 +151,8 @@ pub(crate) struct MetaData {
     pub(crate) reason: String,
     pub(crate) headers: Vec<(Vec<u8>, Vec<u8>)>,
     pub(crate) encrypted: bool,
+    /// The response came over HTTP/2.
+    pub(crate) http2: bool,
     /// The decoded body length, when known in advance.
     pub(crate) total: Option<u64>,
     /// `Content-Length` as sent (before decoding).

@@ -96,12 +96,22 @@ pub enum Attribute {
     SourceIsFromCacheAttribute = 6,
     /// The custom verb of [`send_custom_request`](crate::NetworkAccessManager::send_custom_request) (bytes).
     CustomVerbAttribute = 10,
-    /// Always false: HTTP/1.1 only (bool).
+    /// Requests: whether HTTP/2 may be used, offered by ALPN over https (bool, default
+    /// true as in Qt 6). Plain http stays HTTP/1.1 unless
+    /// [`Http2DirectAttribute`](Attribute::Http2DirectAttribute) is set.
+    Http2AllowedAttribute = 19,
+    /// Replies: whether the response came over HTTP/2 (bool).
     Http2WasUsedAttribute = 20,
     /// The `Content-Length` before automatic decompression (integer).
     OriginalContentLengthAttribute = 21,
     /// The redirect policy in force for the request (integer, [`RedirectPolicy`] as i64).
     RedirectPolicyAttribute = 22,
+    /// Requests: HTTP/2 by prior knowledge, without negotiation (bool, default false): over
+    /// https ALPN offers only `h2`, over plain http the connection starts with HTTP/2's
+    /// preface (h2c). A server that does not speak HTTP/2 fails the request; there is no
+    /// fall-back to HTTP/1.1 (Qt's rule). Takes priority over
+    /// [`Http2AllowedAttribute`](Attribute::Http2AllowedAttribute).
+    Http2DirectAttribute = 23,
 }
 
 /// A value of an [`Attribute`] (Qt's `QVariant`, for the types attributes use).
@@ -218,6 +228,8 @@ pub struct NetworkRequest {
     read_buffer_size: u64,
     decompression_threshold: i64,
     maximum_body_size: Option<u64>,
+    http2_allowed: bool,
+    http2_direct: bool,
 }
 
 impl fmt::Debug for NetworkRequest {
@@ -243,6 +255,8 @@ impl fmt::Debug for NetworkRequest {
             .field("redirect_policy", &self.redirect_policy)
             .field("maximum_redirects", &self.maximum_redirects)
             .field("transfer_timeout", &self.transfer_timeout)
+            .field("http2_allowed", &self.http2_allowed)
+            .field("http2_direct", &self.http2_direct)
             .finish_non_exhaustive()
     }
 }
@@ -308,6 +322,8 @@ impl NetworkRequest {
             read_buffer_size: 0,
             decompression_threshold: DEFAULT_DECOMPRESSION_THRESHOLD,
             maximum_body_size: None,
+            http2_allowed: true,
+            http2_direct: false,
         }
     }
 
@@ -448,6 +464,105 @@ impl NetworkRequest {
     /// The maximum body size, if any.
     pub fn maximum_body_size(&self) -> Option<u64> {
         self.maximum_body_size
+    }
+
+    /// Sets a request attribute (Qt's `setAttribute`):
+    /// [`Http2AllowedAttribute`](Attribute::Http2AllowedAttribute) and
+    /// [`Http2DirectAttribute`](Attribute::Http2DirectAttribute) (`Bool`), and
+    /// [`RedirectPolicyAttribute`](Attribute::RedirectPolicyAttribute) (`Int`, a
+    /// [`RedirectPolicy`] value; the same as [`set_redirect_policy`](Self::set_redirect_policy)).
+    ///
+    /// ```
+    /// use cute_network::{Attribute, AttributeValue, NetworkRequest};
+    ///
+    /// let mut request = NetworkRequest::new("https://example.com/");
+    /// // request.setAttribute(QNetworkRequest.Attribute.Http2AllowedAttribute, False)
+    /// request.set_attribute(Attribute::Http2AllowedAttribute, AttributeValue::Bool(false)).unwrap();
+    /// assert_eq!(request.attribute(Attribute::Http2AllowedAttribute), Some(AttributeValue::Bool(false)));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) for an attribute that only
+    /// replies carry, or a value of the wrong type (Qt would ignore both silently).
+    #[doc(alias = "setAttribute")]
+    pub fn set_attribute(&mut self, attribute: Attribute, value: AttributeValue) -> Result<(), crate::Error> {
+        use crate::Error::InvalidSetting;
+        match (attribute, value) {
+            (Attribute::Http2AllowedAttribute, AttributeValue::Bool(allowed)) => self.http2_allowed = allowed,
+            (Attribute::Http2DirectAttribute, AttributeValue::Bool(direct)) => self.http2_direct = direct,
+            (Attribute::RedirectPolicyAttribute, AttributeValue::Int(policy)) => {
+                let policy = match policy {
+                    0 => RedirectPolicy::ManualRedirectPolicy,
+                    1 => RedirectPolicy::NoLessSafeRedirectPolicy,
+                    2 => RedirectPolicy::SameOriginRedirectPolicy,
+                    3 => RedirectPolicy::UserVerifiedRedirectPolicy,
+                    _ => {
+                        return Err(InvalidSetting(
+                            "RedirectPolicyAttribute takes a RedirectPolicy value (0..=3)",
+                        ));
+                    }
+                };
+                self.redirect_policy = Some(policy);
+            }
+            (Attribute::Http2AllowedAttribute | Attribute::Http2DirectAttribute, _) => {
+                return Err(InvalidSetting("the HTTP/2 attributes take a Bool"));
+            }
+            (Attribute::RedirectPolicyAttribute, _) => {
+                return Err(InvalidSetting("RedirectPolicyAttribute takes an Int"));
+            }
+            _ => return Err(InvalidSetting("not a request attribute")),
+        }
+        Ok(())
+    }
+
+    /// A request attribute (Qt's `attribute`): its value, or the default when unset;
+    /// `None` for an attribute that only replies carry, and for
+    /// [`RedirectPolicyAttribute`](Attribute::RedirectPolicyAttribute) when unset (the
+    /// manager's policy applies).
+    pub fn attribute(&self, attribute: Attribute) -> Option<AttributeValue> {
+        match attribute {
+            Attribute::Http2AllowedAttribute => Some(AttributeValue::Bool(self.http2_allowed)),
+            Attribute::Http2DirectAttribute => Some(AttributeValue::Bool(self.http2_direct)),
+            Attribute::RedirectPolicyAttribute => self.redirect_policy.map(|p| AttributeValue::Int(p as i64)),
+            _ => None,
+        }
+    }
+
+    /// How the request may use HTTP/2.
+    pub(crate) fn http2(&self) -> Http2 {
+        Http2 { allowed: self.http2_allowed, direct: self.http2_direct }
+    }
+}
+
+/// A request's HTTP/2 attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Http2 {
+    pub(crate) allowed: bool,
+    pub(crate) direct: bool,
+}
+
+/// How a request goes on the wire (and which connections it may share).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Wire {
+    /// HTTP/1.1 (plain http, or HTTP/2 disallowed).
+    Http1,
+    /// https offering `h2` and `http/1.1` by ALPN: the server picks.
+    Negotiated,
+    /// HTTP/2 by prior knowledge (h2c over plain http; only `h2` by ALPN over https).
+    Http2Direct,
+}
+
+impl Http2 {
+    /// The wire for a request to `url` under these attributes.
+    pub(crate) fn wire(self, url: &Url) -> Wire {
+        if self.direct {
+            Wire::Http2Direct
+        } else if self.allowed && url.scheme() == "https" {
+            Wire::Negotiated
+        } else {
+            Wire::Http1
+        }
     }
 }
 

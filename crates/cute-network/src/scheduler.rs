@@ -8,7 +8,7 @@
 //! Queued jobs cost their descriptors only: 10,000 queued requests are not 10,000 tasks.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -29,6 +29,11 @@ const RUNTIME_THREADS: usize = 2;
 /// `Finished` with the next `get`); catching it here saves two thread hand-offs.
 const LINGER: Duration = Duration::from_micros(100);
 
+/// Runners for an origin whose server multiplexes requests (HTTP/2): the server's
+/// `SETTINGS_MAX_CONCURRENT_STREAMS` is the real limit (requests beyond it wait in hyper
+/// for a stream), so this only bounds the tasks.
+const MULTIPLEXED_RUNNERS: usize = 1024;
+
 /// One host's queue.
 struct HostQueue {
     tx: Sender<Job>,
@@ -40,6 +45,8 @@ struct HostQueue {
 
 pub(crate) struct Scheduler {
     hosts: RefCell<HashMap<Origin, HostQueue>>,
+    /// Origins whose server was found to multiplex requests (HTTP/2).
+    multiplexed: RefCell<HashSet<Origin>>,
     /// The manager's runtime, started with its first request.
     runtime: RefCell<Option<Runtime>>,
     /// The cap on the runtime's threads (workers, and threads for blocking work such as
@@ -57,6 +64,7 @@ impl Scheduler {
     pub(crate) fn new(max_workers: usize, events: Emitter<Event>) -> Self {
         Scheduler {
             hosts: RefCell::default(),
+            multiplexed: RefCell::default(),
             runtime: RefCell::new(None),
             max_threads: std::cell::Cell::new(max_workers),
             events,
@@ -97,7 +105,7 @@ impl Scheduler {
             // The receiver lives in the same queue: the send cannot fail.
             let _ = host.tx.send(job);
             let waiting_for_a_runner = host.rx.len() > host.lingering.load(Ordering::SeqCst);
-            (host.runners < per_host && waiting_for_a_runner).then(|| {
+            (host.runners < self.limit(&origin, per_host) && waiting_for_a_runner).then(|| {
                 host.runners += 1;
                 self.runner(&origin, host)
             })
@@ -121,6 +129,32 @@ impl Scheduler {
         self.start(start)
     }
 
+    /// How many runners may serve `origin`: the per-host limit (Qt's, for HTTP/1.1), or
+    /// many more once its server was found to multiplex requests.
+    fn limit(&self, origin: &Origin, per_host: usize) -> usize {
+        if self.multiplexed.borrow().contains(origin) { MULTIPLEXED_RUNNERS.max(per_host) } else { per_host }
+    }
+
+    /// Records whether `origin`'s server multiplexes requests, and starts runners for its
+    /// waiting jobs if it does.
+    pub(crate) fn multiplexed(&self, origin: &Origin, multiplexed: bool, per_host: usize) -> Stranded {
+        if !multiplexed {
+            // Runners beyond the per-host limit end with their current request; the pool
+            // holds HTTP/1.1 exchanges to the limit meanwhile.
+            self.multiplexed.borrow_mut().remove(origin);
+            return Stranded(Vec::new());
+        }
+        self.multiplexed.borrow_mut().insert(origin.clone());
+        let start = {
+            let mut hosts = self.hosts.borrow_mut();
+            match hosts.get_mut(origin) {
+                Some(host) => self.top_up_host(origin, host, per_host),
+                None => Vec::new(),
+            }
+        };
+        self.start(start)
+    }
+
     /// Starts runners for hosts with waiting jobs, up to a (new) per-host limit.
     pub(crate) fn top_up(&self, per_host: usize) -> Stranded {
         let start: Vec<Runner> = {
@@ -135,7 +169,8 @@ impl Scheduler {
     fn top_up_host(&self, origin: &Origin, host: &mut HostQueue, per_host: usize) -> Vec<Runner> {
         let mut wanted = host.rx.len().saturating_sub(host.lingering.load(Ordering::SeqCst));
         let mut start = Vec::new();
-        while host.runners < per_host && wanted > 0 {
+        let limit = self.limit(origin, per_host);
+        while host.runners < limit && wanted > 0 {
             host.runners += 1;
             wanted -= 1;
             start.push(self.runner(origin, host));

@@ -17,25 +17,34 @@ use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use x509_parser::time::ASN1Time;
 
+use crate::request::Wire;
+
 /// The TLS settings of a manager: the certificates it trusts (none: the bundled roots),
 /// and the client configuration built from them on first use. Shared by the requests made
 /// under them; connections are pooled per configuration ([`Tls::identity`]).
 #[derive(Debug, Default)]
 pub(crate) struct Tls {
     trusted: Vec<CertificateDer<'static>>,
-    config: OnceLock<Arc<ClientConfig>>,
+    /// One configuration per ALPN offer (see [`Wire`]).
+    configs: [OnceLock<Arc<ClientConfig>>; 3],
 }
 
 impl Tls {
     /// Settings trusting exactly `trusted` (DER certificates), or the bundled roots when
     /// it is empty.
     pub(crate) fn trusting(trusted: Vec<CertificateDer<'static>>) -> Self {
-        Tls { trusted, config: OnceLock::new() }
+        Tls { trusted, configs: Default::default() }
     }
 
-    /// The client configuration (ALPN: HTTP/1.1).
-    pub(crate) fn config(&self) -> &Arc<ClientConfig> {
-        self.config.get_or_init(|| client_config(&self.trusted, Alpn::Http1))
+    /// The client configuration for requests going on the wire as `wire` (its ALPN offer:
+    /// `http/1.1`; `h2` and `http/1.1`; or `h2` alone).
+    pub(crate) fn config(&self, wire: Wire) -> &Arc<ClientConfig> {
+        let slot = match wire {
+            Wire::Http1 => 0,
+            Wire::Negotiated => 1,
+            Wire::Http2Direct => 2,
+        };
+        self.configs[slot].get_or_init(|| client_config(&self.trusted, wire))
     }
 
     /// Tells configurations apart for the connection pool.
@@ -44,17 +53,9 @@ impl Tls {
     }
 }
 
-/// The ALPN protocols offered: HTTP/2 first when allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Alpn {
-    Http1,
-    #[allow(dead_code)] // reason: offered once HTTP/2 is served (issue 10)
-    Http2OrHttp1,
-}
-
 /// A client configuration trusting `trusted` (DER certificates), or the bundled roots when
 /// it is empty.
-pub(crate) fn client_config(trusted: &[CertificateDer<'static>], alpn: Alpn) -> Arc<ClientConfig> {
+pub(crate) fn client_config(trusted: &[CertificateDer<'static>], wire: Wire) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     if trusted.is_empty() {
@@ -70,9 +71,10 @@ pub(crate) fn client_config(trusted: &[CertificateDer<'static>], alpn: Alpn) -> 
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    config.alpn_protocols = match alpn {
-        Alpn::Http1 => vec![b"http/1.1".to_vec()],
-        Alpn::Http2OrHttp1 => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+    config.alpn_protocols = match wire {
+        Wire::Http1 => vec![b"http/1.1".to_vec()],
+        Wire::Negotiated => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        Wire::Http2Direct => vec![b"h2".to_vec()],
     };
     Arc::new(config)
 }

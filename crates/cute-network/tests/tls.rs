@@ -507,3 +507,23 @@ fn an_expired_certificate_trusted_by_value_is_still_refused() {
     assert_handshake_failed(&reply);
     assert!(reply.error_string().to_lowercase().contains("expired"), "{}", reply.error_string());
 }
+
+#[test]
+fn a_server_that_does_not_offer_http2_is_spoken_to_in_http1() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // The test server offers no ALPN protocol: HTTP/1.1, as Qt falls back.
+    let (ca, server) = trusted_server(ok_hello);
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(ca.pem.as_bytes()).unwrap();
+    let reply = nam.get(&NetworkRequest::new(server.url("/")));
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.attribute(Attribute::Http2WasUsedAttribute), Some(AttributeValue::Bool(false)));
+    // With HTTP/2 by prior knowledge there is no fall-back.
+    let mut request = NetworkRequest::new(server.url("/direct"));
+    request.set_attribute(Attribute::Http2DirectAttribute, AttributeValue::Bool(true)).unwrap();
+    let reply = nam.get(&request);
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::ProtocolFailure, "{}", reply.error_string());
+    assert!(reply.error_string().contains("HTTP/2"), "{}", reply.error_string());
+}

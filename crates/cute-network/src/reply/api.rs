@@ -132,9 +132,10 @@ impl NetworkReply {
             }
             Attribute::RedirectionTargetAttribute => meta.redirect_target.clone().map(AttributeValue::Url),
             Attribute::ConnectionEncryptedAttribute => Some(AttributeValue::Bool(meta.encrypted)),
-            Attribute::SourceIsFromCacheAttribute | Attribute::Http2WasUsedAttribute => {
-                Some(AttributeValue::Bool(false))
-            }
+            Attribute::Http2WasUsedAttribute => Some(AttributeValue::Bool(meta.http2)),
+            Attribute::SourceIsFromCacheAttribute => Some(AttributeValue::Bool(false)),
+            // Request attributes: see `request().attribute(..)`.
+            Attribute::Http2AllowedAttribute | Attribute::Http2DirectAttribute => None,
             Attribute::CustomVerbAttribute => {
                 self.inner.custom_verb.as_ref().map(|verb| AttributeValue::Bytes(verb.clone().into_bytes()))
             }

@@ -102,9 +102,57 @@ pub(crate) fn io_error(e: &io::Error, route: &Route<'_>) -> Stop {
     route.failed(error, message)
 }
 
+/// The HTTP/2 error under a hyper error, if it is one.
+fn http2_error(e: &hyper::Error) -> Option<&h2::Error> {
+    let mut source = e.source();
+    while let Some(inner) = source {
+        if let Some(h2) = inner.downcast_ref::<h2::Error>() {
+            return Some(h2);
+        }
+        source = inner.source();
+    }
+    None
+}
+
+/// Whether an HTTP/2 server said it did not process the request: it refused the stream
+/// (`REFUSED_STREAM`), or is going away gracefully (`GOAWAY` with `NO_ERROR`) and the
+/// stream was past the last one it will process. RFC 9113 §8.7: such a request may be
+/// retried whatever its method.
+pub(crate) fn unprocessed(e: &hyper::Error) -> bool {
+    http2_error(e).is_some_and(|h2| {
+        h2.reason() == Some(h2::Reason::REFUSED_STREAM)
+            || (h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::NO_ERROR))
+    })
+}
+
+/// Whether an error concerns one HTTP/2 stream only (the server reset it), leaving its
+/// connection fit for others.
+pub(crate) fn stream_only(e: &hyper::Error) -> bool {
+    http2_error(e).is_some_and(|h2| h2.reason().is_some() && !h2.is_go_away())
+}
+
+/// An HTTP/2 stream or connection error by its reason code.
+fn http2_failure(h2: &h2::Error, route: &Route<'_>) -> Option<Stop> {
+    use NetworkError::*;
+    let reason = h2.reason()?;
+    let error = match reason {
+        // The peer ended the stream or the connection without saying why.
+        h2::Reason::NO_ERROR | h2::Reason::CANCEL | h2::Reason::REFUSED_STREAM => RemoteHostClosedError,
+        h2::Reason::INADEQUATE_SECURITY => SslHandshakeFailedError,
+        _ => ProtocolFailure,
+    };
+    let side = if h2.is_remote() { "the server" } else { "cute" };
+    Some(route.failed(error, format!("HTTP/2 error: {reason} (from {side})")))
+}
+
 /// A failed exchange, as hyper reports it.
 pub(crate) fn hyper_error(e: &hyper::Error, route: &Route<'_>) -> Stop {
     use NetworkError::*;
+    if let Some(h2) = http2_error(e)
+        && let Some(stop) = http2_failure(h2, route)
+    {
+        return stop;
+    }
     // An I/O error underneath says most.
     let mut source = e.source();
     while let Some(inner) = source {
@@ -113,7 +161,11 @@ pub(crate) fn hyper_error(e: &hyper::Error, route: &Route<'_>) -> Stop {
         }
         source = inner.source();
     }
-    let (error, message) = if e.is_timeout() {
+    let (error, message) = if e.is_user() {
+        // Our requests are well-formed: a "user" error here is hyper's connection task
+        // ending with the request still queued on it (an HTTP/2 connection going away).
+        (RemoteHostClosedError, format!("Connection closed with the request queued on it: {e}"))
+    } else if e.is_timeout() {
         (TimeoutError, "Socket operation timed out".to_owned())
     } else if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
         (RemoteHostClosedError, format!("Connection closed: {e}"))
@@ -141,6 +193,10 @@ pub(crate) fn connect_error(e: ConnectError, route: &Route<'_>) -> Stop {
         ConnectError::ProxyRefused(status) => {
             route.failed(UnknownProxyError, format!("Proxy CONNECT failed: {status}"))
         }
+        ConnectError::NotHttp2 => route.failed(
+            ProtocolFailure,
+            "The server does not speak HTTP/2 (Http2DirectAttribute is set: no fall-back to HTTP/1.1)",
+        ),
         ConnectError::Io(e) => io_error(&e, route),
         ConnectError::Hyper(e) => hyper_error(&e, route),
     }

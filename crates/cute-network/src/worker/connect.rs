@@ -24,6 +24,7 @@ use super::upload::UploadBody;
 use crate::auth::challenge::{basic_header, choose, parse_challenges};
 use crate::protocol::Credentials;
 use crate::proxy::Proxy;
+use crate::request::Wire;
 
 /// How a request reaches its origin.
 pub(crate) struct Route<'a> {
@@ -31,7 +32,9 @@ pub(crate) struct Route<'a> {
     pub(crate) proxy: Option<&'a Proxy>,
     /// Credentials for the proxy's `CONNECT`, if any.
     pub(crate) proxy_credentials: Option<&'a Credentials>,
+    /// The TLS configuration, its ALPN offer made for `wire`.
     pub(crate) tls: &'a Arc<ClientConfig>,
+    pub(crate) wire: Wire,
     pub(crate) connect_timeout: Option<Duration>,
 }
 
@@ -47,6 +50,10 @@ pub(crate) struct Established {
     pub(crate) encrypted: bool,
     /// Requests go to an HTTP proxy in absolute form (plain http through a proxy).
     pub(crate) forward_proxy: bool,
+    /// The pool's number for a shared (HTTP/2) connection.
+    pub(crate) shared_id: Option<u64>,
+    /// An HTTP/1.1 exchange's permit from the pool, held while the exchange runs.
+    pub(crate) permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Why a connection could not be opened.
@@ -66,6 +73,8 @@ pub(crate) enum ConnectError {
     },
     /// The proxy refused `CONNECT` otherwise.
     ProxyRefused(StatusCode),
+    /// HTTP/2 by prior knowledge, and the server picked another protocol by ALPN.
+    NotHttp2,
     /// Anything else on the way (the proxy closed, the HTTP handshake failed).
     Io(io::Error),
     Hyper(hyper::Error),
@@ -80,6 +89,9 @@ impl fmt::Display for ConnectError {
             ConnectError::Tls(e) => write!(f, "SSL handshake failed: {e}"),
             ConnectError::ProxyAuthenticationRequired { .. } => write!(f, "Proxy requires authentication"),
             ConnectError::ProxyRefused(status) => write!(f, "Proxy CONNECT failed: {status}"),
+            ConnectError::NotHttp2 => {
+                write!(f, "The server does not speak HTTP/2 (Http2DirectAttribute is set)")
+            }
             ConnectError::Io(e) => write!(f, "{e}"),
             ConnectError::Hyper(e) => write!(f, "{e}"),
         }
@@ -101,21 +113,20 @@ async fn open(route: &Route<'_>) -> Result<Established, ConnectError> {
     let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_owned();
     let port = url.port_or_known_default().unwrap_or(80);
     let https = url.scheme() == "https";
+    // Plain http: HTTP/1.1, or HTTP/2 by prior knowledge (h2c).
+    let h2c = route.wire == Wire::Http2Direct;
     let Some(proxy) = route.proxy else {
         let tcp = tcp(&host, port).await?;
-        return if https {
-            tls(tcp, &host, route.tls).await
-        } else {
-            handshake(tcp, false, false, false).await
-        };
+        return if https { tls(tcp, &host, route).await } else { handshake(tcp, h2c, false, false).await };
     };
     let tcp = tcp(&proxy.host(), proxy.port()).await?;
-    if !https {
+    if !https && !h2c {
         // Plain http through an HTTP proxy: requests go to it in absolute form.
         return handshake(tcp, false, false, true).await;
     }
+    // https, or h2c (which a forwarding proxy cannot carry): through a tunnel.
     let tunnel = tunnel(tcp, &host, port, route.proxy_credentials).await?;
-    tls(tunnel, &host, route.tls).await
+    if https { tls(tunnel, &host, route).await } else { handshake(tunnel, true, false, false).await }
 }
 
 /// TCP to `host:port`: every resolved address in turn until one connects.
@@ -181,17 +192,20 @@ async fn tunnel(
 }
 
 /// TLS over `io` for `host`, then the protocol the server picked by ALPN.
-async fn tls<T>(io: T, host: &str, config: &Arc<ClientConfig>) -> Result<Established, ConnectError>
+async fn tls<T>(io: T, host: &str, route: &Route<'_>) -> Result<Established, ConnectError>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let name = ServerName::try_from(host.to_owned())
         .map_err(|e| ConnectError::Tls(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-    let stream = tokio_rustls::TlsConnector::from(config.clone())
+    let stream = tokio_rustls::TlsConnector::from(route.tls.clone())
         .connect(name, io)
         .await
         .map_err(ConnectError::Tls)?;
     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+    if route.wire == Wire::Http2Direct && !h2 {
+        return Err(ConnectError::NotHttp2);
+    }
     handshake(stream, h2, true, false).await
 }
 
@@ -207,8 +221,11 @@ where
 {
     let io = TokioIo::new(io);
     let sender = if h2 {
-        let (sender, connection) =
-            http2::Builder::new(TokioExecutor::new()).handshake(io).await.map_err(ConnectError::Hyper)?;
+        let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+            .max_header_list_size(MAX_RESPONSE_HEAD as u32)
+            .handshake(io)
+            .await
+            .map_err(ConnectError::Hyper)?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 log::debug!("HTTP/2 connection: {e}");
@@ -231,5 +248,5 @@ where
         });
         Sender::Http1(sender)
     };
-    Ok(Established { sender, encrypted, forward_proxy })
+    Ok(Established { sender, encrypted, forward_proxy, shared_id: None, permit: None })
 }

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use http_body::Body as _;
 use hyper::body::Incoming;
+use hyper::client::conn::TrySendError;
 use hyper::{Method, Request, Response, StatusCode};
 use url::Url;
 
 use super::classify;
 use super::connect::{self, Established, Sender};
-use super::connections::PoolKey;
+use super::connections::{Lease, PoolKey};
 use super::headers;
 use super::job::Job;
 use super::redirect::{self, Decision};
@@ -23,6 +24,9 @@ use crate::auth::state::{AuthState, Challenged, Next};
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{Answer, Challenger, Credentials, Origin, Question, ReplyEvent};
 use crate::request::RedirectPolicy;
+
+/// How often a request the server did not process is sent again.
+const MAX_RESENDS: u32 = 3;
 
 /// Where the proxy credentials being sent came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,13 +88,30 @@ pub(crate) async fn run(job: &Job) -> Outcome<()> {
         job.check_aborted()?;
         let authorization = auth.header(&out.method, &out.url, &job.credentials);
         let for_proxy = proxy_credentials.as_ref().map(|(c, _)| c);
-        let mut sent = send(job, &out, authorization.clone(), for_proxy).await;
-        if closed_before_responding(&sent) && is_idempotent(&out.method) {
-            // The server closed the connection (an idle keep-alive connection it had
-            // dropped, usually) before answering: replay once, as Qt, browsers and curl do.
-            log::debug!("request {}: connection closed before any response, replaying once", job.id);
-            sent = send(job, &out, authorization, for_proxy).await;
-        }
+        let (mut resent, mut replayed) = (0, false);
+        let sent = loop {
+            let sent = send(job, &out, authorization.clone(), for_proxy).await;
+            if matches!(sent, Err(Stop::Unprocessed(_))) && resent < MAX_RESENDS {
+                // Never sent, or an HTTP/2 server did not process it (a stream refused, as
+                // servers do to streams opened before the client learnt their limit; a
+                // connection going away): send it again, whatever the method (RFC 9113
+                // §8.7).
+                log::debug!("request {}: not processed by the server, sending it again", job.id);
+                resent += 1;
+            } else if !replayed && closed_before_responding(&sent) && is_idempotent(&out.method) {
+                // The server closed the connection (an idle keep-alive connection it had
+                // dropped, usually) before answering: replay once, as Qt, browsers and
+                // curl do.
+                log::debug!("request {}: connection closed before any response, replaying once", job.id);
+                replayed = true;
+            } else {
+                break sent;
+            }
+        };
+        let sent = sent.map_err(|stop| match stop {
+            Stop::Unprocessed(failure) => Stop::Failed(failure),
+            stop => stop,
+        });
         let challenge = match sent {
             Err(Stop::ProxyAuthenticationRequired { realm }) => Some((realm, None)),
             Ok(exchanged)
@@ -266,48 +287,82 @@ async fn send(
 ) -> Outcome<Exchanged> {
     let settings = &job.settings;
     let route = job.route();
+    let wire = job.http2.wire(&out.url);
     let key = PoolKey {
         origin: Origin::of(&out.url),
         proxy: settings.proxy.as_ref().map(|p| p.url().to_string()),
         tls: settings.tls.identity(),
+        wire,
     };
-    let connection = match job.net.connections.checkout(&key) {
-        Some(connection) => connection,
-        None => {
+    let connection = match job.net.connections.lease(&key, settings.per_host).await {
+        Lease::Ready(connection) => connection,
+        Lease::Open { permit, negotiator } => {
             let opened = connect::connect(connect::Route {
                 url: &out.url,
                 proxy: settings.proxy.as_ref(),
                 proxy_credentials,
-                tls: settings.tls.config(),
+                tls: settings.tls.config(wire),
+                wire,
                 connect_timeout: settings.connect_timeout,
             })
             .await;
-            opened.map_err(|e| classify::connect_error(e, &route))?
+            let opened = match opened {
+                Ok(opened) => opened,
+                Err(e) => {
+                    if let Some(negotiator) = negotiator {
+                        negotiator.failed();
+                    }
+                    return Err(classify::connect_error(e, &route));
+                }
+            };
+            let opened = job.net.connections.opened(&key, Established { permit, ..opened });
+            if negotiator.is_some() {
+                // Tell the scheduler how many requests this origin can take at once.
+                let multiplexed = matches!(opened.sender, Sender::Http2(_));
+                job.protocol_learned(Origin::of(&out.url), multiplexed);
+            }
+            drop(negotiator);
+            opened
         }
     };
     let request = build(job, out, &connection, authorization, proxy_credentials)?;
-    let Established { sender, encrypted, forward_proxy } = connection;
-    let (response, sender) = match sender {
+    let Established { sender, encrypted, forward_proxy, shared_id, permit } = connection;
+    // How a failed exchange ends: a request that never left, or that the server says it
+    // did not process, may go again on a new connection.
+    let failed = |e: hyper::Error, unsent: bool| {
+        if let Some(id) = shared_id
+            && !classify::stream_only(&e)
+        {
+            // The shared connection is failing or going away: later requests open another.
+            job.net.connections.forget_shared(&key, id);
+        }
+        if unsent || classify::unprocessed(&e) {
+            return Stop::Unprocessed(classify::hyper_error(&e, &route).into_failure());
+        }
+        classify::hyper_error(&e, &route)
+    };
+    let sent = |result: Result<Response<Incoming>, TrySendError<Request<UploadBody>>>| {
+        result.map_err(|mut e| {
+            let unsent = e.take_message().is_some();
+            failed(e.into_error(), unsent)
+        })
+    };
+    let (response, connection) = match sender {
         Sender::Http1(mut sender) => {
-            in_time(job, sender.ready()).await?.map_err(|e| classify::hyper_error(&e, &route))?;
-            let response = in_time(job, sender.send_request(request)).await?;
-            (response, Sender::Http1(sender))
+            in_time(job, sender.ready()).await?.map_err(|e| failed(e, true))?;
+            let response = sent(in_time(job, sender.try_send_request(request)).await?)?;
+            let connection =
+                Established { sender: Sender::Http1(sender), encrypted, forward_proxy, shared_id, permit };
+            (response, Some(connection))
         }
         Sender::Http2(mut sender) => {
-            // Shared: others multiplex on it while this request runs.
-            job.net.connections.checkin(
-                &key,
-                Established { sender: Sender::Http2(sender.clone()), encrypted, forward_proxy },
-            );
-            in_time(job, sender.ready()).await?.map_err(|e| classify::hyper_error(&e, &route))?;
-            let response = in_time(job, sender.send_request(request)).await?;
-            (response, Sender::Http2(sender))
+            // Shared: it stays in the pool, others multiplex on it meanwhile.
+            in_time(job, sender.ready()).await?.map_err(|e| failed(e, true))?;
+            (sent(in_time(job, sender.try_send_request(request)).await?)?, None)
         }
     };
-    let response = response.map_err(|e| classify::hyper_error(&e, &route))?;
     headers::check_response_fields(response.headers())?;
     job.net.cookies.store_from(&out.url, response.headers());
-    let connection = Some(Established { sender, encrypted, forward_proxy });
     Ok(Exchanged { response, connection, encrypted, forward_proxy, key })
 }
 

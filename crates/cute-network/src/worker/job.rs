@@ -9,8 +9,9 @@ use url::Url;
 
 use crate::auth::cache::CredentialCache;
 use crate::control::Control;
+use crate::protocol::Origin;
 use crate::protocol::{Answer, Event, Question, ReplyEvent};
-use crate::request::RedirectPolicy;
+use crate::request::{Http2, RedirectPolicy};
 use crate::settings::Settings;
 use crate::sync::lock;
 
@@ -27,6 +28,7 @@ pub(crate) struct Job {
     pub(crate) headers: Vec<(Vec<u8>, Vec<u8>)>,
     pub(crate) body: Option<Arc<Vec<u8>>>,
     pub(crate) policy: RedirectPolicy,
+    pub(crate) http2: Http2,
     pub(crate) max_redirects: u32,
     pub(crate) limits: Limits,
     pub(crate) control: Arc<Control>,
@@ -60,6 +62,12 @@ impl Job {
     /// Sends `event` about this request to the loop; a vanished loop cancels the request.
     pub(crate) fn emit(&self, event: ReplyEvent) -> Outcome<()> {
         self.events.emit(Event::reply(self.id, event)).map_err(|_| Stop::Canceled)
+    }
+
+    /// Tells the loop whether `origin`'s server multiplexes requests (HTTP/2).
+    pub(crate) fn protocol_learned(&self, origin: Origin, multiplexed: bool) {
+        // A vanished loop has no scheduler to tell.
+        let _ = self.events.emit(Event::Multiplexed(origin, multiplexed));
     }
 
     pub(crate) fn check_aborted(&self) -> Outcome<()> {

@@ -12,6 +12,9 @@ pub(crate) enum Stop {
     ProxyAuthenticationRequired {
         realm: String,
     },
+    /// An HTTP/2 server did not process the request (it refused the stream or is going
+    /// away): it may be sent again on another connection, whatever its method.
+    Unprocessed(Failure),
 }
 
 impl From<Failure> for Stop {
@@ -23,7 +26,7 @@ impl From<Failure> for Stop {
 impl Stop {
     pub(crate) fn into_failure(self) -> Failure {
         match self {
-            Stop::Failed(failure) => failure,
+            Stop::Failed(failure) | Stop::Unprocessed(failure) => failure,
             Stop::Canceled => Failure::canceled(),
             Stop::ProxyAuthenticationRequired { .. } => {
                 Failure::new(NetworkError::ProxyAuthenticationRequiredError, "Proxy requires authentication")

@@ -105,6 +105,7 @@ pub(crate) fn announce(
             reason: reason.clone(),
             headers: pairs(headers),
             encrypted,
+            http2: response.version() == hyper::Version::HTTP_2,
             total: if coding == Coding::Identity && !bodiless { length } else { None },
             original_length: length,
             redirect_target,
