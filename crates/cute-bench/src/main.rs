@@ -1,8 +1,8 @@
-//! `cute-bench`: the benchmark workloads W1–W5 and N1–N6 (defined in docs/BENCHMARKS.md).
+//! `cute-bench`: the benchmark workloads W1–W5 and N1–N7 (defined in docs/BENCHMARKS.md).
 //!
 //! ```text
 //! cargo run --release -p cute-bench -- W1 W2 W3 W4 W5 idle   # or: core
-//! cargo run --release -p cute-bench -- N1 N2 N3 N4 N5 N6      # or: net
+//! cargo run --release -p cute-bench -- N1 N2 N3 N4 N5 N6 N7   # or: net
 //! cargo run --release -p cute-bench -- --base-url http://127.0.0.1:18080 net
 //! cargo run --release -p cute-bench -- --runs 1 W3            # all: everything
 //! ```
@@ -15,12 +15,14 @@
 //!
 //! The network workloads use the server at `--base-url` (which must serve `/index.html`
 //! and a 1 GiB `/big.bin`, as the shared nginx set-up does), or by default a cute-httpbin
-//! started in a child process (so its threads and memory do not count as ours).
+//! started in a child process (so its threads and memory do not count as ours). N7 always
+//! starts its own: cute-httpbin over https behind a relay adding 10 ms each way.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 mod core_workloads;
+mod latency;
 mod net_workloads;
 
 /// Counts allocations so the idle check can report allocations per wake.
@@ -90,6 +92,12 @@ fn run(
         "N6" => Some(net_workloads::queued_10k),
         _ => None,
     };
+    if name == "N7" {
+        // Its own server: https through the latency relay, in a child process.
+        let samples: Vec<Vec<Figure>> = (0..runs).map(|_| latency::latency()).collect();
+        report(&samples);
+        return Ok(());
+    }
     let mut samples: Vec<Vec<Figure>> = Vec::new();
     if let Some(workload) = net {
         if target.is_none() {
@@ -119,20 +127,25 @@ fn run(
             "W5" => core_workloads::zero_timer,
             "idle" => core_workloads::idle,
             other => {
-                return Err(format!("unknown workload `{other}` (try W1..W5, idle, N1..N6, core, net, all)"));
+                return Err(format!("unknown workload `{other}` (try W1..W5, idle, N1..N7, core, net, all)"));
             }
         };
         for _ in 0..runs {
             samples.push(workload());
         }
     }
+    report(&samples);
+    Ok(())
+}
+
+/// Prints each figure's median over the runs (and every run's value on stderr).
+fn report(samples: &[Vec<Figure>]) {
     for (i, first) in samples[0].iter().enumerate() {
         let values: Vec<f64> = samples.iter().map(|s| s[i].value).collect();
         let all: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
         eprintln!("# {} {} {} runs: {}", first.workload, first.implementation, first.unit, all.join(" "));
         println!("{} {} {:.3} {}", first.workload, first.implementation, median(values), first.unit);
     }
-    Ok(())
 }
 
 thread_local! {
@@ -156,6 +169,7 @@ fn main() {
     // Helper processes of the network workloads.
     match (args.first().map(String::as_str), args.get(1)) {
         (Some("serve"), _) => std::process::exit(net_workloads::serve()),
+        (Some("serve-n7"), _) => std::process::exit(latency::serve()),
         (Some("n5-child"), Some(url)) => std::process::exit(net_workloads::startup_child(url)),
         (Some("n5-raw-child"), Some(url)) => std::process::exit(net_workloads::startup_raw_child(url)),
         _ => {}
@@ -168,7 +182,7 @@ fn main() {
     });
     let base_url = take_value(&mut args, "--base-url");
     const CORE: [&str; 6] = ["W1", "W2", "W3", "W4", "W5", "idle"];
-    const NET: [&str; 6] = ["N1", "N2", "N3", "N4", "N5", "N6"];
+    const NET: [&str; 7] = ["N1", "N2", "N3", "N4", "N5", "N6", "N7"];
     let mut names: Vec<String> = Vec::new();
     for arg in if args.is_empty() { vec!["all".to_owned()] } else { args } {
         match arg.as_str() {

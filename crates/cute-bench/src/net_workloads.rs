@@ -73,7 +73,7 @@ fn threads() -> u64 {
 /// is the returned timer: keep it for the workload, and dropping it at the end stops it,
 /// so it can never fire during a later workload.
 #[must_use = "the watchdog stops when the timer is dropped"]
-fn watchdog(limit: Duration) -> Timer {
+pub(crate) fn watchdog(limit: Duration) -> Timer {
     let timer = Timer::new();
     timer.set_single_shot(true);
     timer.timeout().connect(|()| {
@@ -174,17 +174,26 @@ fn raw_burst(url: &str, n: u32) -> f64 {
     f64::from(n) / start.elapsed().as_secs_f64()
 }
 
+/// Whether implementation `name` runs: all do unless `CUTE_BENCH_ONLY` names one (for
+/// instruction counts of one client under callgrind).
+fn runs(name: &str) -> bool {
+    std::env::var("CUTE_BENCH_ONLY").map_or(true, |only| only == name)
+}
+
 /// N2: 2,000 GETs issued at once.
 pub(crate) fn burst_get(target: &Target) -> Vec<Figure> {
     let url = target.url(SMALL);
-    let (cute, _) = burst(&url, 2000);
-    let raw = raw_burst(&url, 2000);
-    let hyper = raw_hyper(&url, 2000, 6);
-    vec![
-        Figure::new("N2", "cute", cute, "req/s"),
-        Figure::new("N2", "raw", raw, "req/s"),
-        Figure::new("N2", "raw_hyper", hyper, "req/s"),
-    ]
+    let mut figures = Vec::new();
+    if runs("cute") {
+        figures.push(Figure::new("N2", "cute", burst(&url, 2000).0, "req/s"));
+    }
+    if runs("raw") {
+        figures.push(Figure::new("N2", "raw", raw_burst(&url, 2000), "req/s"));
+    }
+    if runs("raw_hyper") {
+        figures.push(Figure::new("N2", "raw_hyper", raw_hyper(&url, 2000, 6), "req/s"));
+    }
+    figures
 }
 
 /// N3: GET /big.bin, the body read whole at `finished`.

@@ -2,17 +2,17 @@
 //! switch, the byte budget of the task→loop hand-off, and the slot through which the loop
 //! answers the task's question.
 //!
-//! A request runs as a task on its manager's runtime. It waits in two places only, both
-//! here: for hand-off budget ([`Control::acquire`]) and for an answer
-//! ([`Control::ask`]). An abort cancels the task outright (it is dropped at its next await:
-//! name resolution, connect, a read, a write, or one of these waits), which closes its
-//! connection (over HTTP/2, resets its stream only).
+//! A request runs on its manager's runtime, in its host's runner task. It waits in two
+//! places only, both here: for hand-off budget ([`Control::acquire`]) and for an answer
+//! ([`Control::ask`]). An abort cancels the request outright: the runner drops it at its
+//! next await (name resolution, connect, a read, a write, or one of these waits)
+//! ([`Control::cancelled`]), which closes its connection (over HTTP/2, resets its stream
+//! only).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::{Semaphore, oneshot};
-use tokio::task::AbortHandle;
+use tokio::sync::{Notify, Semaphore, oneshot};
 
 use crate::protocol::Answer;
 use crate::sync::lock;
@@ -22,8 +22,8 @@ pub(crate) const HANDOFF_LIMIT: usize = 1024 * 1024;
 
 pub(crate) struct Control {
     aborted: AtomicBool,
-    /// The task running the request, once started.
-    task: Mutex<Option<AbortHandle>>,
+    /// Wakes the runner running the request when it is aborted.
+    cancel: Notify,
     /// Hand-off budget in bytes: a chunk takes permits, the loop gives them back as the
     /// application reads.
     budget: Semaphore,
@@ -35,7 +35,7 @@ impl Control {
     pub(crate) fn new() -> Self {
         Control {
             aborted: AtomicBool::new(false),
-            task: Mutex::new(None),
+            cancel: Notify::new(),
             budget: Semaphore::new(HANDOFF_LIMIT),
             answer: Mutex::new(None),
         }
@@ -45,25 +45,20 @@ impl Control {
         self.aborted.load(Ordering::SeqCst)
     }
 
-    /// Stops the request: a task not started yet never starts, a running one is cancelled
-    /// at once (whatever it is waiting for).
+    /// Stops the request: one not started yet never starts, a running one is cancelled at
+    /// once (whatever it is waiting for).
     pub(crate) fn abort(&self) {
         self.aborted.store(true, Ordering::SeqCst);
-        if let Some(task) = lock(&self.task).take() {
-            task.abort();
-        }
+        // Stored if nobody waits yet: `cancelled` then returns at once.
+        self.cancel.notify_one();
         self.budget.close();
         lock(&self.answer).take();
     }
 
-    /// Records the task running the request; aborts it at once if the request was
-    /// aborted meanwhile.
-    pub(crate) fn started(&self, task: AbortHandle) {
-        let mut slot = lock(&self.task);
-        if self.is_aborted() {
-            task.abort();
-        } else {
-            *slot = Some(task);
+    /// Completes when the request is aborted (at once if it already was).
+    pub(crate) async fn cancelled(&self) {
+        if !self.is_aborted() {
+            self.cancel.notified().await;
         }
     }
 
@@ -155,13 +150,21 @@ mod tests {
     }
 
     #[test]
-    fn a_task_started_after_the_abort_is_cancelled_at_once() {
+    fn cancelled_completes_on_abort_before_or_during_the_wait() {
         runtime().block_on(async {
+            let control = Arc::new(Control::new());
+            let waiting = tokio::spawn({
+                let control = control.clone();
+                async move { control.cancelled().await }
+            });
+            tokio::task::yield_now().await;
+            assert!(!waiting.is_finished());
+            control.abort();
+            tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+            // Aborted before anyone waits: no wait at all.
             let control = Control::new();
             control.abort();
-            let task = tokio::spawn(std::future::pending::<()>());
-            control.started(task.abort_handle());
-            assert!(task.await.unwrap_err().is_cancelled());
+            tokio::time::timeout(Duration::from_secs(5), control.cancelled()).await.unwrap();
         });
     }
 }

@@ -149,7 +149,8 @@ pub(crate) struct MetaData {
     /// `None` for replies that are not HTTP (`file:`, `data:`).
     pub(crate) status: Option<u16>,
     pub(crate) reason: String,
-    pub(crate) headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The response's header fields, as hyper parsed them (handed over, not copied).
+    pub(crate) headers: hyper::HeaderMap,
     pub(crate) encrypted: bool,
     /// The response came over HTTP/2.
     pub(crate) http2: bool,

@@ -9,8 +9,12 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -265,18 +269,39 @@ impl Runner {
                 }
             };
             let (id, control, events) = (job.id, job.control.clone(), job.events.clone());
-            // A task per request: an abort cancels it wherever it waits.
-            let task = tokio::spawn(worker::run(job));
-            control.started(task.abort_handle());
-            if let Err(e) = task.await
-                && e.is_panic()
-            {
-                // Reported here, as the request's task could not.
+            // Run here, not as a task of its own (spawning one would cost more than a small
+            // request): an abort drops it wherever it waits.
+            let request = worker::run(job);
+            tokio::pin!(request);
+            let ran = tokio::select! {
+                biased;
+                () = control.cancelled() => Ok(()),
+                ran = CatchUnwind(request.as_mut()) => ran,
+            };
+            if ran.is_err() {
+                // Reported here, as the request could not.
                 let _ = events.emit(Event::reply(id, ReplyEvent::Finished(Err(worker::panicked()))));
             }
         }
         // The manager being gone is the only way this fails, and then nobody waits.
         let _ = self.events.emit(Event::RunnerIdle(self.origin));
+    }
+}
+
+/// A future whose panics are caught: the runner reports a panicking request as failed and
+/// goes on with the next.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The request is never polled again after a panic: the runner drops it.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.0).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
     }
 }
 

@@ -154,19 +154,13 @@ impl NetworkReply {
     /// A response header by name, case-insensitive; repeated headers are joined with
     /// `", "` (`"\n"` for `Set-Cookie`), as Qt does.
     pub fn raw_header(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
-        let name = name.as_ref();
+        let name = hyper::header::HeaderName::from_bytes(name.as_ref()).ok()?;
         let state = self.inner.state.borrow();
-        let values: Vec<&[u8]> = state
-            .meta
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-            .collect();
+        let values: Vec<&[u8]> = state.meta.headers.get_all(&name).iter().map(|v| v.as_bytes()).collect();
         if values.is_empty() {
             return None;
         }
-        let separator: &[u8] = if name.eq_ignore_ascii_case(b"set-cookie") { b"\n" } else { b", " };
+        let separator: &[u8] = if name == hyper::header::SET_COOKIE { b"\n" } else { b", " };
         Some(values.join(separator))
     }
 
@@ -177,19 +171,18 @@ impl NetworkReply {
 
     /// The response header names, lowercase, each once, in arrival order.
     pub fn raw_header_list(&self) -> Vec<Vec<u8>> {
-        let state = self.inner.state.borrow();
-        let mut names: Vec<Vec<u8>> = Vec::new();
-        for (n, _) in &state.meta.headers {
-            if !names.iter().any(|m| m.eq_ignore_ascii_case(n)) {
-                names.push(n.to_ascii_lowercase());
-            }
-        }
-        names
+        self.inner.state.borrow().meta.headers.keys().map(|n| n.as_str().as_bytes().to_vec()).collect()
     }
 
     /// Every response header as received (name, value), repeats included.
     pub fn raw_header_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.inner.state.borrow().meta.headers.clone()
+        let state = self.inner.state.borrow();
+        state
+            .meta
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect()
     }
 
     /// The URL of the reply: the request's, updated as redirects are followed (the final

@@ -93,6 +93,22 @@ impl Entry {
         })
     }
 
+    /// An idle HTTP/1.1 connection with `permit`, or the go-ahead to open one.
+    fn idle_or_open(&mut self, permit: OwnedSemaphorePermit) -> Lease {
+        while let Some(idle) = self.http1.pop() {
+            if !idle.sender.is_closed() {
+                return Lease::Ready(Established {
+                    sender: Sender::Http1(idle.sender),
+                    encrypted: idle.encrypted,
+                    forward_proxy: idle.forward_proxy,
+                    shared_id: None,
+                    permit: Some(permit),
+                });
+            }
+        }
+        Lease::Open { permit: Some(permit), negotiator: None }
+    }
+
     /// The permits for HTTP/1.1 exchanges, remade when the per-host limit changed.
     fn exchanges(&mut self, per_host: usize) -> Arc<Semaphore> {
         if self.exchanges.1 != per_host {
@@ -126,10 +142,13 @@ impl Connections {
     /// negotiates a connection that may be HTTP/2, and while `per_host` HTTP/1.1
     /// exchanges run.
     pub(crate) async fn lease(&self, key: &PoolKey, per_host: usize) -> Lease {
-        loop {
+        let exchanges = loop {
             let mut waiting = {
                 let mut entries = lock(&self.entries);
-                let entry = entries.entry(key.clone()).or_insert_with(|| Entry::new(per_host));
+                let Some(entry) = entries.get_mut(key) else {
+                    entries.insert(key.clone(), Entry::new(per_host));
+                    continue;
+                };
                 if let Some(shared) = entry.live_http2() {
                     return Lease::Ready(shared);
                 }
@@ -143,32 +162,29 @@ impl Connections {
                             Negotiator { entries: self.entries.clone(), key: key.clone(), _done: done };
                         return Lease::Open { permit, negotiator: Some(negotiator) };
                     }
-                    None => break,
+                    None => {
+                        // HTTP/1.1: an idle connection, or a new one, within the limit.
+                        let exchanges = entry.exchanges(per_host);
+                        match exchanges.clone().try_acquire_owned() {
+                            Ok(permit) => return entry.idle_or_open(permit),
+                            Err(_) => break exchanges,
+                        }
+                    }
                 }
             };
             // Ends when the negotiator is dropped (its sender with it).
             let _ = waiting.changed().await;
-        }
-        let exchanges = lock(&self.entries)
-            .entry(key.clone())
-            .or_insert_with(|| Entry::new(per_host))
-            .exchanges(per_host);
-        // The semaphore is never closed.
-        let permit = exchanges.acquire_owned().await.ok();
+        };
+        // As many HTTP/1.1 exchanges run as the limit allows: wait for one to end. (The
+        // semaphore is never closed.)
+        let Ok(permit) = exchanges.acquire_owned().await else {
+            return Lease::Open { permit: None, negotiator: None };
+        };
         let mut entries = lock(&self.entries);
-        let entry = entries.entry(key.clone()).or_insert_with(|| Entry::new(per_host));
-        while let Some(idle) = entry.http1.pop() {
-            if !idle.sender.is_closed() {
-                return Lease::Ready(Established {
-                    sender: Sender::Http1(idle.sender),
-                    encrypted: idle.encrypted,
-                    forward_proxy: idle.forward_proxy,
-                    shared_id: None,
-                    permit,
-                });
-            }
+        match entries.get_mut(key) {
+            Some(entry) => entry.idle_or_open(permit),
+            None => Lease::Open { permit: Some(permit), negotiator: None },
         }
-        Lease::Open { permit, negotiator: None }
     }
 
     /// Records a connection just opened for `key`: an HTTP/2 one becomes the key's shared

@@ -212,7 +212,7 @@ async fn answer(
         Err(failure) => {
             // A redirect refused or failed: the reply keeps the 3xx's status and headers,
             // as in Qt.
-            announce(job, &exchanged.response, &out.url, exchanged.encrypted, None)?;
+            announce(job, &mut exchanged.response, &out.url, exchanged.encrypted, None)?;
             return Err(failure.into());
         }
     };
@@ -238,9 +238,9 @@ async fn answer(
 
 /// Delivers the final response; its connection serves later requests once the body is in.
 async fn deliver(job: &Job, url: &Url, exchanged: Exchanged, redirect_target: Option<Url>) -> Outcome<()> {
-    let Exchanged { response, connection, encrypted, key, .. } = exchanged;
+    let Exchanged { mut response, connection, encrypted, key, .. } = exchanged;
     let status = response.status();
-    let announced = announce(job, &response, url, encrypted, redirect_target)?;
+    let announced = announce(job, &mut response, url, encrypted, redirect_target)?;
     transfer::body(job, response.into_body(), &announced).await?;
     if let Some(connection) = connection {
         job.net.connections.checkin(&key, connection);
@@ -297,14 +297,17 @@ async fn send(
     let connection = match job.net.connections.lease(&key, settings.per_host).await {
         Lease::Ready(connection) => connection,
         Lease::Open { permit, negotiator } => {
-            let opened = connect::connect(connect::Route {
+            // Boxed: opening a connection (TLS, handshakes) is a large future, and a rare
+            // one; kept inline it would make every request's task that large (and tokio
+            // moves a task's future several times as it spawns it).
+            let opened = Box::pin(connect::connect(connect::Route {
                 url: &out.url,
                 proxy: settings.proxy.as_ref(),
                 proxy_credentials,
                 tls: settings.tls.config(wire),
                 wire,
                 connect_timeout: settings.connect_timeout,
-            })
+            }))
             .await;
             let opened = match opened {
                 Ok(opened) => opened,
@@ -366,7 +369,8 @@ async fn send(
     Ok(Exchanged { response, connection, encrypted, forward_proxy, key })
 }
 
-/// The request as it goes on the wire (see `headers.rs` for Qt's defaults).
+/// The request as it goes on the wire (see `headers.rs` for Qt's defaults). Built on the
+/// request's parts directly: Qt's defaults are static values, inserted without a check.
 fn build(
     job: &Job,
     out: &Outgoing,
@@ -374,85 +378,97 @@ fn build(
     authorization: Option<String>,
     proxy_credentials: Option<&Credentials>,
 ) -> Outcome<Request<UploadBody>> {
-    let target = wire_url(&out.url);
+    use hyper::header::{self, HeaderName, HeaderValue};
+    let invalid = |e: &dyn std::fmt::Display| {
+        Stop::Failed(Failure::new(
+            NetworkError::ProtocolInvalidOperationError,
+            format!("Invalid request: {e}"),
+        ))
+    };
     // HTTP/1.1 to the origin: origin-form, with `Host`. To a proxy (plain http) the
     // absolute form; HTTP/2 takes the whole URI for its pseudo-headers.
     let http2 = matches!(connection.sender, Sender::Http2(_));
     let uri = if connection.forward_proxy || http2 {
-        target.as_str().to_owned()
+        hyper::Uri::try_from(wire_url(&out.url).as_ref())
     } else {
-        target[url::Position::BeforePath..url::Position::AfterQuery].to_owned()
+        match &out.url[url::Position::BeforePath..url::Position::AfterQuery] {
+            "" => Ok(hyper::Uri::from_static("/")),
+            target => hyper::Uri::try_from(target),
+        }
     };
-    let uri = if uri.is_empty() { "/".to_owned() } else { uri };
-    let mut builder = Request::builder().method(out.method.clone()).uri(uri);
+    let uri = uri.map_err(|e| invalid(&e))?;
+    let sends_form = [Method::POST, Method::PUT, Method::PATCH].contains(&out.method);
+    let body = match &out.body {
+        Some(data) => UploadBody::new(data, Progress { id: job.id, events: job.events.clone() }),
+        None => UploadBody::empty(),
+    };
+    let mut request = Request::new(body);
+    *request.method_mut() = out.method.clone();
+    *request.uri_mut() = uri;
+    let fields = request.headers_mut();
+    fields.reserve(out.headers.len() + 8);
     let has = |name: &str| headers::has(&out.headers, name);
     if !http2 && !has("host") {
-        builder = builder.header(hyper::header::HOST, host_header(&out.url));
+        let host = HeaderValue::try_from(host_header(&out.url)).map_err(|e| invalid(&e))?;
+        fields.insert(header::HOST, host);
     }
     for (name, value) in &out.headers {
         // The body's real length goes out instead: a wrong one would hang the exchange.
-        if !name.eq_ignore_ascii_case(b"content-length") {
-            builder = builder.header(name.as_slice(), value.as_slice());
+        if name.eq_ignore_ascii_case(b"content-length") {
+            continue;
         }
+        let name = HeaderName::from_bytes(name).map_err(|e| invalid(&e))?;
+        let value = HeaderValue::from_bytes(value).map_err(|e| invalid(&e))?;
+        fields.append(name, value);
     }
     if !has("accept-encoding") {
-        builder = builder.header(
-            hyper::header::ACCEPT_ENCODING,
-            hyper::header::HeaderValue::from_static(headers::ACCEPT_ENCODING),
-        );
+        fields.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(headers::ACCEPT_ENCODING));
     }
     if !has("accept-language") {
-        builder = builder.header(hyper::header::ACCEPT_LANGUAGE, headers::accept_language());
+        fields.insert(header::ACCEPT_LANGUAGE, headers::accept_language());
     }
     if !has("user-agent") {
-        builder = builder
-            .header(hyper::header::USER_AGENT, hyper::header::HeaderValue::from_static(headers::USER_AGENT));
+        fields.insert(header::USER_AGENT, HeaderValue::from_static(headers::USER_AGENT));
     }
     if !http2 && !has("connection") {
-        builder = builder
-            .header(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static(headers::CONNECTION));
+        fields.insert(header::CONNECTION, HeaderValue::from_static(headers::CONNECTION));
     }
     if let Some(value) = authorization.filter(|_| !has("authorization")) {
-        builder = builder.header(hyper::header::AUTHORIZATION, value);
+        fields.insert(header::AUTHORIZATION, HeaderValue::try_from(value).map_err(|e| invalid(&e))?);
     }
     if !has("cookie")
         && let Some(cookies) = job.net.cookies.header_for(&out.url)
     {
-        builder = builder.header(hyper::header::COOKIE, cookies);
+        fields.insert(header::COOKIE, HeaderValue::try_from(cookies).map_err(|e| invalid(&e))?);
     }
     if connection.forward_proxy
         && let Some(Credentials { user, password }) = proxy_credentials
     {
         // Credentials for the proxy go to the proxy only: it strips this header.
-        builder = builder.header(hyper::header::PROXY_AUTHORIZATION, basic_header(user, password));
+        let value = HeaderValue::try_from(basic_header(user, password)).map_err(|e| invalid(&e))?;
+        fields.insert(header::PROXY_AUTHORIZATION, value);
     }
-    let sends_form = [Method::POST, Method::PUT, Method::PATCH].contains(&out.method);
-    let body = match &out.body {
+    match &out.body {
         Some(data) => {
-            builder = builder.header(hyper::header::CONTENT_LENGTH, data.len());
+            fields.insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
             if sends_form && !has("content-type") {
                 // Qt does the same, with a warning.
                 log::warn!(
                     "content-type missing in HTTP {}, defaulting to application/x-www-form-urlencoded",
                     out.method
                 );
-                builder = builder.header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                fields.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
             }
-            UploadBody::new(data, Progress { id: job.id, events: job.events.clone() })
         }
-        None => {
-            if sends_form {
-                builder = builder.header(hyper::header::CONTENT_LENGTH, 0);
-            }
-            UploadBody::empty()
+        None if sends_form => {
+            fields.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
-    };
-    builder.body(body).map_err(|e| {
-        Stop::Failed(Failure::new(
-            NetworkError::ProtocolInvalidOperationError,
-            format!("Invalid request: {e}"),
-        ))
-    })
+        None => {}
+    }
+    Ok(request)
 }
 
 /// `Host`: the host, and the port when it is not the scheme's default.
@@ -464,11 +480,15 @@ fn host_header(url: &Url) -> String {
     }
 }
 
-/// The URL as it goes on the wire: no user info, no fragment.
-fn wire_url(url: &Url) -> Url {
+/// The URL as it goes on the wire: no user info, no fragment (a copy only when it has
+/// either).
+fn wire_url(url: &Url) -> std::borrow::Cow<'_, str> {
+    if url.username().is_empty() && url.password().is_none() && url.fragment().is_none() {
+        return std::borrow::Cow::Borrowed(url.as_str());
+    }
     let mut target = url.clone();
     let _ = target.set_username("");
     let _ = target.set_password(None);
     target.set_fragment(None);
-    target
+    std::borrow::Cow::Owned(target.into())
 }

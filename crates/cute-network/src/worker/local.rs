@@ -2,7 +2,8 @@
 
 use base64::Engine as _;
 
-use hyper::Method;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LAST_MODIFIED};
+use hyper::{HeaderMap, Method};
 
 use super::job::Job;
 use super::stop::{Outcome, Stop, fail};
@@ -10,7 +11,7 @@ use super::transfer::stream_local;
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{MetaData, ReplyEvent};
 
-fn meta(job: &Job, headers: Vec<(Vec<u8>, Vec<u8>)>, total: Option<u64>) -> Outcome<()> {
+fn meta(job: &Job, headers: HeaderMap, total: Option<u64>) -> Outcome<()> {
     let meta = MetaData { headers, total, original_length: total, ..MetaData::default() };
     job.emit(ReplyEvent::MetaData(job.url.clone(), Box::new(meta)))
 }
@@ -57,12 +58,14 @@ async fn read_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()
     })?;
     let metadata = file.metadata().await.ok();
     let length = metadata.as_ref().map(|m| m.len());
-    let mut headers = Vec::new();
+    let mut headers = HeaderMap::new();
     if let Some(length) = length {
-        headers.push((b"content-length".to_vec(), length.to_string().into_bytes()));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
     }
-    if let Some(modified) = metadata.and_then(|m| m.modified().ok()) {
-        headers.push((b"last-modified".to_vec(), httpdate::fmt_http_date(modified).into_bytes()));
+    if let Some(modified) = metadata.and_then(|m| m.modified().ok())
+        && let Ok(value) = HeaderValue::try_from(httpdate::fmt_http_date(modified))
+    {
+        headers.insert(LAST_MODIFIED, value);
     }
     meta(job, headers, length)?;
     if job.method == Method::HEAD {
@@ -91,7 +94,7 @@ async fn write_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<(
     })?;
     let total = body.len() as u64;
     job.emit(ReplyEvent::UploadProgress { sent: total, total })?;
-    meta(job, Vec::new(), Some(0))
+    meta(job, HeaderMap::new(), Some(0))
 }
 
 /// `data:[<mediatype>][;base64],<data>` (RFC 2397), GET/HEAD.
@@ -129,10 +132,12 @@ pub(crate) async fn data(job: &Job) -> Outcome<()> {
     } else {
         String::from_utf8_lossy(&percent_decode(media)).into_owned()
     };
-    let headers = vec![
-        (b"content-type".to_vec(), media.into_bytes()),
-        (b"content-length".to_vec(), body.len().to_string().into_bytes()),
-    ];
+    let mut headers = HeaderMap::new();
+    // A media type that cannot be a header value (a control character) is left out.
+    if let Ok(media) = HeaderValue::try_from(media) {
+        headers.insert(CONTENT_TYPE, media);
+    }
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     meta(job, headers, Some(body.len() as u64))?;
     if job.method == Method::HEAD {
         return Ok(());

@@ -13,7 +13,7 @@ use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder,
 use bytes::{Bytes, BytesMut};
 use http_body::Body as _;
 use hyper::body::Incoming;
-use hyper::{HeaderMap, Response, StatusCode};
+use hyper::{Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::io::StreamReader;
 use url::Url;
@@ -43,13 +43,19 @@ enum Coding {
 }
 
 impl Coding {
+    /// The coding a `Content-Encoding` value names (case-insensitive).
     fn of(content_encoding: &str) -> Coding {
-        match content_encoding {
-            "gzip" | "x-gzip" => Coding::Gzip,
-            "deflate" => Coding::Deflate,
-            "br" => Coding::Brotli,
-            "zstd" => Coding::Zstd,
-            _ => Coding::Identity,
+        let is = |name: &str| content_encoding.eq_ignore_ascii_case(name);
+        if is("gzip") || is("x-gzip") {
+            Coding::Gzip
+        } else if is("deflate") {
+            Coding::Deflate
+        } else if is("br") {
+            Coding::Brotli
+        } else if is("zstd") {
+            Coding::Zstd
+        } else {
+            Coding::Identity
         }
     }
 }
@@ -73,26 +79,24 @@ fn reason_of(response: &Response<Incoming>) -> String {
         .unwrap_or_else(|| status.canonical_reason().unwrap_or(status.as_str()).to_owned())
 }
 
-/// Sends a response's status and headers to the loop (the reply's metadata).
-/// `redirect_target` is a redirect that was not followed.
+/// Sends a response's status and headers to the loop (the reply's metadata); the headers
+/// are handed over, not copied. `redirect_target` is a redirect that was not followed.
 pub(crate) fn announce(
     job: &Job,
-    response: &Response<Incoming>,
+    response: &mut Response<Incoming>,
     url: &Url,
     encrypted: bool,
     redirect_target: Option<Url>,
 ) -> Outcome<Announced> {
     let status = response.status();
     let headers = response.headers();
-    let header = |name: hyper::header::HeaderName| {
-        headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_ascii_lowercase())
-    };
-    let encoding = header(hyper::header::CONTENT_ENCODING).unwrap_or_default();
+    let header =
+        |name: hyper::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     // A caller that set `Accept-Encoding` itself gets the body as it came (as in Qt).
     let coding = if super::headers::has(&job.headers, "accept-encoding") {
         Coding::Identity
     } else {
-        Coding::of(&encoding)
+        header(hyper::header::CONTENT_ENCODING).map_or(Coding::Identity, Coding::of)
     };
     let length = header(hyper::header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     // A HEAD's, a 204's or a 304's `Content-Length` describes a body that is not sent.
@@ -103,7 +107,7 @@ pub(crate) fn announce(
         Box::new(MetaData {
             status: Some(status.as_u16()),
             reason: reason.clone(),
-            headers: pairs(headers),
+            headers: std::mem::take(response.headers_mut()),
             encrypted,
             http2: response.version() == hyper::Version::HTTP_2,
             total: if coding == Coding::Identity && !bodiless { length } else { None },
@@ -112,10 +116,6 @@ pub(crate) fn announce(
         }),
     ))?;
     Ok(Announced { coding, reason })
-}
-
-fn pairs(headers: &HeaderMap) -> Vec<(Vec<u8>, Vec<u8>)> {
-    headers.iter().map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
 }
 
 /// Streams a response's body to the loop, as [`announce`] found it coded.
