@@ -329,14 +329,17 @@ pub(crate) fn startup(target: &Target) -> Vec<Figure> {
 /// N6: 10,000 GETs at once with the default per-host limit.
 pub(crate) fn queued_10k(target: &Target) -> Vec<Figure> {
     let url = target.url(SMALL);
-    reset_peak_rss();
-    let (rate, peak_threads) = burst(&url, 10_000);
-    let rss = peak_rss_mib();
-    vec![
-        Figure::new("N6", "cute", rate, "req/s"),
-        Figure::new("N6", "cute", rss, "MiB_peak_rss"),
-        Figure::new("N6", "cute", peak_threads as f64, "threads_peak"),
-    ]
+    let mut figures = Vec::new();
+    // Two sizes: 10,000, and 100,000 (the scale a crawler queues at once).
+    for (n, name) in [(10_000, "N6"), (100_000, "N6_100k")] {
+        reset_peak_rss();
+        let (rate, peak_threads) = burst(&url, n);
+        let rss = peak_rss_mib();
+        figures.push(Figure::new(name, "cute", rate, "req/s"));
+        figures.push(Figure::new(name, "cute", rss, "MiB_peak_rss"));
+        figures.push(Figure::new(name, "cute", peak_threads as f64, "threads_peak"));
+    }
+    figures
 }
 
 /// Serves the in-process httpbin for a parent benchmark process: prints the base URL,

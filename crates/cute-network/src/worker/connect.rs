@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use url::Url;
 
-use super::headers::{MAX_RESPONSE_FIELDS, MAX_RESPONSE_HEAD};
+use super::headers::MAX_RESPONSE_HEAD;
 use super::upload::UploadBody;
 use crate::auth::challenge::{basic_header, choose, parse_challenges};
 use crate::protocol::Credentials;
@@ -236,7 +236,8 @@ where
         let (sender, connection) = http1::Builder::new()
             // RFC 9112 §5.2: a client must unfold obsolete line folding.
             .allow_obsolete_multiline_headers_in_responses(true)
-            .max_headers(MAX_RESPONSE_FIELDS)
+            // hyper's default field limit is Qt's, 100 (`MAX_RESPONSE_FIELDS`); setting it
+            // explicitly would make hyper allocate its parse buffers on every response.
             .max_header_size(MAX_RESPONSE_HEAD)
             .handshake(io)
             .await
