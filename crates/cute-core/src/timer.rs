@@ -13,7 +13,7 @@ pub(crate) struct TimerShared {
     core: Weak<LoopCore>,
     timeout: Signal<()>,
     interval: Cell<Duration>,
-    single_shot: Cell<bool>,
+    recurrence: Cell<Recurrence>,
     /// The timer queue key while active.
     key: Cell<Option<usize>>,
 }
@@ -28,10 +28,6 @@ impl Expire for TimerShared {
 }
 
 impl TimerShared {
-    fn recurrence(&self) -> Recurrence {
-        if self.single_shot.get() { Recurrence::Once } else { Recurrence::Repeat }
-    }
-
     fn stop(&self) {
         if let Some(key) = self.key.take()
             && let Some(core) = self.core.upgrade()
@@ -119,7 +115,7 @@ impl Timer {
                 core: Rc::downgrade(&core),
                 timeout: Signal::new(),
                 interval: Cell::new(Duration::ZERO),
-                single_shot: Cell::new(false),
+                recurrence: Cell::new(Recurrence::Repeat),
                 key: Cell::new(None),
             }),
         }
@@ -148,17 +144,18 @@ impl Timer {
     /// On an active timer it takes effect at the next expiry, as in Qt: a repeating timer
     /// made single-shot fires once more and stops.
     pub fn set_single_shot(&self, single_shot: bool) {
-        self.shared.single_shot.set(single_shot);
+        let recurrence = if single_shot { Recurrence::Once } else { Recurrence::Repeat };
+        self.shared.recurrence.set(recurrence);
         if let Some(key) = self.shared.key.get()
             && let Some(core) = self.shared.core.upgrade()
         {
-            core.timers.borrow_mut().set_recurrence(key, self.shared.recurrence());
+            core.timers.borrow_mut().set_recurrence(key, recurrence);
         }
     }
 
     /// Whether the timer fires only once per start.
     pub fn is_single_shot(&self) -> bool {
-        self.shared.single_shot.get()
+        self.shared.recurrence.get() == Recurrence::Once
     }
 
     /// Starts (or restarts) the timer: the first expiry is one interval from now.
@@ -169,8 +166,11 @@ impl Timer {
             return;
         };
         let timer: Weak<TimerShared> = Rc::downgrade(&self.shared);
-        let key =
-            core.timers.borrow_mut().start_timer(self.shared.interval.get(), self.shared.recurrence(), timer);
+        let key = core.timers.borrow_mut().start_timer(
+            self.shared.interval.get(),
+            self.shared.recurrence.get(),
+            timer,
+        );
         self.shared.key.set(Some(key));
     }
 
