@@ -509,7 +509,7 @@ impl ManagerInner {
             ReplyEvent::Question(Question::Credentials { realm, from, failed }) => {
                 self.ask_credentials(&reply, &realm, from, failed.as_ref())
             }
-            ReplyEvent::MetaData(url, meta) => reply.apply(url, *meta),
+            ReplyEvent::MetaData(url, meta) => reply.apply(url, meta),
             ReplyEvent::Data(chunk) => reply.receive(chunk),
             ReplyEvent::UploadProgress { sent, total } => reply.upload_progress(sent, total),
             ReplyEvent::Finished(result) => reply.finish(result),

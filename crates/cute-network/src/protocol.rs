@@ -160,6 +160,8 @@ pub(crate) struct MetaData {
     pub(crate) original_length: Option<u64>,
     /// A redirect that was not followed.
     pub(crate) redirect_target: Option<Url>,
+    /// The URL the response is for (set as the reply takes it in).
+    pub(crate) url: Option<Url>,
 }
 
 #[cfg(test)]

@@ -143,21 +143,39 @@ pub enum Operation {
 
 /// What a request's URL was built from: anything `NetworkRequest::new` accepts.
 #[derive(Debug, Clone)]
-pub struct RequestUrl {
-    raw: String,
-    parsed: Option<Url>,
+pub struct RequestUrl(Given);
+
+/// A URL as given: parsed, or the text that did not parse (kept for the error message).
+#[derive(Debug, Clone)]
+enum Given {
+    Valid(Url),
+    Invalid(String),
+}
+
+impl RequestUrl {
+    fn parsed(&self) -> Option<&Url> {
+        match &self.0 {
+            Given::Valid(url) => Some(url),
+            Given::Invalid(_) => None,
+        }
+    }
 }
 
 impl From<&str> for RequestUrl {
     fn from(raw: &str) -> Self {
-        RequestUrl { raw: raw.to_owned(), parsed: parse(raw) }
+        match parse(raw) {
+            Some(url) => RequestUrl(Given::Valid(url)),
+            None => RequestUrl(Given::Invalid(raw.to_owned())),
+        }
     }
 }
 
 impl From<String> for RequestUrl {
     fn from(raw: String) -> Self {
-        let parsed = parse(&raw);
-        RequestUrl { raw, parsed }
+        match parse(&raw) {
+            Some(url) => RequestUrl(Given::Valid(url)),
+            None => RequestUrl(Given::Invalid(raw)),
+        }
     }
 }
 
@@ -169,7 +187,7 @@ impl From<&String> for RequestUrl {
 
 impl From<Url> for RequestUrl {
     fn from(url: Url) -> Self {
-        RequestUrl { raw: url.as_str().to_owned(), parsed: Some(url) }
+        RequestUrl(Given::Valid(url))
     }
 }
 
@@ -268,9 +286,9 @@ pub(crate) fn is_secret_header(name: &[u8]) -> bool {
 }
 
 fn redacted_url(url: &RequestUrl) -> String {
-    match &url.parsed {
-        Some(u) => redact(u),
-        None => redact_raw(&url.raw),
+    match &url.0 {
+        Given::Valid(u) => redact(u),
+        Given::Invalid(raw) => redact_raw(raw),
     }
 }
 
@@ -329,12 +347,16 @@ impl NetworkRequest {
 
     /// The parsed URL, or `None` if it did not parse.
     pub fn url(&self) -> Option<&Url> {
-        self.url.parsed.as_ref()
+        self.url.parsed()
     }
 
-    /// The URL as it was given.
+    /// The URL as text: as parsed (normalised, as Qt's `QUrl` shows it) when it is valid,
+    /// else as it was given.
     pub fn url_string(&self) -> &str {
-        &self.url.raw
+        match &self.url.0 {
+            Given::Valid(url) => url.as_str(),
+            Given::Invalid(raw) => raw,
+        }
     }
 
     /// The URL for logs and messages, any password replaced.

@@ -17,12 +17,12 @@ impl fmt::Debug for NetworkReply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.inner.state.borrow();
         f.debug_struct("NetworkReply")
-            .field("url", &state.url.as_ref().map(redact))
+            .field("url", &self.inner.url().as_ref().map(redact))
             .field("operation", &self.inner.operation)
             .field("phase", &state.phase)
-            .field("status", &state.meta.status)
+            .field("status", &state.meta().status)
             .field("error", &state.error)
-            .field("bytes_available", &state.body.available())
+            .field("bytes_available", &state.body().available())
             .finish()
     }
 }
@@ -46,14 +46,17 @@ impl NetworkReply {
     /// A human-readable description of the error (Qt's `errorString`), e.g. `Error
     /// transferring http://host/x - server replied: Not Found`.
     pub fn error_string(&self) -> String {
-        self.inner.state.borrow().error_string.clone()
+        match self.inner.state.borrow().error_string.as_str() {
+            "" => "Unknown error".to_owned(),
+            message => message.to_owned(),
+        }
     }
 
     /// Reads and removes everything buffered (Qt's `readAll`).
     pub fn read_all(&self) -> Vec<u8> {
         let mut out = Vec::new();
         loop {
-            self.inner.state.borrow_mut().body.take_all(&mut out);
+            self.inner.state.borrow_mut().body_mut().take_all(&mut out);
             // Everything admitted is taken by the next turn: no ready_read is due for it.
             self.inner.admit(Admit::WithinLimit);
             if self.bytes_available() == 0 {
@@ -64,20 +67,20 @@ impl NetworkReply {
 
     /// Reads and removes up to `max` buffered bytes (Qt's `read`).
     pub fn read(&self, max: usize) -> Vec<u8> {
-        let out = self.inner.state.borrow_mut().body.take(max);
+        let out = self.inner.state.borrow_mut().body_mut().take(max);
         self.inner.admit_after_read();
         out
     }
 
     /// The number of bytes that can be read now (Qt's `bytesAvailable`).
     pub fn bytes_available(&self) -> u64 {
-        self.inner.state.borrow().body.available()
+        self.inner.state.borrow().body().available()
     }
 
     /// True when finished and everything was read (Qt's `atEnd`).
     pub fn at_end(&self) -> bool {
         let state = self.inner.state.borrow();
-        state.phase == Phase::Finished && state.body.is_drained()
+        state.phase == Phase::Finished && state.body().is_drained()
     }
 
     /// Parses the buffered body as JSON (consuming it, like [`read_all`](Self::read_all)).
@@ -101,30 +104,30 @@ impl NetworkReply {
     /// Limits the unread bytes buffered; 0 is unlimited (Qt's `setReadBufferSize`). When
     /// the buffer is full, the transfer pauses until the application reads.
     pub fn set_read_buffer_size(&self, size: u64) {
-        self.inner.state.borrow_mut().body.set_limit((size > 0).then_some(size));
+        self.inner.state.borrow_mut().set_read_limit((size > 0).then_some(size));
         self.inner.admit_after_read();
     }
 
     /// The read buffer size (0: unlimited).
     pub fn read_buffer_size(&self) -> u64 {
-        self.inner.state.borrow().body.limit().unwrap_or(0)
+        self.inner.state.borrow().read_limit.unwrap_or(0)
     }
 
     /// The HTTP status code, once the headers are in (Qt's `HttpStatusCodeAttribute`).
     pub fn status_code(&self) -> Option<u16> {
-        self.inner.state.borrow().meta.status
+        self.inner.state.borrow().meta().status
     }
 
     /// The HTTP reason phrase (Qt's `HttpReasonPhraseAttribute`), as the server sent it,
     /// e.g. `"NOT FOUND"`; the code itself, e.g. `"599"`, when the server sent none.
     pub fn reason_phrase(&self) -> String {
-        self.inner.state.borrow().meta.reason.clone()
+        self.inner.state.borrow().meta().reason.clone()
     }
 
     /// A reply attribute (Qt's `attribute`); `None` when it has no value.
     pub fn attribute(&self, attribute: Attribute) -> Option<AttributeValue> {
         let state = self.inner.state.borrow();
-        let meta = &state.meta;
+        let meta = state.meta();
         match attribute {
             Attribute::HttpStatusCodeAttribute => meta.status.map(|s| AttributeValue::Int(i64::from(s))),
             Attribute::HttpReasonPhraseAttribute => {
@@ -156,7 +159,7 @@ impl NetworkReply {
     pub fn raw_header(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
         let name = hyper::header::HeaderName::from_bytes(name.as_ref()).ok()?;
         let state = self.inner.state.borrow();
-        let values: Vec<&[u8]> = state.meta.headers.get_all(&name).iter().map(|v| v.as_bytes()).collect();
+        let values: Vec<&[u8]> = state.meta().headers.get_all(&name).iter().map(|v| v.as_bytes()).collect();
         if values.is_empty() {
             return None;
         }
@@ -171,14 +174,14 @@ impl NetworkReply {
 
     /// The response header names, lowercase, each once, in arrival order.
     pub fn raw_header_list(&self) -> Vec<Vec<u8>> {
-        self.inner.state.borrow().meta.headers.keys().map(|n| n.as_str().as_bytes().to_vec()).collect()
+        self.inner.state.borrow().meta().headers.keys().map(|n| n.as_str().as_bytes().to_vec()).collect()
     }
 
     /// Every response header as received (name, value), repeats included.
     pub fn raw_header_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let state = self.inner.state.borrow();
         state
-            .meta
+            .meta()
             .headers
             .iter()
             .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
@@ -188,7 +191,7 @@ impl NetworkReply {
     /// The URL of the reply: the request's, updated as redirects are followed (the final
     /// URL once finished). `None` if the request's URL was invalid.
     pub fn url(&self) -> Option<Url> {
-        self.inner.state.borrow().url.clone()
+        self.inner.url()
     }
 
     /// The request this reply answers.
@@ -231,38 +234,38 @@ impl NetworkReply {
 
     /// Emitted once, when the reply is done. Carries the reply.
     pub fn finished(&self) -> &Signal<NetworkReply> {
-        &self.inner.finished
+        &self.inner.signals().finished
     }
 
     /// Emitted once before `finished` when the reply fails.
     pub fn error_occurred(&self) -> &Signal<NetworkError> {
-        &self.inner.error_occurred
+        &self.inner.signals().error_occurred
     }
 
     /// Emitted when new body bytes can be read. Carries the reply.
     pub fn ready_read(&self) -> &Signal<NetworkReply> {
-        &self.inner.ready_read
+        &self.inner.signals().ready_read
     }
 
     /// Emitted as the body arrives: (bytes received, total if known). Qt uses −1 for an
     /// unknown total; this is `None`.
     pub fn download_progress(&self) -> &Signal<(u64, Option<u64>)> {
-        &self.inner.download_progress
+        &self.inner.signals().download_progress
     }
 
     /// Emitted as the request body is sent: (bytes sent, total).
     pub fn upload_progress(&self) -> &Signal<(u64, Option<u64>)> {
-        &self.inner.upload_progress
+        &self.inner.signals().upload_progress
     }
 
     /// Emitted for each redirect followed (and, with the user-verified policy, for each
     /// redirect proposed), with the new URL.
     pub fn redirected(&self) -> &Signal<Url> {
-        &self.inner.redirected
+        &self.inner.signals().redirected
     }
 
     /// Emitted when the response headers (status, headers, final URL) are in.
     pub fn meta_data_changed(&self) -> &Signal<NetworkReply> {
-        &self.inner.meta_data_changed
+        &self.inner.signals().meta_data_changed
     }
 }

@@ -81,14 +81,23 @@ pub(crate) enum Phase {
     Finished,
 }
 
+/// What a reply knows. Kept small while the request is queued (100,000 queued requests
+/// are 100,000 of these): the response's metadata and a redirect's URL come boxed, as they
+/// arrive.
 struct State {
     phase: Phase,
-    /// The request's URL, then each redirect's, then the final response's.
-    url: Option<Url>,
-    meta: MetaData,
+    /// A redirect being followed (until then the request's URL; once the response is in,
+    /// its URL, in `meta`).
+    redirect_url: Option<Box<Url>>,
+    /// The final response's status, headers and URL, once in.
+    meta: Option<Box<MetaData>>,
     error: NetworkError,
+    /// Empty while there is no error ("Unknown error", Qt's text, is shown then).
     error_string: String,
-    body: ReadBuffer,
+    /// The body buffer, made when the first of it (or its size limit) comes.
+    body: Option<Box<ReadBuffer>>,
+    /// The read buffer size (`None`: unlimited), for the buffer when it is made.
+    read_limit: Option<u64>,
     /// The last `download_progress` emitted, so the final one is not a repeat. Stored, not
     /// derived from what was received: a nested loop in a `ready_read` slot can finish the
     /// reply before the progress of its last chunk goes out.
@@ -97,6 +106,47 @@ struct State {
     last_progress_at: Option<Instant>,
     /// An `upload_progress` went out.
     uploaded: bool,
+}
+
+impl State {
+    /// The body buffer (empty until the body comes).
+    fn body(&self) -> &ReadBuffer {
+        static NONE: std::sync::LazyLock<ReadBuffer> = std::sync::LazyLock::new(ReadBuffer::default);
+        self.body.as_deref().unwrap_or(&NONE)
+    }
+
+    /// The body buffer, made if needed.
+    fn body_mut(&mut self) -> &mut ReadBuffer {
+        let limit = self.read_limit;
+        self.body.get_or_insert_with(|| Box::new(ReadBuffer::new(limit)))
+    }
+
+    /// Sets the read buffer size (`None`: unlimited).
+    fn set_read_limit(&mut self, limit: Option<u64>) {
+        self.read_limit = limit;
+        if let Some(body) = &mut self.body {
+            body.set_limit(limit);
+        }
+    }
+
+    /// The response's metadata (empty until it is in).
+    fn meta(&self) -> &MetaData {
+        static NONE: std::sync::LazyLock<MetaData> = std::sync::LazyLock::new(MetaData::default);
+        self.meta.as_deref().unwrap_or(&NONE)
+    }
+}
+
+/// The reply's signals, made when the application first asks for one (most replies are
+/// only ever seen through the manager's `finished`).
+#[derive(Default)]
+pub(crate) struct Signals {
+    finished: Signal<NetworkReply>,
+    error_occurred: Signal<NetworkError>,
+    ready_read: Signal<NetworkReply>,
+    download_progress: Signal<(u64, Option<u64>)>,
+    upload_progress: Signal<(u64, Option<u64>)>,
+    redirected: Signal<Url>,
+    meta_data_changed: Signal<NetworkReply>,
 }
 
 /// Progress signals go out at most this often, the final one excepted (Qt's throttle).
@@ -117,13 +167,7 @@ pub(crate) struct ReplyInner {
     redirect_allowed: Cell<bool>,
     /// A deferred `ready_read` is pending (see [`ReplyInner::admit_after_read`]).
     ready_read_scheduled: Cell<bool>,
-    finished: Signal<NetworkReply>,
-    error_occurred: Signal<NetworkError>,
-    ready_read: Signal<NetworkReply>,
-    download_progress: Signal<(u64, Option<u64>)>,
-    upload_progress: Signal<(u64, Option<u64>)>,
-    redirected: Signal<Url>,
-    meta_data_changed: Signal<NetworkReply>,
+    signals: std::cell::OnceCell<Box<Signals>>,
 }
 
 /// What a reply is made from.
@@ -152,10 +196,33 @@ impl ReplyInner {
         self.state.borrow().phase == Phase::Finished
     }
 
+    /// The reply's signals, made on first use.
+    pub(crate) fn signals(&self) -> &Signals {
+        self.signals.get_or_init(Box::default)
+    }
+
+    /// Emits one of the reply's signals, if any was ever asked for (else nobody listens).
+    fn emit<T: 'static>(&self, signal: impl FnOnce(&Signals) -> &Signal<T>, value: &T) {
+        if let Some(signals) = self.signals.get() {
+            signal(signals).emit(value);
+        }
+    }
+
+    /// The reply's URL: the final response's, else the redirect being followed, else the
+    /// request's.
+    pub(crate) fn url(&self) -> Option<Url> {
+        let state = self.state.borrow();
+        match (state.meta.as_ref().and_then(|m| m.url.as_ref()), &state.redirect_url) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(url)) => Some((**url).clone()),
+            (None, None) => self.request.url().cloned(),
+        }
+    }
+
     /// A redirect is being followed.
     pub(crate) fn redirected(&self, url: Url) {
-        self.state.borrow_mut().url = Some(url.clone());
-        self.redirected.emit(&url);
+        self.state.borrow_mut().redirect_url = Some(Box::new(url.clone()));
+        self.emit(|s| &s.redirected, &url);
     }
 
     /// The user-verified policy proposes a redirect: follow it if a slot of `redirected`
@@ -164,43 +231,43 @@ impl ReplyInner {
         self.redirect_allowed.set(false);
         // The reply's URL is the target while `redirected` is emitted, as for a redirect
         // followed by any other policy.
-        let previous = self.state.borrow_mut().url.replace(url.clone());
-        self.redirected.emit(&url);
+        let previous = self.state.borrow_mut().redirect_url.replace(Box::new(url.clone()));
+        self.emit(|s| &s.redirected, &url);
         if self.is_finished() {
             // A slot aborted the reply; its worker is stopping.
             return;
         }
         let allowed = self.redirect_allowed.get();
         if !allowed {
-            self.state.borrow_mut().url = previous;
+            self.state.borrow_mut().redirect_url = previous;
         }
         self.control.answer(Answer::Redirect { allowed });
     }
 
     /// The final response's status and headers are in.
-    pub(crate) fn apply(self: &Rc<Self>, url: Url, meta: MetaData) {
+    pub(crate) fn apply(self: &Rc<Self>, url: Url, mut meta: Box<MetaData>) {
         {
             let mut state = self.state.borrow_mut();
-            state.url = Some(url);
-            state.body.expect(meta.total);
-            state.meta = meta;
+            meta.url = Some(url);
+            state.body_mut().expect(meta.total);
+            state.meta = Some(meta);
         }
-        self.meta_data_changed.emit(&self.handle());
+        self.emit(|s| &s.meta_data_changed, &self.handle());
     }
 
     /// A chunk of the body arrived: readable now, or held until the application reads
     /// (which keeps the worker waiting: back-pressure).
     pub(crate) fn receive(self: &Rc<Self>, chunk: Vec<u8>) {
-        let admitted = self.state.borrow_mut().body.push(chunk);
+        let admitted = self.state.borrow_mut().body_mut().push(chunk);
         if admitted > 0 {
             self.control.release(admitted);
-            self.ready_read.emit(&self.handle());
+            self.emit(|s| &s.ready_read, &self.handle());
         }
         if !self.is_finished() {
             let (progress, due) = {
                 let state = self.state.borrow();
                 let due = state.last_progress_at.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
-                ((state.body.received(), state.meta.total), due)
+                ((state.body().received(), state.meta().total), due)
             };
             // The last chunk's progress is the final one, which `finish` emits in any case.
             if due || progress.1 == Some(progress.0) {
@@ -212,7 +279,7 @@ impl ReplyInner {
     /// Upload progress (throttled by the worker).
     pub(crate) fn upload_progress(&self, sent: u64, total: u64) {
         self.state.borrow_mut().uploaded = true;
-        self.upload_progress.emit(&(sent, Some(total)));
+        self.emit(|s| &s.upload_progress, &(sent, Some(total)));
     }
 
     /// Finishes the reply exactly once: `ready_read` for held bytes, `error_occurred` (on
@@ -241,12 +308,12 @@ impl ReplyInner {
         }
         let handle = self.handle();
         if admitted > 0 {
-            self.ready_read.emit(&handle);
+            self.emit(|s| &s.ready_read, &handle);
         }
         // An error is reported before Qt's last `downloadProgress` (its thread delegate
         // emits the error, then download-finished).
         if let Err(failure) = &result {
-            self.error_occurred.emit(&failure.error);
+            self.emit(|s| &s.error_occurred, &failure.error);
         }
         // Qt's last words before finished, unless the reply was aborted (a timeout aborts
         // it too): everything received, of the total announced or, if none was, of what
@@ -259,20 +326,24 @@ impl ReplyInner {
         if !aborted {
             let (progress, last, uploaded) = {
                 let state = self.state.borrow();
-                let received = state.body.received();
-                ((received, Some(state.meta.total.unwrap_or(received))), state.last_progress, state.uploaded)
+                let received = state.body().received();
+                (
+                    (received, Some(state.meta().total.unwrap_or(received))),
+                    state.last_progress,
+                    state.uploaded,
+                )
             };
             if last != Some(progress) {
                 self.emit_progress(progress);
             }
             if self.has_body && !uploaded {
-                self.upload_progress.emit(&(0, Some(0)));
+                self.emit(|s| &s.upload_progress, &(0, Some(0)));
             }
         }
         if let Some(replies) = &replies {
             replies.finished.emit(&handle);
         }
-        self.finished.emit(&handle);
+        self.emit(|s| &s.finished, &handle);
         self.disconnect_all();
     }
 
@@ -292,7 +363,7 @@ impl ReplyInner {
 
     /// Moves held bytes into the read buffer, acknowledging them to the worker.
     fn admit(&self, how: Admit) -> u64 {
-        let admitted = self.state.borrow_mut().body.admit(how);
+        let admitted = self.state.borrow_mut().body_mut().admit(how);
         if admitted > 0 {
             self.control.release(admitted);
         }
@@ -312,10 +383,10 @@ impl ReplyInner {
             let Some(reply) = weak.upgrade() else { return };
             reply.ready_read_scheduled.set(false);
             // Finishing emitted ready_read itself; a reader may have taken it all since.
-            if reply.is_finished() || reply.state.borrow().body.available() == 0 {
+            if reply.is_finished() || reply.state.borrow().body().available() == 0 {
                 return;
             }
-            reply.ready_read.emit(&reply.handle());
+            reply.emit(|s| &s.ready_read, &reply.handle());
         });
     }
 
@@ -326,13 +397,13 @@ impl ReplyInner {
             state.last_progress = Some(progress);
             state.last_progress_at = Some(Instant::now());
         }
-        self.download_progress.emit(&progress);
+        self.emit(|s| &s.download_progress, &progress);
     }
 
     /// Throws the buffered body away (held bytes released to the worker). Returns 0: no
     /// bytes became readable.
     fn discard(&self) -> u64 {
-        let held = self.state.borrow_mut().body.clear();
+        let held = self.state.borrow_mut().body_mut().clear();
         if held > 0 {
             self.control.release(held);
         }
@@ -342,13 +413,14 @@ impl ReplyInner {
     /// Disconnects every slot of the reply's signals (after `finished`), so closures that
     /// captured the reply do not keep it alive (what `deleteLater` achieves in Qt).
     fn disconnect_all(&self) {
-        self.finished.disconnect_all();
-        self.error_occurred.disconnect_all();
-        self.ready_read.disconnect_all();
-        self.download_progress.disconnect_all();
-        self.upload_progress.disconnect_all();
-        self.redirected.disconnect_all();
-        self.meta_data_changed.disconnect_all();
+        let Some(signals) = self.signals.get() else { return };
+        signals.finished.disconnect_all();
+        signals.error_occurred.disconnect_all();
+        signals.ready_read.disconnect_all();
+        signals.download_progress.disconnect_all();
+        signals.upload_progress.disconnect_all();
+        signals.redirected.disconnect_all();
+        signals.meta_data_changed.disconnect_all();
     }
 }
 
@@ -375,13 +447,12 @@ impl Replies {
         self.next_id.set(id + 1);
         let state = State {
             phase: Phase::Running,
-            url: made.request.url().cloned(),
-            meta: MetaData::default(),
+            redirect_url: None,
+            meta: None,
             error: NetworkError::NoError,
-            error_string: "Unknown error".to_owned(),
-            body: ReadBuffer::new(
-                (made.request.read_buffer_size() > 0).then_some(made.request.read_buffer_size()),
-            ),
+            error_string: String::new(),
+            body: None,
+            read_limit: (made.request.read_buffer_size() > 0).then_some(made.request.read_buffer_size()),
             last_progress: None,
             last_progress_at: None,
             uploaded: false,
@@ -398,13 +469,7 @@ impl Replies {
             state: RefCell::new(state),
             redirect_allowed: Cell::new(false),
             ready_read_scheduled: Cell::new(false),
-            finished: Signal::new(),
-            error_occurred: Signal::new(),
-            ready_read: Signal::new(),
-            download_progress: Signal::new(),
-            upload_progress: Signal::new(),
-            redirected: Signal::new(),
-            meta_data_changed: Signal::new(),
+            signals: std::cell::OnceCell::new(),
         });
         self.live.borrow_mut().insert(id, inner.clone());
         NetworkReply { inner }

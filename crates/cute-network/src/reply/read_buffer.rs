@@ -65,10 +65,6 @@ impl ReadBuffer {
         self.available == 0 && self.held.is_empty()
     }
 
-    pub(crate) fn limit(&self) -> Option<u64> {
-        self.limit
-    }
-
     pub(crate) fn set_limit(&mut self, limit: Option<u64>) {
         self.limit = limit;
     }

@@ -113,6 +113,7 @@ pub(crate) fn announce(
             total: if coding == Coding::Identity && !bodiless { length } else { None },
             original_length: length,
             redirect_target,
+            url: None,
         }),
     ))?;
     Ok(Announced { coding, reason })
