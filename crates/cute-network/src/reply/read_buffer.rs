@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(buffer.push(bytes(0..6)), 2);
         buffer.set_limit(None);
         assert_eq!(buffer.admit(Admit::WithinLimit), 4);
-        assert_eq!(buffer.limit(), None);
+        assert_eq!(buffer.limit, None);
         assert_eq!(buffer.take(6), bytes(0..6));
     }
 
