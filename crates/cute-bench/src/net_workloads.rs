@@ -150,6 +150,12 @@ fn burst(url: &str, n: u32) -> (f64, u64) {
     for _ in 0..n {
         nam.get(&request);
     }
+    eprintln!(
+        "DEBUG queued {n}: RSS {} KiB, HWM {} KiB, done {}",
+        status_field("VmRSS:"),
+        status_field("VmHWM:"),
+        done.get()
+    );
     peak_threads.set(peak_threads.get().max(threads()));
     event_loop.exec();
     let rate = f64::from(n) / start.elapsed().as_secs_f64();

@@ -71,6 +71,7 @@ mod auth;
 mod authenticator;
 mod control;
 mod error;
+mod exchange;
 mod id_hash;
 mod manager;
 

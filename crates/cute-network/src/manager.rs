@@ -7,11 +7,13 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cute_core::{Connection, CoreApplication, Emitter, Signal};
+use cute_core::{Connection, CoreApplication, Signal};
 
 use crate::auth::cache::CredentialCache;
 use crate::authenticator::Authenticator;
+use crate::control::Control;
 use crate::error::{Error, Failure, NetworkError};
+use crate::exchange::{Exchange, Limits};
 use crate::protocol::{Answer, Challenger, Credentials, Event, Origin, Question, ReplyEvent};
 use crate::proxy::Proxy;
 use crate::reply::{Made, NetworkReply, Replies, ReplyInner};
@@ -20,7 +22,7 @@ use crate::scheduler::{Scheduler, Stranded};
 use crate::settings::{Settings, unless_zero};
 use crate::sync::lock;
 use crate::tls::Tls;
-use crate::worker::{Job, Limits, Net};
+use crate::worker::{Net, Shared};
 
 /// Sends requests and delivers replies (Qt's `QNetworkAccessManager`).
 ///
@@ -109,16 +111,18 @@ impl NetworkAccessManager {
         let events = Signal::<Event>::new();
         let emitter = events.emitter();
         let settings = Settings::default();
+        let net: Arc<Net> = Arc::default();
+        let credentials: Arc<Mutex<CredentialCache>> = Arc::default();
+        let shared = Shared { events: emitter, net: net.clone(), credentials: credentials.clone() };
         let inner = Rc::new(ManagerInner {
             replies: Replies::new(),
             authentication_required: Signal::new(),
             proxy_authentication_required: Signal::new(),
-            scheduler: Scheduler::new(settings.max_workers, emitter.clone()),
+            scheduler: Scheduler::new(settings.max_workers, shared),
             events,
-            emitter,
             settings: RefCell::new(Arc::new(settings)),
-            net: Arc::default(),
-            credentials: Arc::default(),
+            net,
+            credentials,
             quit_hook: RefCell::default(),
         });
         let weak = Rc::downgrade(&inner);
@@ -366,7 +370,6 @@ pub(crate) struct ManagerInner {
     proxy_authentication_required: Signal<(Proxy, Authenticator)>,
     scheduler: Scheduler,
     events: Signal<Event>,
-    emitter: Emitter<Event>,
     /// The settings requests are made with now (see `settings.rs`).
     settings: RefCell<Arc<Settings>>,
     /// The manager's connections and cookie jar, for its life.
@@ -430,55 +433,47 @@ impl ManagerInner {
             (operation == Operation::CustomOperation).then(|| String::from_utf8_lossy(verb).into_owned());
         let policy = request.redirect_policy().unwrap_or(settings.redirect_policy);
         let has_body = body.is_some();
-        let reply =
-            self.replies.create(Made { request: request.clone(), operation, custom_verb, policy, has_body });
-        let inner = reply.inner();
-        log::debug!("request {}: {} {}", inner.id(), String::from_utf8_lossy(verb), request.shown_url());
-        let method = match validate(request, verb) {
-            Ok(method) => method,
-            Err(failure) => {
-                inner.fail_soon(failure);
-                return reply;
-            }
-        };
-        let Some(url) = request.url().cloned() else {
-            // `validate` refuses requests without a URL: not reached.
-            inner.fail_soon(Failure::new(NetworkError::ProtocolUnknownError, "Invalid URL"));
-            return reply;
-        };
+        let validated = validate(request, verb);
         let timeout = request.transfer_timeout().map_or(settings.transfer_timeout, unless_zero);
         let threshold = request.decompressed_safety_check_threshold();
-        let job = Job {
-            id: inner.id(),
-            method,
-            url,
-            headers: request.headers().to_vec(),
+        let exchange = Arc::new(Exchange {
+            id: self.replies.next_id(),
+            request: request.clone(),
+            method: validated.as_ref().map_or(hyper::Method::GET, hyper::Method::clone),
             body: body.map(Arc::new),
             policy,
-            http2: request.http2(),
-            max_redirects: request.maximum_redirects_allowed(),
             limits: Limits {
                 transfer_timeout: timeout,
                 decompression_threshold: u64::try_from(threshold).ok(),
                 max_body: request.maximum_body_size(),
             },
-            control: inner.control().clone(),
-            events: self.emitter.clone(),
-            net: self.net.clone(),
-            credentials: self.credentials.clone(),
+            control: Control::new(),
             settings,
-        };
-        let origin = Origin::of(&job.url);
-        let per_host = job.settings.per_host;
-        let stranded = self.scheduler.enqueue(origin, job, per_host);
+        });
+        let reply =
+            self.replies.create(Made { exchange: exchange.clone(), operation, custom_verb, has_body });
+        let inner = reply.inner();
+        log::debug!("request {}: {} {}", inner.id(), String::from_utf8_lossy(verb), request.shown_url());
+        if let Err(failure) = validated {
+            inner.fail_soon(failure);
+            return reply;
+        }
+        if request.url().is_none() {
+            // `validate` refuses requests without a URL: not reached.
+            inner.fail_soon(Failure::new(NetworkError::ProtocolUnknownError, "Invalid URL"));
+            return reply;
+        }
+        let origin = Origin::of(exchange.url());
+        let per_host = exchange.settings.per_host;
+        let stranded = self.scheduler.enqueue(origin, exchange, per_host);
         self.fail_stranded(stranded);
         reply
     }
 
     /// Fails the replies of jobs no thread will ever run.
-    fn fail_stranded(&self, Stranded(jobs): Stranded) {
-        for job in jobs {
-            if let Some(reply) = self.replies.get(job.id) {
+    fn fail_stranded(&self, Stranded(exchanges): Stranded) {
+        for exchange in exchanges {
+            if let Some(reply) = self.replies.get(exchange.id) {
                 let message = "The network runtime could not be started for the request";
                 reply.fail_soon(Failure::new(NetworkError::UnknownNetworkError, message));
             }

@@ -18,11 +18,11 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use cute_core::Emitter;
 use tokio::runtime::Runtime;
 
+use crate::exchange::Exchange;
 use crate::protocol::{Event, Origin, ReplyEvent};
-use crate::worker::{self, Job};
+use crate::worker::{self, Shared};
 
 /// The runtime's worker threads: requests are I/O-bound, two threads keep a core busy
 /// while the other waits.
@@ -40,8 +40,8 @@ const MULTIPLEXED_RUNNERS: usize = 1024;
 
 /// One host's queue.
 struct HostQueue {
-    tx: Sender<Job>,
-    rx: Receiver<Job>,
+    tx: Sender<Arc<Exchange>>,
+    rx: Receiver<Arc<Exchange>>,
     runners: usize,
     /// Runners polling the queue for a moment before they give the host up.
     lingering: Arc<AtomicUsize>,
@@ -56,22 +56,22 @@ pub(crate) struct Scheduler {
     /// The cap on the runtime's threads (workers, and threads for blocking work such as
     /// name resolution and file I/O).
     max_threads: std::cell::Cell<usize>,
-    events: Emitter<Event>,
+    shared: Shared,
 }
 
 /// Jobs that no thread will ever run (no worker thread could be started): the caller
 /// fails their replies.
 #[must_use]
-pub(crate) struct Stranded(pub(crate) Vec<Job>);
+pub(crate) struct Stranded(pub(crate) Vec<Arc<Exchange>>);
 
 impl Scheduler {
-    pub(crate) fn new(max_workers: usize, events: Emitter<Event>) -> Self {
+    pub(crate) fn new(max_workers: usize, shared: Shared) -> Self {
         Scheduler {
             hosts: RefCell::default(),
             multiplexed: RefCell::default(),
             runtime: RefCell::new(None),
             max_threads: std::cell::Cell::new(max_workers),
-            events,
+            shared,
         }
     }
 
@@ -99,7 +99,7 @@ impl Scheduler {
 
     /// Queues `job` on its host and starts a runner if the host has room and no lingering
     /// runner will take it.
-    pub(crate) fn enqueue(&self, origin: Origin, job: Job, per_host: usize) -> Stranded {
+    pub(crate) fn enqueue(&self, origin: Origin, job: Arc<Exchange>, per_host: usize) -> Stranded {
         let runner = {
             let mut hosts = self.hosts.borrow_mut();
             let host = hosts.entry(origin.clone()).or_insert_with(|| {
@@ -187,7 +187,7 @@ impl Scheduler {
             origin: origin.clone(),
             jobs: host.rx.clone(),
             lingering: host.lingering.clone(),
-            events: self.events.clone(),
+            shared: self.shared.clone(),
         }
     }
 
@@ -248,9 +248,9 @@ impl Scheduler {
 /// Takes one host's jobs until its queue is empty (a task on the runtime).
 pub(crate) struct Runner {
     origin: Origin,
-    jobs: Receiver<Job>,
+    jobs: Receiver<Arc<Exchange>>,
     lingering: Arc<AtomicUsize>,
-    events: Emitter<Event>,
+    shared: Shared,
 }
 
 impl Runner {
@@ -268,23 +268,23 @@ impl Runner {
                     }
                 }
             };
-            let (id, control, events) = (job.id, job.control.clone(), job.events.clone());
             // Run here, not as a task of its own (spawning one would cost more than a small
             // request): an abort drops it wherever it waits.
-            let request = worker::run(job);
+            let request = worker::run(self.shared.job(job.clone()));
             tokio::pin!(request);
             let ran = tokio::select! {
                 biased;
-                () = control.cancelled() => Ok(()),
+                () = job.control.cancelled() => Ok(()),
                 ran = CatchUnwind(request.as_mut()) => ran,
             };
             if ran.is_err() {
                 // Reported here, as the request could not.
-                let _ = events.emit(Event::reply(id, ReplyEvent::Finished(Err(worker::panicked()))));
+                let finished = ReplyEvent::Finished(Err(worker::panicked()));
+                let _ = self.shared.events.emit(Event::reply(job.id, finished));
             }
         }
         // The manager being gone is the only way this fails, and then nobody waits.
-        let _ = self.events.emit(Event::RunnerIdle(self.origin));
+        let _ = self.shared.events.emit(Event::RunnerIdle(self.origin));
     }
 }
 
@@ -306,7 +306,7 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 }
 
 /// Polls for a job for up to [`LINGER`].
-async fn linger(jobs: &Receiver<Job>) -> Option<Job> {
+async fn linger(jobs: &Receiver<Arc<Exchange>>) -> Option<Arc<Exchange>> {
     let until = Instant::now() + LINGER;
     loop {
         match jobs.try_recv() {

@@ -145,7 +145,7 @@ impl NetworkReply {
             Attribute::OriginalContentLengthAttribute => {
                 meta.original_length.and_then(|n| i64::try_from(n).ok()).map(AttributeValue::Int)
             }
-            Attribute::RedirectPolicyAttribute => Some(AttributeValue::Int(self.inner.policy as i64)),
+            Attribute::RedirectPolicyAttribute => Some(AttributeValue::Int(self.inner.policy() as i64)),
         }
     }
 
@@ -196,7 +196,7 @@ impl NetworkReply {
 
     /// The request this reply answers.
     pub fn request(&self) -> NetworkRequest {
-        self.inner.request.clone()
+        self.inner.request().clone()
     }
 
     /// The operation (GET, POST, …).

@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::control::Control;
 use crate::error::{Failure, Leftover, NetworkError};
+use crate::exchange::Exchange;
 use crate::id_hash::IdHasher;
 use crate::protocol::{Answer, MetaData};
 use crate::request::{NetworkRequest, Operation, RedirectPolicy};
@@ -153,15 +154,13 @@ pub(crate) struct Signals {
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 pub(crate) struct ReplyInner {
-    id: u64,
-    request: NetworkRequest,
+    /// The request as made, shared with its runner.
+    exchange: Arc<Exchange>,
     operation: Operation,
     /// The verb as given to `send_custom_request`.
     custom_verb: Option<String>,
-    policy: RedirectPolicy,
     /// The request has a body (so a failure before any was sent reports `(0, 0)`).
     has_body: bool,
-    control: Arc<Control>,
     replies: Weak<Replies>,
     state: RefCell<State>,
     redirect_allowed: Cell<bool>,
@@ -172,20 +171,27 @@ pub(crate) struct ReplyInner {
 
 /// What a reply is made from.
 pub(crate) struct Made {
-    pub(crate) request: NetworkRequest,
+    pub(crate) exchange: Arc<Exchange>,
     pub(crate) operation: Operation,
     pub(crate) custom_verb: Option<String>,
-    pub(crate) policy: RedirectPolicy,
     pub(crate) has_body: bool,
 }
 
 impl ReplyInner {
     pub(crate) fn id(&self) -> u64 {
-        self.id
+        self.exchange.id
     }
 
-    pub(crate) fn control(&self) -> &Arc<Control> {
-        &self.control
+    pub(crate) fn control(&self) -> &Control {
+        &self.exchange.control
+    }
+
+    pub(crate) fn request(&self) -> &NetworkRequest {
+        &self.exchange.request
+    }
+
+    pub(crate) fn policy(&self) -> RedirectPolicy {
+        self.exchange.policy
     }
 
     pub(crate) fn handle(self: &Rc<Self>) -> NetworkReply {
@@ -215,7 +221,7 @@ impl ReplyInner {
         match (state.meta.as_ref().and_then(|m| m.url.as_ref()), &state.redirect_url) {
             (Some(url), _) => Some(url.clone()),
             (None, Some(url)) => Some((**url).clone()),
-            (None, None) => self.request.url().cloned(),
+            (None, None) => self.exchange.request.url().cloned(),
         }
     }
 
@@ -241,7 +247,7 @@ impl ReplyInner {
         if !allowed {
             self.state.borrow_mut().redirect_url = previous;
         }
-        self.control.answer(Answer::Redirect { allowed });
+        self.control().answer(Answer::Redirect { allowed });
     }
 
     /// The final response's status and headers are in.
@@ -260,7 +266,7 @@ impl ReplyInner {
     pub(crate) fn receive(self: &Rc<Self>, chunk: Vec<u8>) {
         let admitted = self.state.borrow_mut().body_mut().push(chunk);
         if admitted > 0 {
-            self.control.release(admitted);
+            self.control().release(admitted);
             self.emit(|s| &s.ready_read, &self.handle());
         }
         if !self.is_finished() {
@@ -304,7 +310,7 @@ impl ReplyInner {
         let admitted = if discard { self.discard() } else { self.admit(Admit::All) };
         let replies = self.replies.upgrade();
         if let Some(replies) = &replies {
-            replies.live.borrow_mut().remove(&self.id);
+            replies.live.borrow_mut().remove(&self.id());
         }
         let handle = self.handle();
         if admitted > 0 {
@@ -356,7 +362,7 @@ impl ReplyInner {
 
     /// Aborts the request and finishes the reply with `OperationCanceledError`.
     pub(crate) fn abort(self: &Rc<Self>) {
-        self.control.abort();
+        self.control().abort();
         // A queued job stays in its host's queue; its runner skips it (aborted) at once.
         self.finish(Err(Failure::canceled()));
     }
@@ -365,7 +371,7 @@ impl ReplyInner {
     fn admit(&self, how: Admit) -> u64 {
         let admitted = self.state.borrow_mut().body_mut().admit(how);
         if admitted > 0 {
-            self.control.release(admitted);
+            self.control().release(admitted);
         }
         admitted
     }
@@ -405,7 +411,7 @@ impl ReplyInner {
     fn discard(&self) -> u64 {
         let held = self.state.borrow_mut().body_mut().clear();
         if held > 0 {
-            self.control.release(held);
+            self.control().release(held);
         }
         0
     }
@@ -441,10 +447,17 @@ impl Replies {
         &self.finished
     }
 
-    /// A new live reply.
-    pub(crate) fn create(self: &Rc<Self>, made: Made) -> NetworkReply {
+    /// The id for the next request.
+    pub(crate) fn next_id(&self) -> u64 {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
+        id
+    }
+
+    /// A new live reply.
+    pub(crate) fn create(self: &Rc<Self>, made: Made) -> NetworkReply {
+        let id = made.exchange.id;
+        let read_limit = made.exchange.request.read_buffer_size();
         let state = State {
             phase: Phase::Running,
             redirect_url: None,
@@ -452,19 +465,16 @@ impl Replies {
             error: NetworkError::NoError,
             error_string: String::new(),
             body: None,
-            read_limit: (made.request.read_buffer_size() > 0).then_some(made.request.read_buffer_size()),
+            read_limit: (read_limit > 0).then_some(read_limit),
             last_progress: None,
             last_progress_at: None,
             uploaded: false,
         };
         let inner = Rc::new(ReplyInner {
-            id,
-            request: made.request,
+            exchange: made.exchange,
             operation: made.operation,
             custom_verb: made.custom_verb,
-            policy: made.policy,
             has_body: made.has_body,
-            control: Arc::new(Control::new()),
             replies: Rc::downgrade(self),
             state: RefCell::new(state),
             redirect_allowed: Cell::new(false),
@@ -488,9 +498,9 @@ impl Replies {
     /// `OperationCanceledError`.
     pub(crate) fn cancel_all(&self) {
         let mut live: Vec<Rc<ReplyInner>> = self.live.borrow().values().cloned().collect();
-        live.sort_by_key(|r| r.id);
+        live.sort_by_key(|r| r.id());
         for reply in &live {
-            reply.control.abort();
+            reply.control().abort();
         }
         // While unwinding from a panic, running slots could panic again and abort the
         // process: the replies are only marked finished then.

@@ -70,8 +70,8 @@ impl Exchanged {
 pub(crate) async fn run(job: &Job) -> Outcome<()> {
     let mut out = Outgoing {
         method: job.method.clone(),
-        url: job.url.clone(),
-        headers: job.headers.clone(),
+        url: job.url().clone(),
+        headers: job.headers().to_vec(),
         body: job.body.clone(),
     };
     let mut hops = 0u32;
@@ -202,7 +202,7 @@ async fn answer(
 
     let location = exchanged.response.headers().get(hyper::header::LOCATION).map(|v| v.as_bytes());
     let decided =
-        redirect::decide(status, location, &out.url, &out.method, job.policy, *hops, job.max_redirects);
+        redirect::decide(status, location, &out.url, &out.method, job.policy, *hops, job.max_redirects());
     let hop = match decided {
         Ok(Decision::Deliver) => return deliver(job, &out.url, exchanged, None).await.map(|()| Step::Done),
         Ok(Decision::Keep(target)) => {
@@ -287,7 +287,7 @@ async fn send(
 ) -> Outcome<Exchanged> {
     let settings = &job.settings;
     let route = job.route();
-    let wire = job.http2.wire(&out.url);
+    let wire = job.http2().wire(&out.url);
     let key = PoolKey {
         origin: Origin::of(&out.url),
         proxy: settings.proxy.as_ref().map(|p| p.url().to_string()),

@@ -1,18 +1,14 @@
 //! One request as the loop hands it to a worker ([`Job`]).
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use cute_core::Emitter;
-use hyper::Method;
 use url::Url;
 
 use crate::auth::cache::CredentialCache;
-use crate::control::Control;
+use crate::exchange::Exchange;
 use crate::protocol::Origin;
 use crate::protocol::{Answer, Event, Question, ReplyEvent};
-use crate::request::{Http2, RedirectPolicy};
-use crate::settings::Settings;
 use crate::sync::lock;
 
 use super::classify::Route;
@@ -20,24 +16,42 @@ use super::connections::Connections;
 use super::cookies::Cookies;
 use super::stop::{Outcome, Stop};
 
-/// Everything a worker needs for one request, fixed when the request is made.
+/// A request as its runner runs it: the request as made, and what the requests of its
+/// manager share.
 pub(crate) struct Job {
-    pub(crate) id: u64,
-    pub(crate) method: Method,
-    pub(crate) url: Url,
-    pub(crate) headers: Vec<(Vec<u8>, Vec<u8>)>,
-    pub(crate) body: Option<Arc<Vec<u8>>>,
-    pub(crate) policy: RedirectPolicy,
-    pub(crate) http2: Http2,
-    pub(crate) max_redirects: u32,
-    pub(crate) limits: Limits,
-    pub(crate) control: Arc<Control>,
+    exchange: Arc<Exchange>,
     pub(crate) events: Emitter<Event>,
     /// The manager's connections and cookies.
     pub(crate) net: Arc<Net>,
-    /// The manager's settings when the request was made.
-    pub(crate) settings: Arc<Settings>,
     pub(crate) credentials: Arc<Mutex<CredentialCache>>,
+}
+
+/// What a manager's requests share for its life, which its runners hand to each request.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) events: Emitter<Event>,
+    pub(crate) net: Arc<Net>,
+    pub(crate) credentials: Arc<Mutex<CredentialCache>>,
+}
+
+impl Shared {
+    /// The job for `exchange`.
+    pub(crate) fn job(&self, exchange: Arc<Exchange>) -> Job {
+        Job {
+            exchange,
+            events: self.events.clone(),
+            net: self.net.clone(),
+            credentials: self.credentials.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for Job {
+    type Target = Exchange;
+
+    fn deref(&self) -> &Exchange {
+        &self.exchange
+    }
 }
 
 /// What the requests of one manager share for its life.
@@ -45,17 +59,6 @@ pub(crate) struct Job {
 pub(crate) struct Net {
     pub(crate) connections: Connections,
     pub(crate) cookies: Cookies,
-}
-
-/// A request's limits; `None` is off.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    /// No byte moved for this long fails the transfer.
-    pub(crate) transfer_timeout: Option<Duration>,
-    /// Decoded bytes past which the decompression ratio is checked.
-    pub(crate) decompression_threshold: Option<u64>,
-    /// The largest (decoded) body accepted.
-    pub(crate) max_body: Option<u64>,
 }
 
 impl Job {

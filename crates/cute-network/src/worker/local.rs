@@ -13,12 +13,15 @@ use crate::protocol::{MetaData, ReplyEvent};
 
 fn meta(job: &Job, headers: HeaderMap, total: Option<u64>) -> Outcome<()> {
     let meta = MetaData { headers, total, original_length: total, ..MetaData::default() };
-    job.emit(ReplyEvent::MetaData(job.url.clone(), Box::new(meta)))
+    job.emit(ReplyEvent::MetaData(job.url().clone(), Box::new(meta)))
 }
 
 /// Qt's answer to a verb a local scheme does not serve.
 fn unsupported(job: &Job) -> Outcome<()> {
-    fail(NetworkError::ProtocolUnknownError, format!("Operation {} not supported on {}", job.method, job.url))
+    fail(
+        NetworkError::ProtocolUnknownError,
+        format!("Operation {} not supported on {}", job.method, job.url()),
+    )
 }
 
 /// `file:`: GET and HEAD read the file, PUT writes it; other verbs fail with
@@ -27,10 +30,10 @@ fn unsupported(job: &Job) -> Outcome<()> {
 /// ContentAccessDenied. No HTTP status; `Content-Length` and `Last-Modified` as Qt sets
 /// them.
 pub(crate) async fn file(job: &Job) -> Outcome<()> {
-    let Ok(path) = job.url.to_file_path() else {
+    let Ok(path) = job.url().to_file_path() else {
         return fail(
             NetworkError::ProtocolInvalidOperationError,
-            format!("Request for opening non-local file {}", job.url),
+            format!("Request for opening non-local file {}", job.url()),
         );
     };
     let shown = path.display().to_string();
@@ -105,10 +108,10 @@ pub(crate) async fn data(job: &Job) -> Outcome<()> {
     let invalid = || {
         Stop::Failed(Failure::new(
             NetworkError::ProtocolInvalidOperationError,
-            format!("Invalid URI: {}", job.url),
+            format!("Invalid URI: {}", job.url()),
         ))
     };
-    let rest = &job.url.as_str()["data:".len()..];
+    let rest = &job.url().as_str()["data:".len()..];
     let (header, payload) = rest.split_once(',').ok_or_else(invalid)?;
     let payload = payload.split('#').next().unwrap_or("");
     let decoded: Vec<u8> = percent_decode(payload);

@@ -24,7 +24,7 @@ mod stop;
 mod transfer;
 mod upload;
 
-pub(crate) use job::{Job, Limits, Net};
+pub(crate) use job::{Job, Net, Shared};
 
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{ReplyEvent, Scheme};
@@ -50,14 +50,14 @@ async fn execute(job: &Job) -> Outcome<()> {
     // A job aborted while queued is not started, whatever its scheme (a `file:` open can
     // block, on a FIFO say).
     job.check_aborted()?;
-    match Scheme::of(&job.url) {
+    match Scheme::of(job.url()) {
         Some(Scheme::Http | Scheme::Https) => http::run(job).await,
         Some(Scheme::File) => local::file(job).await,
         Some(Scheme::Data) => local::data(job).await,
         // The loop refuses other schemes before making a job.
         None => Err(Stop::Failed(Failure::new(
             NetworkError::ProtocolUnknownError,
-            format!("Protocol \"{}\" is unknown", job.url.scheme()),
+            format!("Protocol \"{}\" is unknown", job.url().scheme()),
         ))),
     }
 }

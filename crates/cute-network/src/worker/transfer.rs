@@ -93,7 +93,7 @@ pub(crate) fn announce(
     let header =
         |name: hyper::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     // A caller that set `Accept-Encoding` itself gets the body as it came (as in Qt).
-    let coding = if super::headers::has(&job.headers, "accept-encoding") {
+    let coding = if super::headers::has(&job.headers(), "accept-encoding") {
         Coding::Identity
     } else {
         header(hyper::header::CONTENT_ENCODING).map_or(Coding::Identity, Coding::of)
