@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::control::Control;
 use crate::request::{Http2, NetworkRequest, RedirectPolicy};
-use crate::settings::Settings;
+use crate::settings::{Settings, unless_zero};
 
 /// A request's limits; `None` is off.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +32,6 @@ pub(crate) struct Exchange {
     pub(crate) method: Method,
     pub(crate) body: Option<Arc<Vec<u8>>>,
     pub(crate) policy: RedirectPolicy,
-    pub(crate) limits: Limits,
     /// What the loop and the request's runner share: abort, budget, answers.
     pub(crate) control: Control,
     /// The manager's settings when the request was made.
@@ -56,6 +55,16 @@ impl Exchange {
     /// How the request may use HTTP/2.
     pub(crate) fn http2(&self) -> Http2 {
         self.request.http2()
+    }
+
+    /// The request's limits: its own, else the manager's.
+    pub(crate) fn limits(&self) -> Limits {
+        let request = &self.request;
+        Limits {
+            transfer_timeout: request.transfer_timeout().map_or(self.settings.transfer_timeout, unless_zero),
+            decompression_threshold: u64::try_from(request.decompressed_safety_check_threshold()).ok(),
+            max_body: request.maximum_body_size(),
+        }
     }
 
     /// Redirects followed at most.

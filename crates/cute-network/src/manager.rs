@@ -13,7 +13,7 @@ use crate::auth::cache::CredentialCache;
 use crate::authenticator::Authenticator;
 use crate::control::Control;
 use crate::error::{Error, Failure, NetworkError};
-use crate::exchange::{Exchange, Limits};
+use crate::exchange::Exchange;
 use crate::protocol::{Answer, Challenger, Credentials, Event, Origin, Question, ReplyEvent};
 use crate::proxy::Proxy;
 use crate::reply::{Made, NetworkReply, Replies, ReplyInner};
@@ -22,7 +22,7 @@ use crate::scheduler::{Scheduler, Stranded};
 use crate::settings::{Settings, unless_zero};
 use crate::sync::lock;
 use crate::tls::Tls;
-use crate::worker::{Net, Shared};
+use crate::worker::{self, Net, Shared};
 
 /// Sends requests and delivers replies (Qt's `QNetworkAccessManager`).
 ///
@@ -113,7 +113,13 @@ impl NetworkAccessManager {
         let settings = Settings::default();
         let net: Arc<Net> = Arc::default();
         let credentials: Arc<Mutex<CredentialCache>> = Arc::default();
-        let shared = Shared { events: emitter, net: net.clone(), credentials: credentials.clone() };
+        let backlog = Arc::new(tokio::sync::Semaphore::new(worker::BACKLOG));
+        let shared = Shared {
+            events: emitter,
+            net: net.clone(),
+            credentials: credentials.clone(),
+            backlog: backlog.clone(),
+        };
         let inner = Rc::new(ManagerInner {
             replies: Replies::new(),
             authentication_required: Signal::new(),
@@ -123,6 +129,7 @@ impl NetworkAccessManager {
             settings: RefCell::new(Arc::new(settings)),
             net,
             credentials,
+            backlog,
             quit_hook: RefCell::default(),
         });
         let weak = Rc::downgrade(&inner);
@@ -375,6 +382,8 @@ pub(crate) struct ManagerInner {
     /// The manager's connections and cookie jar, for its life.
     net: Arc<Net>,
     credentials: Arc<Mutex<CredentialCache>>,
+    /// The runners' permits (see `worker::BACKLOG`), given back as results are taken in.
+    backlog: Arc<tokio::sync::Semaphore>,
     /// The slot on the application's `about_to_quit` that cancels the live replies.
     quit_hook: RefCell<Connection>,
 }
@@ -434,19 +443,12 @@ impl ManagerInner {
         let policy = request.redirect_policy().unwrap_or(settings.redirect_policy);
         let has_body = body.is_some();
         let validated = validate(request, verb);
-        let timeout = request.transfer_timeout().map_or(settings.transfer_timeout, unless_zero);
-        let threshold = request.decompressed_safety_check_threshold();
         let exchange = Arc::new(Exchange {
             id: self.replies.next_id(),
             request: request.clone(),
             method: validated.as_ref().map_or(hyper::Method::GET, hyper::Method::clone),
             body: body.map(Arc::new),
             policy,
-            limits: Limits {
-                transfer_timeout: timeout,
-                decompression_threshold: u64::try_from(threshold).ok(),
-                max_body: request.maximum_body_size(),
-            },
             control: Control::new(),
             settings,
         });
@@ -494,6 +496,10 @@ impl ManagerInner {
             Event::Reply(id, news) => (*id, news),
         };
         let Some(news) = news.take() else { return };
+        if matches!(news, ReplyEvent::Finished(_)) {
+            // Its runner's permit: the result is taken in.
+            self.backlog.add_permits(1);
+        }
         let Some(reply) = self.replies.get(id) else {
             // The reply finished already (aborted): its worker is being stopped.
             return;

@@ -268,19 +268,35 @@ impl Runner {
                     }
                 }
             };
+            // A permit of the backlog first (an abort meanwhile ends the wait).
+            let permit = tokio::select! {
+                biased;
+                () = job.control.cancelled() => continue,
+                permit = self.shared.backlog.clone().acquire_owned() => permit,
+            };
             // Run here, not as a task of its own (spawning one would cost more than a small
             // request): an abort drops it wherever it waits.
             let request = worker::run(self.shared.job(job.clone()));
             tokio::pin!(request);
             let ran = tokio::select! {
                 biased;
-                () = job.control.cancelled() => Ok(()),
-                ran = CatchUnwind(request.as_mut()) => ran,
+                () = job.control.cancelled() => None,
+                ran = CatchUnwind(request.as_mut()) => Some(ran),
             };
-            if ran.is_err() {
-                // Reported here, as the request could not.
-                let finished = ReplyEvent::Finished(Err(worker::panicked()));
-                let _ = self.shared.events.emit(Event::reply(job.id, finished));
+            match ran {
+                // Aborted: no `Finished` will come for the loop to give the permit back.
+                None => drop(permit),
+                Some(ran) => {
+                    if ran.is_err() {
+                        // Reported here, as the request could not.
+                        let finished = ReplyEvent::Finished(Err(worker::panicked()));
+                        let _ = self.shared.events.emit(Event::reply(job.id, finished));
+                    }
+                    // The loop gives it back as it takes the `Finished` in.
+                    if let Ok(permit) = permit {
+                        permit.forget();
+                    }
+                }
             }
         }
         // The manager being gone is the only way this fails, and then nobody waits.

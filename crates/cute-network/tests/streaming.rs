@@ -285,3 +285,40 @@ fn an_aborted_reply_discards_what_it_buffered() {
     assert_eq!(reply.bytes_available(), 0);
     assert!(reply.read_all().is_empty(), "Qt discards a canceled reply's data");
 }
+
+#[test]
+fn results_the_loop_has_not_taken_in_hold_the_runners_back() {
+    let _dog = Watchdog::new(Duration::from_secs(120));
+    // Counts the requests the server answered.
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let a = answered.clone();
+    let server = cute_testkit::Responder::start(move |mut connection| {
+        while connection.read_head().is_some() {
+            a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let ok = cute_testkit::response("200 OK", &[], b"ok");
+            if std::io::Write::write_all(&mut connection, &ok).is_err() {
+                return;
+            }
+        }
+    });
+    let nam = NetworkAccessManager::new();
+    const N: usize = 3000;
+    let replies: Vec<NetworkReply> =
+        (0..N).map(|i| nam.get(&NetworkRequest::new(server.url(&format!("/{i}"))))).collect();
+    let count = || answered.load(std::sync::atomic::Ordering::SeqCst);
+    // The loop does not run: after 2,048 results nobody takes in, the runners wait.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count() < 2048 && Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert_eq!(count(), 2048, "the runners did not get as far as the backlog allows");
+    let overran = Instant::now() + Duration::from_millis(500);
+    while count() == 2048 && Instant::now() < overran {
+        std::thread::yield_now();
+    }
+    assert_eq!(count(), 2048, "requests ran with 2,048 results not taken in");
+    // Once the loop runs, everything finishes.
+    assert!(run_until(Duration::from_secs(60), || replies.iter().all(NetworkReply::is_finished)));
+    assert!(replies.iter().all(|r| r.error() == NetworkError::NoError));
+    assert_eq!(count(), N);
+}

@@ -95,38 +95,55 @@ struct State {
     error: NetworkError,
     /// Empty while there is no error ("Unknown error", Qt's text, is shown then).
     error_string: String,
-    /// The body buffer, made when the first of it (or its size limit) comes.
-    body: Option<Box<ReadBuffer>>,
+    /// The body buffer and the progress reported, made when the first of the body (or
+    /// its size limit) comes.
+    body: Option<Box<Body>>,
     /// The read buffer size (`None`: unlimited), for the buffer when it is made.
     read_limit: Option<u64>,
+    /// An `upload_progress` went out.
+    uploaded: bool,
+}
+
+/// A reply's body as it comes: the buffer, and the download progress reported.
+#[derive(Default)]
+struct Body {
+    buffer: ReadBuffer,
     /// The last `download_progress` emitted, so the final one is not a repeat. Stored, not
     /// derived from what was received: a nested loop in a `ready_read` slot can finish the
     /// reply before the progress of its last chunk goes out.
     last_progress: Option<(u64, Option<u64>)>,
     /// When the last `download_progress` went out, for the throttle.
     last_progress_at: Option<Instant>,
-    /// An `upload_progress` went out.
-    uploaded: bool,
 }
 
 impl State {
+    /// The body (empty until it comes).
+    fn body_state(&self) -> &Body {
+        static NONE: std::sync::LazyLock<Body> = std::sync::LazyLock::new(Body::default);
+        self.body.as_deref().unwrap_or(&NONE)
+    }
+
+    /// The body, made if needed.
+    fn body_state_mut(&mut self) -> &mut Body {
+        let limit = self.read_limit;
+        self.body.get_or_insert_with(|| Box::new(Body { buffer: ReadBuffer::new(limit), ..Body::default() }))
+    }
+
     /// The body buffer (empty until the body comes).
     fn body(&self) -> &ReadBuffer {
-        static NONE: std::sync::LazyLock<ReadBuffer> = std::sync::LazyLock::new(ReadBuffer::default);
-        self.body.as_deref().unwrap_or(&NONE)
+        &self.body_state().buffer
     }
 
     /// The body buffer, made if needed.
     fn body_mut(&mut self) -> &mut ReadBuffer {
-        let limit = self.read_limit;
-        self.body.get_or_insert_with(|| Box::new(ReadBuffer::new(limit)))
+        &mut self.body_state_mut().buffer
     }
 
     /// Sets the read buffer size (`None`: unlimited).
     fn set_read_limit(&mut self, limit: Option<u64>) {
         self.read_limit = limit;
         if let Some(body) = &mut self.body {
-            body.set_limit(limit);
+            body.buffer.set_limit(limit);
         }
     }
 
@@ -272,7 +289,8 @@ impl ReplyInner {
         if !self.is_finished() {
             let (progress, due) = {
                 let state = self.state.borrow();
-                let due = state.last_progress_at.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
+                let due =
+                    state.body_state().last_progress_at.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
                 ((state.body().received(), state.meta().total), due)
             };
             // The last chunk's progress is the final one, which `finish` emits in any case.
@@ -335,7 +353,7 @@ impl ReplyInner {
                 let received = state.body().received();
                 (
                     (received, Some(state.meta().total.unwrap_or(received))),
-                    state.last_progress,
+                    state.body_state().last_progress,
                     state.uploaded,
                 )
             };
@@ -400,8 +418,9 @@ impl ReplyInner {
     fn emit_progress(&self, progress: (u64, Option<u64>)) {
         {
             let mut state = self.state.borrow_mut();
-            state.last_progress = Some(progress);
-            state.last_progress_at = Some(Instant::now());
+            let body = state.body_state_mut();
+            body.last_progress = Some(progress);
+            body.last_progress_at = Some(Instant::now());
         }
         self.emit(|s| &s.download_progress, &progress);
     }
@@ -466,8 +485,6 @@ impl Replies {
             error_string: String::new(),
             body: None,
             read_limit: (read_limit > 0).then_some(read_limit),
-            last_progress: None,
-            last_progress_at: None,
             uploaded: false,
         };
         let inner = Rc::new(ReplyInner {

@@ -32,7 +32,16 @@ pub(crate) struct Shared {
     pub(crate) events: Emitter<Event>,
     pub(crate) net: Arc<Net>,
     pub(crate) credentials: Arc<Mutex<CredentialCache>>,
+    /// Requests running or finished and not yet taken in by the loop (see
+    /// [`BACKLOG`]): a request takes a permit to start; the loop gives it back when it
+    /// handles the request's `Finished`, the runner when the request was aborted.
+    pub(crate) backlog: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many requests of one manager may run, or have finished without the loop having
+/// taken in their result, at once. A loop busy elsewhere (making 100,000 requests, say)
+/// then holds the runners back instead of their results piling up in memory.
+pub(crate) const BACKLOG: usize = 2048;
 
 impl Shared {
     /// The job for `exchange`.

@@ -24,7 +24,7 @@ mod stop;
 mod transfer;
 mod upload;
 
-pub(crate) use job::{Job, Net, Shared};
+pub(crate) use job::{BACKLOG, Job, Net, Shared};
 
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{ReplyEvent, Scheme};

@@ -93,7 +93,7 @@ pub(crate) fn announce(
     let header =
         |name: hyper::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     // A caller that set `Accept-Encoding` itself gets the body as it came (as in Qt).
-    let coding = if super::headers::has(&job.headers(), "accept-encoding") {
+    let coding = if super::headers::has(job.headers(), "accept-encoding") {
         Coding::Identity
     } else {
         header(hyper::header::CONTENT_ENCODING).map_or(Coding::Identity, Coding::of)
@@ -144,7 +144,7 @@ pub(crate) fn http_error(status: StatusCode, url: &Url, announced: &Announced) -
 
 /// Waits for `future` at most the job's transfer (inactivity) timeout.
 pub(crate) async fn in_time<T>(job: &Job, future: impl Future<Output = T>) -> Outcome<T> {
-    match job.limits.transfer_timeout {
+    match job.limits().transfer_timeout {
         Some(limit) => tokio::time::timeout(limit, future).await.map_err(|_| timed_out(limit)),
         None => Ok(future.await),
     }
@@ -177,7 +177,7 @@ async fn stream_raw(job: &Job, mut body: Incoming) -> Outcome<()> {
             }
         }
         received += chunk.len() as u64;
-        if let Some(max) = job.limits.max_body
+        if let Some(max) = job.limits().max_body
             && received > max
         {
             return fail(
@@ -231,7 +231,7 @@ pub(crate) async fn stream_local(job: &Job, mut reader: impl AsyncRead + Unpin) 
             Err(e) => return fail(NetworkError::ProtocolFailure, format!("Read error: {e}")),
         };
         read += n as u64;
-        if let Some(max) = job.limits.max_body
+        if let Some(max) = job.limits().max_body
             && read > max
         {
             return fail(
@@ -322,7 +322,7 @@ async fn stream_decoded(job: &Job, mut body: Incoming, coding: Coding) -> Outcom
             Err(e) => return Err(job.stopped(|| classify::decoded_body_error(&e, &job.route()))),
         };
         decoded += n as u64;
-        if let Some(threshold) = job.limits.decompression_threshold
+        if let Some(threshold) = job.limits().decompression_threshold
             && decoded > threshold
             && decoded > compressed.load(Ordering::Relaxed).saturating_mul(DECOMPRESSION_RATIO)
         {
@@ -336,7 +336,7 @@ async fn stream_decoded(job: &Job, mut body: Incoming, coding: Coding) -> Outcom
                 ),
             )));
         }
-        if let Some(max) = job.limits.max_body
+        if let Some(max) = job.limits().max_body
             && decoded > max
         {
             return fail(
