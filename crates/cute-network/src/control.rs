@@ -22,6 +22,10 @@ pub(crate) const HANDOFF_LIMIT: usize = 1024 * 1024;
 
 pub(crate) struct Control {
     aborted: AtomicBool,
+    /// The application may see the body while it arrives (a `ready_read` slot, a read
+    /// buffer limit, a read before the end): the body must come in chunks. Until then the
+    /// task gathers it whole (see `worker::transfer`).
+    watched: AtomicBool,
     /// Wakes the runner running the request when it is aborted.
     cancel: Notify,
     /// Hand-off budget in bytes: a chunk takes permits, the loop gives them back as the
@@ -35,6 +39,7 @@ impl Control {
     pub(crate) fn new() -> Self {
         Control {
             aborted: AtomicBool::new(false),
+            watched: AtomicBool::new(false),
             cancel: Notify::new(),
             budget: Semaphore::new(HANDOFF_LIMIT),
             answer: Mutex::new(None),
@@ -43,6 +48,15 @@ impl Control {
 
     pub(crate) fn is_aborted(&self) -> bool {
         self.aborted.load(Ordering::SeqCst)
+    }
+
+    /// The application may look at the body before it is complete (never undone).
+    pub(crate) fn watch(&self) {
+        self.watched.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_watched(&self) -> bool {
+        self.watched.load(Ordering::Relaxed)
     }
 
     /// Stops the request: one not started yet never starts, a running one is cancelled at

@@ -512,6 +512,7 @@ impl ManagerInner {
             }
             ReplyEvent::MetaData(url, meta) => reply.apply(url, meta),
             ReplyEvent::Data(chunk) => reply.receive(chunk),
+            ReplyEvent::Progress(received) => reply.progress(received),
             ReplyEvent::UploadProgress { sent, total } => reply.upload_progress(sent, total),
             ReplyEvent::Finished(result) => reply.finish(result),
         }

@@ -111,6 +111,9 @@ pub(crate) enum ReplyEvent {
     MetaData(Url, Box<MetaData>),
     /// A chunk of the (decoded) body; the loop releases its bytes from the hand-off budget.
     Data(Vec<u8>),
+    /// Body bytes received so far (decoded), for `download_progress`, while the body is
+    /// gathered whole before it is handed over.
+    Progress(u64),
     /// Request body bytes sent so far, of `total`.
     UploadProgress { sent: u64, total: u64 },
     /// The worker is done with the request.

@@ -322,3 +322,94 @@ fn results_the_loop_has_not_taken_in_hold_the_runners_back() {
     assert!(replies.iter().all(|r| r.error() == NetworkError::NoError));
     assert_eq!(count(), N);
 }
+
+#[test]
+fn a_body_nobody_watches_reports_progress_on_the_way_and_arrives_whole() {
+    // No ready_read slot and no read buffer limit: the body is gathered on the runtime and
+    // handed over once, and download_progress still tells how it is coming along.
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(server.url("/drip?numbytes=10&duration=1")));
+    let progress = SignalSpy::new(reply.download_progress());
+    wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"**********");
+    let emitted = progress.take_all();
+    assert_eq!(emitted.last(), Some(&(10, Some(10))), "{emitted:?}");
+    let on_the_way = emitted.iter().filter(|(n, _)| (1..10).contains(n)).count();
+    assert!(on_the_way >= 2, "progress while the body came: {emitted:?}");
+    assert!(emitted.windows(2).all(|w| w[0].0 < w[1].0), "progress only grows: {emitted:?}");
+}
+
+#[test]
+fn watching_a_body_half_way_hands_over_what_came_and_streams_the_rest() {
+    // A ready_read slot connected while the body is being gathered: what came so far is
+    // handed over at once, then the rest in chunks, every byte once and in order.
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let reply = nam.get(&NetworkRequest::new(server.url("/drip?numbytes=10&duration=1")));
+    // The first progress reported while the body comes, and what the first read took.
+    let seen = Rc::new(Cell::new(0u64));
+    let s = seen.clone();
+    reply.download_progress().connect(move |&(received, _)| {
+        if s.get() == 0 && (1..10).contains(&received) {
+            s.set(received);
+        }
+    });
+    let read: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let first_read = Rc::new(Cell::new(None::<usize>));
+    let connected = Cell::new(false);
+    // Connect from the loop once some progress came, as an application reacting to it.
+    let done = run_until(Duration::from_secs(30), || {
+        if seen.get() > 0 && !connected.replace(true) {
+            let (r, f) = (read.clone(), first_read.clone());
+            reply.ready_read().connect(move |reply| {
+                let chunk = reply.read_all();
+                if f.get().is_none() {
+                    f.set(Some(chunk.len()));
+                }
+                r.borrow_mut().extend_from_slice(&chunk);
+            });
+        }
+        reply.is_finished()
+    });
+    assert!(done, "{reply:?}");
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    read.borrow_mut().extend_from_slice(&reply.read_all());
+    assert_eq!(&*read.borrow(), b"**********");
+    let first = first_read.get().expect("ready_read came after the slot was connected");
+    assert!(
+        first as u64 >= seen.get(),
+        "the first ready_read hands over what was gathered: {first} bytes, {} reported before",
+        seen.get()
+    );
+    assert!(first < 10, "the rest came after, in chunks: the first read took {first}");
+}
+
+#[test]
+fn a_body_cut_half_way_keeps_what_came_watched_or_not() {
+    use cute_testkit::Responder;
+    use std::io::Write;
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Responder::start(|mut c| {
+        c.read_head();
+        let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+        let _ = c.write_all(&[b'x'; 1000]);
+        c.close();
+    });
+    let nam = NetworkAccessManager::new();
+    for watched in [false, true] {
+        let reply = nam.get(&NetworkRequest::new(server.url("/cut")));
+        let streamed: Rc<RefCell<Vec<u8>>> = Rc::default();
+        if watched {
+            let s = streamed.clone();
+            reply.ready_read().connect(move |reply| s.borrow_mut().extend(reply.read_all()));
+        }
+        wait(&reply);
+        assert_eq!(reply.error(), NetworkError::RemoteHostClosedError, "{}", reply.error_string());
+        streamed.borrow_mut().extend(reply.read_all());
+        assert_eq!(*streamed.borrow(), vec![b'x'; 1000], "watched: {watched}");
+    }
+}

@@ -54,6 +54,7 @@ impl NetworkReply {
 
     /// Reads and removes everything buffered (Qt's `readAll`).
     pub fn read_all(&self) -> Vec<u8> {
+        self.inner.watch();
         let mut out = Vec::new();
         loop {
             self.inner.state.borrow_mut().body_mut().take_all(&mut out);
@@ -67,6 +68,7 @@ impl NetworkReply {
 
     /// Reads and removes up to `max` buffered bytes (Qt's `read`).
     pub fn read(&self, max: usize) -> Vec<u8> {
+        self.inner.watch();
         let out = self.inner.state.borrow_mut().body_mut().take(max);
         self.inner.admit_after_read();
         out
@@ -74,6 +76,7 @@ impl NetworkReply {
 
     /// The number of bytes that can be read now (Qt's `bytesAvailable`).
     pub fn bytes_available(&self) -> u64 {
+        self.inner.watch();
         self.inner.state.borrow().body().available()
     }
 
@@ -104,6 +107,7 @@ impl NetworkReply {
     /// Limits the unread bytes buffered; 0 is unlimited (Qt's `setReadBufferSize`). When
     /// the buffer is full, the transfer pauses until the application reads.
     pub fn set_read_buffer_size(&self, size: u64) {
+        self.inner.watch();
         self.inner.state.borrow_mut().set_read_limit((size > 0).then_some(size));
         self.inner.admit_after_read();
     }
@@ -243,7 +247,13 @@ impl NetworkReply {
     }
 
     /// Emitted when new body bytes can be read. Carries the reply.
+    ///
+    /// A body is gathered whole off the loop thread, and handed over at the end, while
+    /// nobody can look at it partially: asking for this signal (to connect to it), setting
+    /// a read buffer size, or reading before `finished` makes the rest come in chunks, each
+    /// announced here. `download_progress` is emitted as the body arrives either way.
     pub fn ready_read(&self) -> &Signal<NetworkReply> {
+        self.inner.watch();
         &self.inner.signals().ready_read
     }
 

@@ -300,6 +300,32 @@ impl ReplyInner {
         }
     }
 
+    /// Body bytes received so far, while the worker gathers the body whole (throttled by
+    /// the worker): `download_progress` without data.
+    pub(crate) fn progress(self: &Rc<Self>, received: u64) {
+        if self.is_finished() {
+            return;
+        }
+        let (total, due) = {
+            let mut state = self.state.borrow_mut();
+            let total = state.meta().total;
+            let body = state.body_state_mut();
+            (total, body.last_progress_at.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL))
+        };
+        // The complete body's progress goes out with its data.
+        if due && total != Some(received) {
+            self.emit_progress((received, total));
+        }
+    }
+
+    /// The application may look at the body while it arrives: from now on it comes in
+    /// chunks (see `worker::transfer`).
+    pub(crate) fn watch(&self) {
+        if !self.is_finished() {
+            self.control().watch();
+        }
+    }
+
     /// Upload progress (throttled by the worker).
     pub(crate) fn upload_progress(&self, sent: u64, total: u64) {
         self.state.borrow_mut().uploaded = true;
@@ -487,6 +513,9 @@ impl Replies {
             read_limit: (read_limit > 0).then_some(read_limit),
             uploaded: false,
         };
+        if read_limit > 0 {
+            made.exchange.control.watch();
+        }
         let inner = Rc::new(ReplyInner {
             exchange: made.exchange,
             operation: made.operation,

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder, ZstdDecoder};
 use bytes::{Bytes, BytesMut};
@@ -63,6 +63,8 @@ impl Coding {
 /// What [`announce`] learned about a response's body.
 pub(crate) struct Announced {
     coding: Coding,
+    /// The body's length, if announced and delivered as it comes.
+    total: Option<u64>,
     /// The reason phrase, for an error's message.
     reason: String,
 }
@@ -102,6 +104,7 @@ pub(crate) fn announce(
     // A HEAD's, a 204's or a 304's `Content-Length` describes a body that is not sent.
     let bodiless = job.method == hyper::Method::HEAD || matches!(status.as_u16(), 204 | 304);
     let reason = reason_of(response);
+    let total = if coding == Coding::Identity && !bodiless { length } else { None };
     job.emit(ReplyEvent::MetaData(
         url.clone(),
         Box::new(MetaData {
@@ -110,20 +113,20 @@ pub(crate) fn announce(
             headers: std::mem::take(response.headers_mut()),
             encrypted,
             http2: response.version() == hyper::Version::HTTP_2,
-            total: if coding == Coding::Identity && !bodiless { length } else { None },
+            total,
             original_length: length,
             redirect_target,
             url: None,
         }),
     ))?;
-    Ok(Announced { coding, reason })
+    Ok(Announced { coding, total, reason })
 }
 
 /// Streams a response's body to the loop, as [`announce`] found it coded.
 pub(crate) async fn body(job: &Job, body: Incoming, announced: &Announced) -> Outcome<()> {
     match announced.coding {
-        Coding::Identity => stream_raw(job, body).await,
-        coding => stream_decoded(job, body, coding).await,
+        Coding::Identity => stream_raw(job, body, Whole::new(job, announced.total)).await,
+        coding => stream_decoded(job, body, coding, Whole::new(job, None)).await,
     }
 }
 
@@ -157,36 +160,120 @@ fn timed_out(limit: Duration) -> Stop {
     ))
 }
 
-/// The body as it comes: its frames, gathered into chunks.
-async fn stream_raw(job: &Job, mut body: Incoming) -> Outcome<()> {
-    let mut received: u64 = 0;
-    loop {
-        job.check_aborted()?;
-        let first = match in_time(job, next_data(&mut body)).await? {
-            Ok(Some(data)) => data,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(classify::hyper_error(&e, &job.route())),
-        };
-        // Gather what else is there already, up to a chunk, without waiting.
-        let mut chunk = BytesMut::from(first);
-        while chunk.len() < CHUNK {
-            match ready_data(&mut body) {
-                Some(Ok(data)) => chunk.extend_from_slice(&data),
-                Some(Err(e)) => return Err(classify::hyper_error(&e, &job.route())),
-                None => break,
+/// A body gathered whole on the runtime while the application cannot see it partially (no
+/// `ready_read` slot, no read buffer limit, nothing read yet: [`Control::watch`] was not
+/// called), handed to the loop in one piece at its end. The reply takes that vector as its
+/// buffer, so each byte is copied once on its way (out of the connection's buffer) instead
+/// of twice (into a chunk, then into the reply's buffer). `download_progress` is fed from
+/// here meanwhile. Once the application watches, what was gathered is handed over and the
+/// rest comes in chunks.
+///
+/// [`Control::watch`]: crate::control::Control::watch
+struct Whole {
+    /// `None` once the body comes in chunks.
+    body: Option<Vec<u8>>,
+    /// Bytes gathered or handed over.
+    received: u64,
+    reported_at: Instant,
+}
+
+/// How often a gathered body's progress is reported (the reply throttles it the same way).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+impl Whole {
+    fn new(job: &Job, total: Option<u64>) -> Self {
+        let body = (!job.control.is_watched()).then(|| {
+            let mut body = Vec::new();
+            // A lying length cannot make us reserve more than the limit before the bytes come.
+            let wanted = total.map_or(0, |t| t.min(RESERVE_LIMIT));
+            if body.try_reserve_exact(usize::try_from(wanted).unwrap_or(0)).is_err() {
+                log::debug!("cannot reserve {wanted} bytes for the announced body: growing as it arrives");
             }
+            body
+        });
+        Whole { body, received: 0, reported_at: Instant::now() }
+    }
+
+    /// The buffer to gather into, unless the body comes in chunks (what was gathered is
+    /// handed over when the application starts watching).
+    async fn buffer(&mut self, job: &Job) -> Outcome<Option<&mut Vec<u8>>> {
+        if self.body.is_some() && job.control.is_watched() {
+            self.hand_over(job).await?;
         }
-        received += chunk.len() as u64;
+        Ok(self.body.as_mut())
+    }
+
+    /// Counts `n` bytes, checks the size limit, reports progress while gathering.
+    fn count(&mut self, job: &Job, n: usize) -> Outcome<()> {
+        self.received += n as u64;
         if let Some(max) = job.limits().max_body
-            && received > max
+            && self.received > max
         {
             return fail(
                 NetworkError::ProtocolFailure,
                 format!("Body exceeds the maximum size of {max} bytes"),
             );
         }
-        hand_over(job, Vec::from(chunk.freeze())).await?;
+        if self.body.is_some() && self.reported_at.elapsed() >= PROGRESS_INTERVAL {
+            self.reported_at = Instant::now();
+            job.emit(ReplyEvent::Progress(self.received))?;
+        }
+        Ok(())
     }
+
+    /// Hands what was gathered to the loop; the rest comes in chunks.
+    async fn hand_over(&mut self, job: &Job) -> Outcome<()> {
+        match self.body.take() {
+            Some(body) if !body.is_empty() => hand_over(job, body).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// The body ended with `result`: what was gathered goes to the loop first, as it would
+    /// have in chunks (an error decides whether the reply keeps it).
+    async fn end(mut self, job: &Job, result: Outcome<()>) -> Outcome<()> {
+        if !matches!(result, Err(Stop::Canceled)) {
+            self.hand_over(job).await?;
+        }
+        result
+    }
+}
+
+/// The most reserved up front from a `Content-Length`.
+const RESERVE_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// The body as it comes: whole while nobody watches, else its frames gathered into chunks.
+async fn stream_raw(job: &Job, mut body: Incoming, mut whole: Whole) -> Outcome<()> {
+    let result = async {
+        loop {
+            job.check_aborted()?;
+            let first = match in_time(job, next_data(&mut body)).await? {
+                Ok(Some(data)) => data,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(classify::hyper_error(&e, &job.route())),
+            };
+            whole.count(job, first.len())?;
+            if let Some(gathered) = whole.buffer(job).await? {
+                gathered.extend_from_slice(&first);
+                continue;
+            }
+            // Gather what else is there already, up to a chunk, without waiting.
+            let mut chunk = BytesMut::from(first);
+            while chunk.len() < CHUNK {
+                match ready_data(&mut body) {
+                    Some(Ok(data)) => {
+                        whole.count(job, data.len())?;
+                        chunk.extend_from_slice(&data);
+                    }
+                    Some(Err(e)) => return Err(classify::hyper_error(&e, &job.route())),
+                    None => break,
+                }
+            }
+            hand_over(job, Vec::from(chunk.freeze())).await?;
+        }
+    }
+    .await;
+    whole.end(job, result).await
 }
 
 /// The next data frame of `body` (trailers are skipped), `None` at its end.
@@ -290,7 +377,7 @@ impl futures_core::Stream for Frames {
 
 /// The body decoded, read in chunks; the bomb guard and the size limit apply to what comes
 /// out.
-async fn stream_decoded(job: &Job, mut body: Incoming, coding: Coding) -> Outcome<()> {
+async fn stream_decoded(job: &Job, mut body: Incoming, coding: Coding, mut whole: Whole) -> Outcome<()> {
     // An empty body (HEAD, 204, 304, `Content-Length: 0`) is empty, whatever its
     // `Content-Encoding` says: a decoder would call it a truncated stream.
     let first = match in_time(job, next_data(&mut body)).await? {
@@ -311,41 +398,48 @@ async fn stream_decoded(job: &Job, mut body: Incoming, coding: Coding) -> Outcom
         Coding::Zstd => Box::pin(ZstdDecoder::new(reader)),
         Coding::Identity => unreachable!("identity bodies are streamed raw"),
     };
-    let mut decoded: u64 = 0;
-    loop {
-        job.check_aborted()?;
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let read = in_time(job, decoder.read_buf(&mut chunk)).await?;
-        let n = match read {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) => return Err(job.stopped(|| classify::decoded_body_error(&e, &job.route()))),
-        };
-        decoded += n as u64;
-        if let Some(threshold) = job.limits().decompression_threshold
-            && decoded > threshold
-            && decoded > compressed.load(Ordering::Relaxed).saturating_mul(DECOMPRESSION_RATIO)
-        {
-            // Qt's error for it, and what was decoded so far is thrown away.
-            return Err(Stop::Failed(Failure::discarding(
-                NetworkError::UnknownContentError,
-                format!(
-                    "Decompression stopped: {decoded} bytes from {} compressed bytes exceeds the safety \
-                     ratio of {DECOMPRESSION_RATIO}:1 (see set_decompressed_safety_check_threshold)",
-                    compressed.load(Ordering::Relaxed)
-                ),
-            )));
+    let result = async {
+        loop {
+            job.check_aborted()?;
+            let mut chunk = None;
+            let read = match whole.buffer(job).await? {
+                Some(gathered) => {
+                    if gathered.capacity() - gathered.len() < CHUNK {
+                        gathered.reserve(CHUNK);
+                    }
+                    in_time(job, decoder.read_buf(gathered)).await?
+                }
+                None => in_time(job, decoder.read_buf(chunk.insert(Vec::with_capacity(CHUNK)))).await?,
+            };
+            let n = match read {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) => return Err(job.stopped(|| classify::decoded_body_error(&e, &job.route()))),
+            };
+            let decoded = whole.received + n as u64;
+            if let Some(threshold) = job.limits().decompression_threshold
+                && decoded > threshold
+                && decoded > compressed.load(Ordering::Relaxed).saturating_mul(DECOMPRESSION_RATIO)
+            {
+                // Qt's error for it, and what was decoded so far is thrown away.
+                return Err(Stop::Failed(Failure::discarding(
+                    NetworkError::UnknownContentError,
+                    format!(
+                        "Decompression stopped: {decoded} bytes from {} compressed bytes exceeds the \
+                         safety ratio of {DECOMPRESSION_RATIO}:1 (see \
+                         set_decompressed_safety_check_threshold)",
+                        compressed.load(Ordering::Relaxed)
+                    ),
+                )));
+            }
+            whole.count(job, n)?;
+            if let Some(chunk) = chunk {
+                hand_over(job, chunk).await?;
+            }
         }
-        if let Some(max) = job.limits().max_body
-            && decoded > max
-        {
-            return fail(
-                NetworkError::ProtocolFailure,
-                format!("Body exceeds the maximum size of {max} bytes"),
-            );
-        }
-        hand_over(job, chunk).await?;
     }
+    .await;
+    whole.end(job, result).await
 }
 
 /// Reads and discards a body we do not deliver (a redirect, a retried 401), up to 1 MiB,
