@@ -146,16 +146,27 @@ fn burst(url: &str, n: u32) -> (f64, u64) {
     // Replies are dropped as they finish; the manager keeps the live ones.
     let _watchdog = watchdog(Duration::from_secs(300));
     let request = NetworkRequest::new(url);
+    let before = status_field("VmRSS:");
     let start = Instant::now();
     for _ in 0..n {
         nam.get(&request);
     }
-    eprintln!(
-        "DEBUG queued {n}: RSS {} KiB, HWM {} KiB, done {}",
-        status_field("VmRSS:"),
-        status_field("VmHWM:"),
-        done.get()
-    );
+    if std::env::var_os("CUTE_BENCH_MEMORY").is_some() {
+        // Where the memory of the queued requests is: the process's mappings over 500 KiB.
+        eprintln!("# queued {n}: RSS {before} -> {} KiB, {} done", status_field("VmRSS:"), done.get());
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+        let mut mapping = "";
+        for line in smaps.lines() {
+            if let Some(rss) = line.strip_prefix("Rss:") {
+                let kib: u64 = rss.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                if kib > 500 {
+                    eprintln!("#   {kib:>7} KiB {mapping}");
+                }
+            } else if !line.starts_with(char::is_uppercase) {
+                mapping = line;
+            }
+        }
+    }
     peak_threads.set(peak_threads.get().max(threads()));
     event_loop.exec();
     let rate = f64::from(n) / start.elapsed().as_secs_f64();

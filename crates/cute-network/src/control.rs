@@ -10,9 +10,9 @@
 //! only).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::sync::{Notify, oneshot};
 
 use crate::protocol::Answer;
 use crate::sync::lock;
@@ -26,11 +26,13 @@ pub(crate) struct Control {
     /// buffer limit, a read before the end): the body must come in chunks. Until then the
     /// task gathers it whole (see `worker::transfer`).
     watched: AtomicBool,
-    /// Wakes the runner running the request when it is aborted.
-    cancel: Notify,
-    /// Hand-off budget in bytes: a chunk takes permits, the loop gives them back as the
+    /// Hand-off budget in bytes: a chunk takes from it, the loop gives back as the
     /// application reads.
-    budget: Semaphore,
+    budget: AtomicUsize,
+    /// Wakes the runner running the request: when it is aborted, and when budget comes
+    /// back. One `Notify` for both (every waiter re-checks its condition), which keeps a
+    /// queued request's control small.
+    wake: Notify,
     /// Where the loop's answer goes, while a question is open.
     answer: Mutex<Option<oneshot::Sender<Answer>>>,
 }
@@ -40,8 +42,8 @@ impl Control {
         Control {
             aborted: AtomicBool::new(false),
             watched: AtomicBool::new(false),
-            cancel: Notify::new(),
-            budget: Semaphore::new(HANDOFF_LIMIT),
+            budget: AtomicUsize::new(HANDOFF_LIMIT),
+            wake: Notify::new(),
             answer: Mutex::new(None),
         }
     }
@@ -63,36 +65,47 @@ impl Control {
     /// once (whatever it is waiting for).
     pub(crate) fn abort(&self) {
         self.aborted.store(true, Ordering::SeqCst);
-        // Stored if nobody waits yet: `cancelled` then returns at once.
-        self.cancel.notify_one();
-        self.budget.close();
+        self.wake.notify_waiters();
         lock(&self.answer).take();
     }
 
     /// Completes when the request is aborted (at once if it already was).
     pub(crate) async fn cancelled(&self) {
-        if !self.is_aborted() {
-            self.cancel.notified().await;
+        loop {
+            // Made before the check: `notify_waiters` reaches a `Notified` from its making.
+            let woken = self.wake.notified();
+            if self.is_aborted() {
+                return;
+            }
+            woken.await;
         }
     }
 
     /// Waits until `n` more bytes fit in the hand-off (a chunk larger than the whole budget
     /// waits for all of it, so it cannot deadlock). Returns false if aborted.
     pub(crate) async fn acquire(&self, n: usize) -> bool {
-        let n = u32::try_from(n.min(HANDOFF_LIMIT)).unwrap_or(u32::MAX);
-        match self.budget.acquire_many(n).await {
-            Ok(permits) => {
-                permits.forget();
-                true
+        let n = n.min(HANDOFF_LIMIT);
+        loop {
+            let woken = self.wake.notified();
+            if self.is_aborted() {
+                return false;
             }
-            Err(_) => false,
+            let mut free = self.budget.load(Ordering::Acquire);
+            while free >= n {
+                match self.budget.compare_exchange_weak(free, free - n, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return true,
+                    Err(now) => free = now,
+                }
+            }
+            woken.await;
         }
     }
 
     /// The loop consumed `n` bytes.
     pub(crate) fn release(&self, n: u64) {
         let n = usize::try_from(n).unwrap_or(HANDOFF_LIMIT).min(HANDOFF_LIMIT);
-        self.budget.add_permits(n);
+        self.budget.fetch_add(n, Ordering::AcqRel);
+        self.wake.notify_waiters();
     }
 
     /// Opens a question: the returned receiver gets the loop's answer (an error if the

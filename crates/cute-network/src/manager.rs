@@ -439,7 +439,7 @@ impl ManagerInner {
         self.hook_quit();
         let settings = self.settings();
         let custom_verb =
-            (operation == Operation::CustomOperation).then(|| String::from_utf8_lossy(verb).into_owned());
+            (operation == Operation::CustomOperation).then(|| String::from_utf8_lossy(verb).into());
         let policy = request.redirect_policy().unwrap_or(settings.redirect_policy);
         let has_body = body.is_some();
         let validated = validate(request, verb);

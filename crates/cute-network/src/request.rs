@@ -240,6 +240,14 @@ pub const DEFAULT_MAXIMUM_REDIRECTS: u32 = 50;
 pub struct NetworkRequest {
     url: RequestUrl,
     headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// What the application changed from the defaults; `None` while nothing was (most
+    /// requests: a queued request carries these 8 bytes instead of the whole set).
+    options: Option<Box<Options>>,
+}
+
+/// A request's settings beside its URL and headers.
+#[derive(Debug, Clone)]
+struct Options {
     redirect_policy: Option<RedirectPolicy>,
     maximum_redirects: u32,
     transfer_timeout: Option<Duration>,
@@ -249,6 +257,18 @@ pub struct NetworkRequest {
     http2_allowed: bool,
     http2_direct: bool,
 }
+
+/// The settings of a request nobody changed.
+static DEFAULT_OPTIONS: Options = Options {
+    redirect_policy: None,
+    maximum_redirects: DEFAULT_MAXIMUM_REDIRECTS,
+    transfer_timeout: None,
+    read_buffer_size: 0,
+    decompression_threshold: DEFAULT_DECOMPRESSION_THRESHOLD,
+    maximum_body_size: None,
+    http2_allowed: true,
+    http2_direct: false,
+};
 
 impl fmt::Debug for NetworkRequest {
     /// Credentials never appear: `Authorization`, `Proxy-Authorization` and `Cookie` values
@@ -270,11 +290,11 @@ impl fmt::Debug for NetworkRequest {
         f.debug_struct("NetworkRequest")
             .field("url", &redacted_url(&self.url))
             .field("headers", &headers)
-            .field("redirect_policy", &self.redirect_policy)
-            .field("maximum_redirects", &self.maximum_redirects)
-            .field("transfer_timeout", &self.transfer_timeout)
-            .field("http2_allowed", &self.http2_allowed)
-            .field("http2_direct", &self.http2_direct)
+            .field("redirect_policy", &self.options().redirect_policy)
+            .field("maximum_redirects", &self.options().maximum_redirects)
+            .field("transfer_timeout", &self.options().transfer_timeout)
+            .field("http2_allowed", &self.options().http2_allowed)
+            .field("http2_direct", &self.options().http2_direct)
             .finish_non_exhaustive()
     }
 }
@@ -331,18 +351,15 @@ impl NetworkRequest {
     /// error here: the reply will finish with
     /// [`ProtocolUnknownError`](crate::NetworkError::ProtocolUnknownError), as in Qt.
     pub fn new(url: impl Into<RequestUrl>) -> Self {
-        NetworkRequest {
-            url: url.into(),
-            headers: Vec::new(),
-            redirect_policy: None,
-            maximum_redirects: DEFAULT_MAXIMUM_REDIRECTS,
-            transfer_timeout: None,
-            read_buffer_size: 0,
-            decompression_threshold: DEFAULT_DECOMPRESSION_THRESHOLD,
-            maximum_body_size: None,
-            http2_allowed: true,
-            http2_direct: false,
-        }
+        NetworkRequest { url: url.into(), headers: Vec::new(), options: None }
+    }
+
+    fn options(&self) -> &Options {
+        self.options.as_deref().unwrap_or(&DEFAULT_OPTIONS)
+    }
+
+    fn options_mut(&mut self) -> &mut Options {
+        self.options.get_or_insert_with(|| Box::new(DEFAULT_OPTIONS.clone()))
     }
 
     /// The parsed URL, or `None` if it did not parse.
@@ -421,47 +438,47 @@ impl NetworkRequest {
     /// Sets the redirect policy for this request (Qt's `RedirectPolicyAttribute`).
     /// Defaults to the manager's policy.
     pub fn set_redirect_policy(&mut self, policy: RedirectPolicy) {
-        self.redirect_policy = Some(policy);
+        self.options_mut().redirect_policy = Some(policy);
     }
 
     /// The redirect policy set on this request, if any.
     pub fn redirect_policy(&self) -> Option<RedirectPolicy> {
-        self.redirect_policy
+        self.options().redirect_policy
     }
 
     /// Sets how many redirects are followed before the reply fails with
     /// [`TooManyRedirectsError`](crate::NetworkError::TooManyRedirectsError). Defaults to 50.
     pub fn set_maximum_redirects_allowed(&mut self, max: u32) {
-        self.maximum_redirects = max;
+        self.options_mut().maximum_redirects = max;
     }
 
     /// The maximum number of redirects followed.
     pub fn maximum_redirects_allowed(&self) -> u32 {
-        self.maximum_redirects
+        self.options().maximum_redirects
     }
 
     /// Sets the transfer (inactivity) timeout: the reply fails with
     /// [`TimeoutError`](crate::NetworkError::TimeoutError) when no byte moves for this
     /// long. `Duration::ZERO` disables it. Defaults to the manager's timeout.
     pub fn set_transfer_timeout(&mut self, timeout: Duration) {
-        self.transfer_timeout = Some(timeout);
+        self.options_mut().transfer_timeout = Some(timeout);
     }
 
     /// The transfer timeout set on this request, if any.
     pub fn transfer_timeout(&self) -> Option<Duration> {
-        self.transfer_timeout
+        self.options().transfer_timeout
     }
 
     /// Limits how many unread bytes the reply buffers (Qt's `setReadBufferSize`): when the
     /// buffer is full, the transfer pauses until the application reads. 0 means unlimited.
     /// Defaults to 0.
     pub fn set_read_buffer_size(&mut self, size: u64) {
-        self.read_buffer_size = size;
+        self.options_mut().read_buffer_size = size;
     }
 
     /// The read buffer size.
     pub fn read_buffer_size(&self) -> u64 {
-        self.read_buffer_size
+        self.options().read_buffer_size
     }
 
     /// Guards against decompression bombs (Qt's `setDecompressedSafetyCheckThreshold`): once
@@ -469,23 +486,23 @@ impl NetworkRequest {
     /// 40:1 fails the reply with [`ProtocolFailure`](crate::NetworkError::ProtocolFailure).
     /// −1 disables the check. Defaults to 10 MiB.
     pub fn set_decompressed_safety_check_threshold(&mut self, threshold: i64) {
-        self.decompression_threshold = threshold;
+        self.options_mut().decompression_threshold = threshold;
     }
 
     /// The decompression safety threshold.
     pub fn decompressed_safety_check_threshold(&self) -> i64 {
-        self.decompression_threshold
+        self.options().decompression_threshold
     }
 
     /// Fails the reply with [`ProtocolFailure`](crate::NetworkError::ProtocolFailure) once
     /// the (decoded) body exceeds `limit` bytes. Unlimited by default. Not in Qt.
     pub fn set_maximum_body_size(&mut self, limit: Option<u64>) {
-        self.maximum_body_size = limit;
+        self.options_mut().maximum_body_size = limit;
     }
 
     /// The maximum body size, if any.
     pub fn maximum_body_size(&self) -> Option<u64> {
-        self.maximum_body_size
+        self.options().maximum_body_size
     }
 
     /// Sets a request attribute (Qt's `setAttribute`):
@@ -511,8 +528,12 @@ impl NetworkRequest {
     pub fn set_attribute(&mut self, attribute: Attribute, value: AttributeValue) -> Result<(), crate::Error> {
         use crate::Error::InvalidSetting;
         match (attribute, value) {
-            (Attribute::Http2AllowedAttribute, AttributeValue::Bool(allowed)) => self.http2_allowed = allowed,
-            (Attribute::Http2DirectAttribute, AttributeValue::Bool(direct)) => self.http2_direct = direct,
+            (Attribute::Http2AllowedAttribute, AttributeValue::Bool(allowed)) => {
+                self.options_mut().http2_allowed = allowed
+            }
+            (Attribute::Http2DirectAttribute, AttributeValue::Bool(direct)) => {
+                self.options_mut().http2_direct = direct
+            }
             (Attribute::RedirectPolicyAttribute, AttributeValue::Int(policy)) => {
                 let policy = match policy {
                     0 => RedirectPolicy::ManualRedirectPolicy,
@@ -525,7 +546,7 @@ impl NetworkRequest {
                         ));
                     }
                 };
-                self.redirect_policy = Some(policy);
+                self.options_mut().redirect_policy = Some(policy);
             }
             (Attribute::Http2AllowedAttribute | Attribute::Http2DirectAttribute, _) => {
                 return Err(InvalidSetting("the HTTP/2 attributes take a Bool"));
@@ -544,16 +565,18 @@ impl NetworkRequest {
     /// manager's policy applies).
     pub fn attribute(&self, attribute: Attribute) -> Option<AttributeValue> {
         match attribute {
-            Attribute::Http2AllowedAttribute => Some(AttributeValue::Bool(self.http2_allowed)),
-            Attribute::Http2DirectAttribute => Some(AttributeValue::Bool(self.http2_direct)),
-            Attribute::RedirectPolicyAttribute => self.redirect_policy.map(|p| AttributeValue::Int(p as i64)),
+            Attribute::Http2AllowedAttribute => Some(AttributeValue::Bool(self.options().http2_allowed)),
+            Attribute::Http2DirectAttribute => Some(AttributeValue::Bool(self.options().http2_direct)),
+            Attribute::RedirectPolicyAttribute => {
+                self.options().redirect_policy.map(|p| AttributeValue::Int(p as i64))
+            }
             _ => None,
         }
     }
 
     /// How the request may use HTTP/2.
     pub(crate) fn http2(&self) -> Http2 {
-        Http2 { allowed: self.http2_allowed, direct: self.http2_direct }
+        Http2 { allowed: self.options().http2_allowed, direct: self.options().http2_direct }
     }
 }
 

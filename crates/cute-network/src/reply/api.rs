@@ -46,7 +46,7 @@ impl NetworkReply {
     /// A human-readable description of the error (Qt's `errorString`), e.g. `Error
     /// transferring http://host/x - server replied: Not Found`.
     pub fn error_string(&self) -> String {
-        match self.inner.state.borrow().error_string.as_str() {
+        match &*self.inner.state.borrow().error_string {
             "" => "Unknown error".to_owned(),
             message => message.to_owned(),
         }
@@ -144,7 +144,7 @@ impl NetworkReply {
             // Request attributes: see `request().attribute(..)`.
             Attribute::Http2AllowedAttribute | Attribute::Http2DirectAttribute => None,
             Attribute::CustomVerbAttribute => {
-                self.inner.custom_verb.as_ref().map(|verb| AttributeValue::Bytes(verb.clone().into_bytes()))
+                self.inner.custom_verb.as_ref().map(|verb| AttributeValue::Bytes(verb.as_bytes().to_vec()))
             }
             Attribute::OriginalContentLengthAttribute => {
                 meta.original_length.and_then(|n| i64::try_from(n).ok()).map(AttributeValue::Int)

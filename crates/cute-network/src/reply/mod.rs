@@ -94,7 +94,7 @@ struct State {
     meta: Option<Box<MetaData>>,
     error: NetworkError,
     /// Empty while there is no error ("Unknown error", Qt's text, is shown then).
-    error_string: String,
+    error_string: Box<str>,
     /// The body buffer and the progress reported, made when the first of the body (or
     /// its size limit) comes.
     body: Option<Box<Body>>,
@@ -175,7 +175,7 @@ pub(crate) struct ReplyInner {
     exchange: Arc<Exchange>,
     operation: Operation,
     /// The verb as given to `send_custom_request`.
-    custom_verb: Option<String>,
+    custom_verb: Option<Box<str>>,
     /// The request has a body (so a failure before any was sent reports `(0, 0)`).
     has_body: bool,
     replies: Weak<Replies>,
@@ -190,7 +190,7 @@ pub(crate) struct ReplyInner {
 pub(crate) struct Made {
     pub(crate) exchange: Arc<Exchange>,
     pub(crate) operation: Operation,
-    pub(crate) custom_verb: Option<String>,
+    pub(crate) custom_verb: Option<Box<str>>,
     pub(crate) has_body: bool,
 }
 
@@ -344,7 +344,7 @@ impl ReplyInner {
             state.phase = Phase::Finished;
             if let Err(failure) = &result {
                 state.error = failure.error;
-                state.error_string = failure.message.clone();
+                state.error_string = failure.message.as_str().into();
             }
         }
         // Bytes held back by the read buffer become readable now, announced before
@@ -508,7 +508,7 @@ impl Replies {
             redirect_url: None,
             meta: None,
             error: NetworkError::NoError,
-            error_string: String::new(),
+            error_string: Box::default(),
             body: None,
             read_limit: (read_limit > 0).then_some(read_limit),
             uploaded: false,
@@ -556,7 +556,7 @@ impl Replies {
                 let mut state = reply.state.borrow_mut();
                 state.phase = Phase::Finished;
                 state.error = NetworkError::OperationCanceledError;
-                state.error_string = Failure::canceled().message;
+                state.error_string = Failure::canceled().message.into();
             } else {
                 reply.finish(Err(Failure::canceled()));
             }

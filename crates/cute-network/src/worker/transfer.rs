@@ -110,7 +110,7 @@ pub(crate) fn announce(
         Box::new(MetaData {
             status: Some(status.as_u16()),
             reason: reason.clone(),
-            headers: std::mem::take(response.headers_mut()),
+            headers: detached(std::mem::take(response.headers_mut())),
             encrypted,
             http2: response.version() == hyper::Version::HTTP_2,
             total,
@@ -120,6 +120,31 @@ pub(crate) fn announce(
         }),
     ))?;
     Ok(Announced { coding, total, reason })
+}
+
+/// `headers` with their values moved into one buffer of their own. hyper hands values out
+/// as slices of the connection's read buffer, so a response's headers kept by its reply
+/// would keep that whole buffer (8 KiB or more) alive, and the connection would allocate
+/// another for its next response. Copied, the values cost their own length once, and the
+/// connection reuses its buffer.
+fn detached(mut headers: hyper::HeaderMap) -> hyper::HeaderMap {
+    let len = headers.values().map(|value| value.len()).sum();
+    let mut values = BytesMut::with_capacity(len);
+    for value in headers.values() {
+        values.extend_from_slice(value.as_bytes());
+    }
+    let values = values.freeze();
+    let mut at = 0;
+    for value in headers.values_mut() {
+        let end = at + value.len();
+        // The bytes were a valid value a moment ago; should they not be, the original stays.
+        if let Ok(mut copy) = hyper::header::HeaderValue::from_maybe_shared(values.slice(at..end)) {
+            copy.set_sensitive(value.is_sensitive());
+            *value = copy;
+        }
+        at = end;
+    }
+    headers
 }
 
 /// Streams a response's body to the loop, as [`announce`] found it coded.
@@ -451,6 +476,42 @@ pub(crate) async fn drain(job: &Job, mut body: Incoming) -> bool {
             Ok(Ok(Some(data))) if data.len() <= left => left -= data.len(),
             Ok(Ok(None)) => return true,
             _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hyper::HeaderMap;
+    use hyper::header::{HeaderName, HeaderValue};
+
+    use super::*;
+
+    #[test]
+    fn detached_headers_keep_their_values_but_not_the_connection_buffer() {
+        // Values sliced out of one large buffer, as hyper's parser hands them out.
+        let read_buffer = Bytes::from(b"text/plain; charset=utf-8|a=1|b=2|secret|".repeat(200));
+        let range = read_buffer.as_ptr_range();
+        let slice =
+            |from: usize, to: usize| HeaderValue::from_maybe_shared(read_buffer.slice(from..to)).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(hyper::header::CONTENT_TYPE, slice(0, 25));
+        headers.append(hyper::header::SET_COOKIE, slice(26, 29));
+        headers.append(hyper::header::SET_COOKIE, slice(30, 33));
+        let mut secret = slice(34, 40);
+        secret.set_sensitive(true);
+        headers.insert(HeaderName::from_static("x-token"), secret);
+
+        let detached = detached(headers.clone());
+        assert_eq!(detached, headers, "same names, values and order");
+        let cookies: Vec<_> = detached.get_all(hyper::header::SET_COOKIE).iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert!(detached["x-token"].is_sensitive());
+        for value in detached.values() {
+            assert!(
+                !range.contains(&value.as_bytes().as_ptr()),
+                "{value:?} still points into the read buffer"
+            );
         }
     }
 }
