@@ -88,7 +88,7 @@ pub use event_loop::{EventLoop, LoopHandle};
 pub use signal::{Connection, ConnectionType, Signal};
 pub use spy::SignalSpy;
 pub use thread::Thread;
-pub use timer::Timer;
+pub use timer::{SingleShot, Timer};
 
 #[cfg(test)]
 mod tests {
