@@ -141,6 +141,11 @@ impl CoreApplication {
     /// the `CoreApplication` [`new`](Self::new) returned is dropped; handles from here do
     /// not keep it going.
     ///
+    /// To quit, PyQt's `QCoreApplication.instance().quit()`, call
+    /// [`CoreApplication::quit()`](Self::quit) directly: it needs no instance and works
+    /// from any thread. (`CoreApplication::instance().unwrap().quit()` works too, on the
+    /// application's thread: [`ApplicationRef::quit`].)
+    ///
     /// # Examples
     ///
     /// ```
@@ -149,7 +154,7 @@ impl CoreApplication {
     /// assert!(CoreApplication::instance().is_none());
     /// let app = CoreApplication::new();
     /// CoreApplication::instance().unwrap().about_to_quit().connect(|_| println!("bye"));
-    /// CoreApplication::quit();
+    /// CoreApplication::quit(); // QCoreApplication.instance().quit()
     /// assert_eq!(app.exec(), 0);
     /// ```
     #[doc(alias = "qApp")]
@@ -184,8 +189,27 @@ impl CoreApplication {
     }
 
     /// [`exit`](Self::exit) with code 0.
+    #[doc(alias = "QCoreApplication::quit")]
     pub fn quit() {
         Self::exit(0);
+    }
+
+    /// The program's command-line arguments, the program name first (Qt's
+    /// `QCoreApplication::arguments()`, Python's `sys.argv`). Arguments that are not valid
+    /// Unicode are converted lossily (invalid sequences become `U+FFFD`); use
+    /// [`std::env::args_os`] to get them exactly. Unlike Qt, nothing is removed: cute takes
+    /// no command-line options of its own. Needs no application.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let args = cute_core::CoreApplication::arguments();
+    /// assert!(!args.is_empty()); // at least the program
+    /// ```
+    #[doc(alias = "QCoreApplication::arguments")]
+    #[doc(alias = "argv")]
+    pub fn arguments() -> Vec<String> {
+        std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect()
     }
 
     /// Emitted when [`exec`](Self::exec) has left the loop, before it returns.
@@ -223,6 +247,31 @@ impl ApplicationRef {
         // it too); kept, it would end the next `exec` at once.
         self.inner.core.clear_exit();
         code
+    }
+
+    /// As [`CoreApplication::exit`], for code that holds the instance (PyQt's
+    /// `QCoreApplication.instance().exit(code)`); `CoreApplication::exit(code)` is the
+    /// direct form.
+    pub fn exit(&self, code: i32) {
+        CoreApplication::exit(code);
+    }
+
+    /// As [`CoreApplication::quit`], for code that holds the instance (PyQt's
+    /// `QCoreApplication.instance().quit()`); `CoreApplication::quit()` is the direct form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cute_core::CoreApplication;
+    ///
+    /// let app = CoreApplication::new();
+    /// if let Some(instance) = CoreApplication::instance() {
+    ///     instance.quit();
+    /// }
+    /// assert_eq!(app.exec(), 0);
+    /// ```
+    pub fn quit(&self) {
+        CoreApplication::quit();
     }
 
     /// As [`CoreApplication::about_to_quit`].

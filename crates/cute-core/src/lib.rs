@@ -61,34 +61,46 @@
 //!
 //! - [`Signal`], [`Connection`], [`ConnectionType`] (direct, queued, single-shot),
 //!   re-entrant slots ([`Signal::connect_reentrant`]), [`Emitter`] for other threads;
+//! - slots bound to a receiver held by `Weak` ([`Signal::connect_to`], Qt's context
+//!   object: a method connects as `signal.connect_to(&this, Self::on_x)`), slots that can
+//!   fail ([`Signal::try_connect`], [`set_slot_error_hook`]), [`ScopedConnection`],
+//!   [`Signal::block_signals`] and [`SignalBlocker`];
 //! - [`CoreApplication`] with `exec`, `quit`, `exit` (any thread), `about_to_quit`,
 //!   `instance`;
 //! - [`EventLoop`] and [`EventLoop::process_events`]; [`LoopHandle`] to post and quit;
-//! - [`Timer`] (interval, single shot, `remaining_time`, `Timer::single_shot`);
+//! - [`Timer`] (interval, single shot, `remaining_time`, `Timer::single_shot` with a
+//!   [`SingleShot`] handle to cancel it);
 //! - [`Thread`] with its own loop and exit code;
 //! - [`SignalSpy`] with a bounded `wait`.
 //!
 //! Library code never prints; it logs through the [`log`](https://docs.rs/log) facade.
 
 mod application;
+mod blocker;
+mod connection;
 mod dispatcher;
 mod emitter;
 mod error;
 mod event_loop;
+mod receiver;
 mod signal;
+mod slot_error;
 mod spy;
 mod thread;
 mod timer;
 mod timer_queue;
 
 pub use application::{ApplicationRef, CoreApplication};
+pub use blocker::SignalBlocker;
+pub use connection::{Connection, ScopedConnection};
 pub use emitter::Emitter;
 pub use error::{Error, PostError};
 pub use event_loop::{EventLoop, LoopHandle};
-pub use signal::{Connection, ConnectionType, Signal};
+pub use signal::{ConnectionType, Signal};
+pub use slot_error::{SlotError, SlotErrorHook, set_slot_error_hook, take_slot_error_hook};
 pub use spy::SignalSpy;
 pub use thread::Thread;
-pub use timer::Timer;
+pub use timer::{SingleShot, Timer};
 
 #[cfg(test)]
 mod tests {

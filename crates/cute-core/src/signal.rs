@@ -1,9 +1,11 @@
 //! Typed signals and their connections.
 
+use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
 
+use crate::connection::{Connection, Link};
 use crate::dispatcher;
 use crate::emitter::{Deliver, Emitter, EmitterParts};
 
@@ -27,7 +29,7 @@ pub enum ConnectionType {
 }
 
 #[derive(Clone, Copy)]
-enum Mode<T> {
+pub(crate) enum Mode<T> {
     Direct,
     Queued(fn(&T) -> T),
 }
@@ -68,6 +70,10 @@ struct Slot<T: 'static> {
     /// measured").
     shared: Option<SharedFn<T>>,
     signal: Weak<SignalInner<T>>,
+    /// The receiver of a receiver-bound slot ([`Signal::connect_to`]), for
+    /// [`Connection::is_connected`] and [`Signal::receivers`]; the hot loop never reads it
+    /// (the slot's closure checks its own typed `Weak`).
+    receiver: Option<Weak<dyn Any>>,
 }
 
 impl<T: 'static> Slot<T> {
@@ -81,6 +87,11 @@ impl<T: 'static> Slot<T> {
     #[inline]
     fn is_listed(&self) -> bool {
         self.is_active() && !self.fired.get()
+    }
+
+    /// False once the receiver of a receiver-bound slot is gone.
+    fn receiver_alive(&self) -> bool {
+        self.receiver.as_ref().is_none_or(|r| r.strong_count() > 0)
     }
 
     /// Marks the slot disconnected; returns whether it was connected.
@@ -107,12 +118,6 @@ fn skipped_reentrant() {
     log::trace!("slot skipped: it is already running (recursive emission)");
 }
 
-/// Type-erased control over one connection, for [`Connection`].
-trait Link {
-    fn disconnect(&self) -> bool;
-    fn is_connected(&self) -> bool;
-}
-
 impl<T: 'static> Link for Slot<T> {
     fn disconnect(&self) -> bool {
         if !self.deactivate() {
@@ -121,13 +126,35 @@ impl<T: 'static> Link for Slot<T> {
         if let Some(signal) = self.signal.upgrade() {
             signal.remove();
         }
-        true
+        // A slot whose receiver is gone was already disconnected, as far as the caller can
+        // tell; it is taken out all the same, freeing its closure now.
+        self.receiver_alive()
     }
 
     fn is_connected(&self) -> bool {
-        self.is_active()
+        self.is_active() && self.receiver_alive()
     }
 }
+
+/// Called by a receiver-bound slot that found its receiver gone: disconnects the slot, whose
+/// closure is dropped once no emission or queued call holds it any more.
+#[cold]
+#[inline(never)]
+fn receiver_gone<T: 'static>(slot: &Weak<Slot<T>>) {
+    if let Some(slot) = slot.upgrade() {
+        log::trace!("slot disconnected: its receiver is gone");
+        slot.disconnect();
+    }
+}
+
+/// [`SignalInner::flags`] bit: `pending` has slots, or `slots` has slots that no longer
+/// belong there.
+const DEFERRED: u8 = 1;
+/// [`SignalInner::flags`] bit: [`Signal::block_signals`] is on.
+const BLOCKED: u8 = 2;
+/// The list length below which [`Signal::connect_to`] does not look for slots whose receiver
+/// is gone.
+const SWEEP_MIN: usize = 16;
 
 pub(crate) struct SignalInner<T: 'static> {
     /// The connected slots in connection order. An emission walks this list under a shared
@@ -138,8 +165,13 @@ pub(crate) struct SignalInner<T: 'static> {
     slots: RefCell<Vec<Rc<Slot<T>>>>,
     /// Slots connected while an emission was walking `slots`, in connection order.
     pending: RefCell<Vec<Rc<Slot<T>>>>,
-    /// `pending` has slots, or `slots` has slots that no longer belong there.
-    deferred: Cell<bool>,
+    /// [`DEFERRED`] and [`BLOCKED`], in one byte so that `emit` tests both with one load:
+    /// a blocked signal costs the hot path nothing.
+    flags: Cell<u8>,
+    /// When the list reaches this length, the next receiver-bound connect drops the slots
+    /// whose receiver is gone (so a long-lived signal that is rarely emitted does not
+    /// collect the slots of dead receivers); doubled after each sweep.
+    sweep_at: Cell<usize>,
     /// The sending half of this signal's emitters, once the first is taken.
     source: RefCell<Option<EmitterParts<T>>>,
     /// Single-shot queued slots taken out of `slots` whose call has not run yet, so that
@@ -148,6 +180,29 @@ pub(crate) struct SignalInner<T: 'static> {
 }
 
 impl<T: 'static> SignalInner<T> {
+    #[inline]
+    fn mark_deferred(&self) {
+        self.flags.set(self.flags.get() | DEFERRED);
+    }
+
+    #[inline]
+    fn is_deferred(&self) -> bool {
+        self.flags.get() & DEFERRED != 0
+    }
+
+    /// Clears [`DEFERRED`]; returns whether it was set.
+    fn take_deferred(&self) -> bool {
+        let flags = self.flags.get();
+        self.flags.set(flags & !DEFERRED);
+        flags & DEFERRED != 0
+    }
+
+    fn set_blocked(&self, block: bool) -> bool {
+        let flags = self.flags.get();
+        self.flags.set(if block { flags | BLOCKED } else { flags & !BLOCKED });
+        flags & BLOCKED != 0
+    }
+
     fn cancel_scheduled_once(&self) {
         for slot in self.scheduled_once.borrow_mut().drain(..) {
             if let Some(slot) = slot.upgrade() {
@@ -158,7 +213,7 @@ impl<T: 'static> SignalInner<T> {
 
     /// A slot left the list (it was disconnected, or its single-shot call is scheduled).
     fn remove(&self) {
-        self.deferred.set(true);
+        self.mark_deferred();
         self.settle();
     }
 
@@ -177,7 +232,7 @@ impl<T: 'static> SignalInner<T> {
     /// [`settle`](Self::settle) under the caller's borrow; returns the slots taken out, for
     /// the caller to drop once the borrow is released.
     fn settle_locked(&self, slots: &mut Vec<Rc<Slot<T>>>) -> Vec<Rc<Slot<T>>> {
-        if !self.deferred.replace(false) {
+        if !self.take_deferred() {
             return Vec::new();
         }
         let mut removed: Vec<Rc<Slot<T>>> = slots.extract_if(.., |s| !s.is_listed()).collect();
@@ -194,21 +249,26 @@ impl<T: 'static> SignalInner<T> {
 
     #[inline]
     pub(crate) fn emit(&self, value: &T) {
-        if self.deferred.get() {
-            return self.emit_deferred(value);
+        if self.flags.get() != 0 {
+            return self.emit_flagged(value);
         }
         self.walk(value);
-        if self.deferred.get() {
+        if self.is_deferred() {
             self.settle();
         }
     }
 
-    /// An emission while the list is not settled: inside another emission (or after a
-    /// panic cut one short). Slots connected since then are in `pending`; this emission
-    /// calls those connected before it started, after the listed ones.
+    /// An emission while the signal is blocked (it delivers nothing), or while the list is
+    /// not settled: inside another emission (or after a panic cut one short). Slots
+    /// connected since then are in `pending`; this emission calls those connected before it
+    /// started, after the listed ones.
     #[cold]
     #[inline(never)]
-    fn emit_deferred(&self, value: &T) {
+    fn emit_flagged(&self, value: &T) {
+        if self.flags.get() & BLOCKED != 0 {
+            log::trace!("emission dropped: the signal is blocked");
+            return;
+        }
         self.settle(); // does nothing inside another emission
         let pending = self.pending.borrow().len();
         self.walk(value);
@@ -219,7 +279,7 @@ impl<T: 'static> SignalInner<T> {
                 self.dispatch(&slot, value);
             }
         }
-        if self.deferred.get() {
+        if self.is_deferred() {
             self.settle();
         }
     }
@@ -325,7 +385,13 @@ impl<T: 'static> Drop for SignalInner<T> {
 ///   a slot runs. A slot connected with [`connect_reentrant`](Self::connect_reentrant)
 ///   (an `Fn`) is re-entered, as every Qt slot is.
 /// - A panicking slot propagates the panic to the caller of `emit` (and so out of
-///   [`exec`](crate::CoreApplication::exec)); the signal stays usable.
+///   [`exec`](crate::CoreApplication::exec)); the signal stays usable. A slot that returns
+///   errors instead ([`try_connect`](Self::try_connect)) has them logged and handed to the
+///   slot error hook, and the emission goes on.
+/// - A slot bound to a receiver ([`connect_to`](Self::connect_to), Qt's context object)
+///   runs only while the receiver lives, and is disconnected once it is gone.
+/// - While the signal is blocked ([`block_signals`](Self::block_signals),
+///   [`SignalBlocker`](crate::SignalBlocker)), emissions are dropped.
 ///
 /// # Threading
 ///
@@ -390,7 +456,8 @@ impl<T: 'static> Signal<T> {
             Rc::new(SignalInner {
                 slots: RefCell::new(Vec::new()),
                 pending: RefCell::new(Vec::new()),
-                deferred: Cell::new(false),
+                flags: Cell::new(0),
+                sweep_at: Cell::new(SWEEP_MIN),
                 source: RefCell::new(None),
                 scheduled_once: RefCell::new(Vec::new()),
             })
@@ -417,25 +484,77 @@ impl<T: 'static> Signal<T> {
             func: RefCell::new(func),
             shared,
             signal: Rc::downgrade(self.inner()),
+            receiver: None,
         });
-        let weak = Rc::downgrade(&slot);
+        self.insert(slot, false)
+    }
+
+    /// Connects a slot bound to `receiver` (see [`connect_to`](Self::connect_to)): an
+    /// ordinary slot, [`PLAIN`] when direct, whose closure holds only a `Weak` to the
+    /// receiver and disconnects the slot when it finds the receiver gone. So the hot loop
+    /// has no receiver-bound case to test.
+    pub(crate) fn add_bound<R: 'static>(
+        &self,
+        mode: Mode<T>,
+        receiver: &Rc<R>,
+        mut slot: impl FnMut(&R, &T) + 'static,
+    ) -> Connection {
+        let plain = matches!(mode, Mode::Direct);
+        let bound = Rc::downgrade(receiver);
+        let erased: Weak<dyn Any> = bound.clone();
+        let signal = Rc::downgrade(self.inner());
+        let slot = Rc::new_cyclic(|me: &Weak<Slot<T>>| {
+            let me = me.clone();
+            Slot {
+                state: Cell::new(if plain { ACTIVE | PLAIN } else { ACTIVE }),
+                shots: Shots::Every,
+                fired: Cell::new(false),
+                mode,
+                func: RefCell::new(Box::new(move |value: &T| match bound.upgrade() {
+                    Some(receiver) => slot(&receiver, value),
+                    None => receiver_gone(&me),
+                })),
+                shared: None,
+                signal,
+                receiver: Some(erased),
+            }
+        });
+        self.insert(slot, true)
+    }
+
+    /// Appends a new slot to the list (to `pending` during an emission). `sweep`: first drop
+    /// the slots whose receiver is gone, if the list has grown enough since the last sweep
+    /// (amortised `O(1)`).
+    fn insert(&self, slot: Rc<Slot<T>>, sweep: bool) -> Connection {
+        let weak: Weak<dyn Link> = Rc::downgrade(&slot) as Weak<Slot<T>>;
         let inner = self.inner();
         let removed = match inner.slots.try_borrow_mut() {
             Ok(mut slots) => {
+                let sweeping = sweep && slots.len() >= inner.sweep_at.get();
+                if sweeping {
+                    for dead in slots.iter().filter(|s| !s.receiver_alive()) {
+                        dead.deactivate();
+                        inner.mark_deferred();
+                    }
+                }
                 // Slots pending from an emission a panic cut short go first.
                 let removed = inner.settle_locked(&mut slots);
+                if sweeping {
+                    inner.sweep_at.set((2 * slots.len()).max(SWEEP_MIN));
+                }
                 slots.push(slot);
                 removed
             }
             Err(_) => {
                 // An emission is walking the list: not called by it; appended when it ends.
                 inner.pending.borrow_mut().push(slot);
-                inner.deferred.set(true);
+                inner.mark_deferred();
                 Vec::new()
             }
         };
+        // Dropped after the borrow ends: a slot's captured state may use this signal.
         drop(removed);
-        Connection { link: Some(weak) }
+        Connection::new(weak)
     }
 
     /// Connects a slot, called directly on every emission (Qt's `AutoConnection`, which is
@@ -563,11 +682,62 @@ impl<T: 'static> Signal<T> {
         inner.remove();
     }
 
-    /// The number of connected slots (Qt's `receivers()`).
+    /// The number of connected slots (Qt's `receivers()`). Slots bound to a receiver that
+    /// is gone ([`connect_to`](Self::connect_to)) are not counted, even before the next
+    /// emission frees them.
     pub fn receivers(&self) -> usize {
         let Some(inner) = self.inner.get() else { return 0 };
-        let listed = |slots: &Vec<Rc<Slot<T>>>| slots.iter().filter(|s| s.is_listed()).count();
+        let listed =
+            |slots: &Vec<Rc<Slot<T>>>| slots.iter().filter(|s| s.is_listed() && s.receiver_alive()).count();
         listed(&inner.slots.borrow()) + listed(&inner.pending.borrow())
+    }
+
+    /// Blocks (`true`) or unblocks (`false`) the signal; returns whether it was blocked
+    /// before (Qt's `QObject::blockSignals`). While blocked, [`emit`](Self::emit) calls no
+    /// slot and queues nothing: the emissions are dropped, not delivered later, as in Qt.
+    /// That includes values from other threads that arrive through an [`Emitter`] while
+    /// the signal is blocked. Queued calls posted before the signal was blocked still run.
+    /// An emission already in progress when a slot blocks the signal goes on to its end.
+    ///
+    /// Qt blocks every signal of an object at once; here each signal is blocked on its
+    /// own. [`SignalBlocker`](crate::SignalBlocker) blocks for a scope and restores the
+    /// previous state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let value_changed = cute_core::Signal::<i32>::new();
+    /// let seen = Rc::new(Cell::new(0));
+    /// let s = seen.clone();
+    /// value_changed.connect(move |v| s.set(*v));
+    /// assert!(!value_changed.block_signals(true));
+    /// value_changed.emit(&1); // dropped
+    /// assert!(value_changed.signals_blocked());
+    /// assert!(value_changed.block_signals(false));
+    /// value_changed.emit(&2);
+    /// assert_eq!(seen.get(), 2);
+    /// ```
+    #[doc(alias = "blockSignals")]
+    #[doc(alias = "QObject::blockSignals")]
+    pub fn block_signals(&self, block: bool) -> bool {
+        if !block && self.inner.get().is_none() {
+            return false; // never blocked: no need to allocate
+        }
+        let was = self.inner().set_blocked(block);
+        if was != block {
+            log::trace!("signal {}", if block { "blocked" } else { "unblocked" });
+        }
+        was
+    }
+
+    /// Whether the signal is blocked ([`block_signals`](Self::block_signals); Qt's
+    /// `signalsBlocked`).
+    #[doc(alias = "signalsBlocked")]
+    pub fn signals_blocked(&self) -> bool {
+        self.inner.get().is_some_and(|inner| inner.flags.get() & BLOCKED != 0)
     }
 
     /// A `Send + Clone` handle whose [`emit`](Emitter::emit) queues the value to this
@@ -585,6 +755,10 @@ impl<T: 'static> Signal<T> {
     /// earlier value of the same signal is still pending. To order two kinds of message
     /// strictly, send both through one signal (an enum) or both through
     /// [`LoopHandle::post`](crate::LoopHandle::post).
+    ///
+    /// A value is emitted like any other when it is drained on the loop: a receiver-bound
+    /// slot ([`connect_to`](Self::connect_to)) gets it if its receiver is alive then, and a
+    /// value drained while the signal is [blocked](Self::block_signals) is dropped.
     ///
     /// # Panics
     ///
@@ -613,7 +787,7 @@ impl<T: 'static> Signal<T> {
     }
 }
 
-fn mode_for<T: Clone>(kind: ConnectionType) -> Mode<T> {
+pub(crate) fn mode_for<T: Clone>(kind: ConnectionType) -> Mode<T> {
     match kind {
         ConnectionType::Auto | ConnectionType::Direct => Mode::Direct,
         ConnectionType::Queued => Mode::Queued(T::clone),
@@ -627,32 +801,4 @@ fn once_fn<T: 'static, F: FnOnce(&T) + 'static>(slot: F) -> SlotFn<T> {
             f(v)
         }
     })
-}
-
-/// A handle to one signal–slot connection (Qt's `QMetaObject::Connection`).
-///
-/// Dropping it does not disconnect (as in Qt); call [`disconnect`](Self::disconnect).
-/// It does not keep the signal or the slot alive.
-#[derive(Clone, Default)]
-pub struct Connection {
-    link: Option<Weak<dyn Link>>,
-}
-
-impl Connection {
-    /// Disconnects the slot. Returns `true` if it was connected. Safe to call from inside
-    /// any slot, including the slot itself, and more than once.
-    pub fn disconnect(&self) -> bool {
-        self.link.as_ref().and_then(Weak::upgrade).is_some_and(|l| l.disconnect())
-    }
-
-    /// Whether the slot is still connected (false once disconnected or its signal dropped).
-    pub fn is_connected(&self) -> bool {
-        self.link.as_ref().and_then(Weak::upgrade).is_some_and(|l| l.is_connected())
-    }
-}
-
-impl fmt::Debug for Connection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection").field("connected", &self.is_connected()).finish()
-    }
 }

@@ -6,7 +6,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::signal::{Connection, Signal};
+use crate::connection::Connection;
+use crate::signal::Signal;
 use crate::{dispatcher, timer_queue};
 
 /// Records every emission of a signal, and waits for the next one (Qt's `QSignalSpy`).

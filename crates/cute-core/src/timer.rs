@@ -1,5 +1,6 @@
 //! Timers ([`Timer`], Qt's `QTimer`).
 
+use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
 use std::rc::{Rc, Weak};
@@ -202,11 +203,98 @@ impl Timer {
     /// Runs `slot` once after `delay` on the current thread's loop (Qt's static
     /// `QTimer::singleShot`). A zero delay runs it after the events already queued.
     ///
+    /// Returns a [`SingleShot`] handle to [`cancel`](SingleShot::cancel) the call or ask
+    /// whether it is still pending. Dropping the handle does *not* cancel: a single shot is
+    /// fire-and-forget, as in Qt, so `Timer::single_shot(delay, f);` needs no binding.
+    ///
     /// # Panics
     ///
     /// If the operating system refuses to create the thread's poller.
-    pub fn single_shot<F: FnOnce() + 'static>(delay: Duration, slot: F) {
-        dispatcher::current().timers.borrow_mut().start_once(delay, Box::new(slot));
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cute_core::{CoreApplication, Timer};
+    ///
+    /// let app = CoreApplication::new();
+    /// Timer::single_shot(Duration::from_millis(5), CoreApplication::quit); // fire and forget
+    /// let watchdog = Timer::single_shot(Duration::from_secs(10), || CoreApplication::exit(1));
+    /// assert_eq!(app.exec(), 0);
+    /// assert!(watchdog.cancel()); // not needed any more
+    /// ```
+    #[doc(alias = "singleShot")]
+    #[doc(alias = "QTimer::singleShot")]
+    pub fn single_shot<F: FnOnce() + 'static>(delay: Duration, slot: F) -> SingleShot {
+        Self::schedule(delay, Box::new(slot), None)
+    }
+
+    /// [`single_shot`](Self::single_shot) bound to `receiver` (Qt's
+    /// `QTimer::singleShot(msec, context, functor)`): `slot` gets the receiver, and is not
+    /// called if the receiver is gone by then. The call holds only a `Weak` to the
+    /// receiver; its closure is freed when the delay expires, or on
+    /// [`cancel`](SingleShot::cancel). [`SingleShot::is_active`] is false once the
+    /// receiver is gone.
+    ///
+    /// A method `fn on_timeout(&self)` schedules in one line:
+    /// `Timer::single_shot_to(delay, &this, Self::on_timeout)`.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system refuses to create the thread's poller.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    /// use cute_core::{EventLoop, Timer};
+    ///
+    /// struct Poller {
+    ///     polls: Cell<u32>,
+    /// }
+    ///
+    /// impl Poller {
+    ///     fn poll(&self) {
+    ///         self.polls.set(self.polls.get() + 1);
+    ///     }
+    /// }
+    ///
+    /// let poller = Rc::new(Poller { polls: Cell::new(0) });
+    /// let shot = Timer::single_shot_to(Duration::ZERO, &poller, Poller::poll);
+    /// assert!(shot.is_active());
+    /// EventLoop::process_events(Duration::ZERO);
+    /// assert_eq!(poller.polls.get(), 1);
+    /// assert!(!shot.is_active());
+    ///
+    /// // A receiver gone before the delay expires is not called.
+    /// let gone = Rc::new(Poller { polls: Cell::new(0) });
+    /// let shot = Timer::single_shot_to(Duration::ZERO, &gone, |_| unreachable!());
+    /// drop(gone);
+    /// assert!(!shot.is_active());
+    /// EventLoop::process_events(Duration::ZERO);
+    /// ```
+    #[doc(alias = "singleShot")]
+    #[doc(alias = "QTimer::singleShot")]
+    pub fn single_shot_to<R, F>(delay: Duration, receiver: &Rc<R>, slot: F) -> SingleShot
+    where
+        R: 'static,
+        F: FnOnce(&R) + 'static,
+    {
+        let bound = Rc::downgrade(receiver);
+        let erased: Weak<dyn Any> = bound.clone();
+        let call = move || match bound.upgrade() {
+            Some(receiver) => slot(&receiver),
+            None => log::trace!("single shot dropped: its receiver is gone"),
+        };
+        Self::schedule(delay, Box::new(call), Some(erased))
+    }
+
+    fn schedule(delay: Duration, call: Box<dyn FnOnce()>, receiver: Option<Weak<dyn Any>>) -> SingleShot {
+        let core = dispatcher::current();
+        let (key, seq) = core.timers.borrow_mut().start_once(delay, call);
+        SingleShot { core: Rc::downgrade(&core), key, seq, receiver }
     }
 
     /// The number of live timers on this thread (active timers plus pending single shots).
@@ -218,5 +306,73 @@ impl Timer {
 impl Drop for Timer {
     fn drop(&mut self) {
         self.shared.stop();
+    }
+}
+
+/// A handle to one [`Timer::single_shot`] call: [`cancel`](Self::cancel) it or ask whether
+/// it [`is_active`](Self::is_active). Qt's static `QTimer::singleShot` gives no handle;
+/// this one is optional.
+///
+/// Dropping the handle does not cancel the call (it is fire-and-forget, as in Qt), so
+/// ignoring it is fine. Clones name the same call.
+///
+/// # Threading
+///
+/// `!Send`: the call runs on the loop of the thread that scheduled it, and is cancelled
+/// there.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use cute_core::Timer;
+///
+/// let shot = Timer::single_shot(Duration::from_secs(60), || unreachable!());
+/// assert!(shot.is_active());
+/// assert!(shot.cancel());
+/// assert!(!shot.is_active());
+/// assert!(!shot.cancel()); // already cancelled
+/// ```
+#[derive(Clone)]
+pub struct SingleShot {
+    core: Weak<LoopCore>,
+    key: usize,
+    seq: u64,
+    /// The receiver of [`Timer::single_shot_to`].
+    receiver: Option<Weak<dyn Any>>,
+}
+
+impl SingleShot {
+    /// Cancels the call if it has not run yet; returns whether it had not. Its closure is
+    /// dropped now. Cancelling a call that ran, was cancelled, or whose receiver is gone
+    /// returns `false` (the last is dropped all the same).
+    pub fn cancel(&self) -> bool {
+        let Some(core) = self.core.upgrade() else { return false };
+        let removed = core.timers.borrow_mut().cancel_once(self.key, self.seq);
+        // Dropped outside the queue's borrow: captured state may start or stop timers.
+        removed.is_some_and(|call| {
+            drop(call);
+            self.receiver_alive()
+        })
+    }
+
+    /// Whether the call is still waiting to run: false once it ran (or while it runs), once
+    /// it was cancelled, and once the receiver of a [`Timer::single_shot_to`] call is gone.
+    pub fn is_active(&self) -> bool {
+        self.receiver_alive()
+            && self
+                .core
+                .upgrade()
+                .is_some_and(|core| core.timers.borrow().is_once_pending(self.key, self.seq))
+    }
+
+    fn receiver_alive(&self) -> bool {
+        self.receiver.as_ref().is_none_or(|r| r.strong_count() > 0)
+    }
+}
+
+impl fmt::Debug for SingleShot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SingleShot").field("active", &self.is_active()).finish()
     }
 }

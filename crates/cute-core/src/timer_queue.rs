@@ -123,9 +123,37 @@ impl TimerQueue {
         self.insert(deadline, interval, recurrence, Target::Timer(timer))
     }
 
-    pub(crate) fn start_once(&mut self, delay: Duration, f: Box<dyn FnOnce()>) {
+    /// Schedules a single-shot callback; returns its key and sequence number, which together
+    /// name it for [`is_once_pending`](Self::is_once_pending) and
+    /// [`cancel_once`](Self::cancel_once) (a key alone is reused once the entry is gone).
+    pub(crate) fn start_once(&mut self, delay: Duration, f: Box<dyn FnOnce()>) -> (usize, u64) {
         let deadline = after(Instant::now(), delay);
-        self.insert(deadline, delay, Recurrence::Once, Target::Once(f));
+        let seq = self.next_seq;
+        let key = self.insert(deadline, delay, Recurrence::Once, Target::Once(f));
+        (key, seq)
+    }
+
+    /// Whether the single-shot callback `(key, seq)` is still waiting to run.
+    pub(crate) fn is_once_pending(&self, key: usize, seq: u64) -> bool {
+        self.entries.get(key).is_some_and(|e| e.seq == seq && matches!(e.target, Target::Once(_)))
+    }
+
+    /// Removes the single-shot callback `(key, seq)` if it has not run; returns it, for the
+    /// caller to drop once the queue is no longer borrowed (its captured state may do
+    /// anything when dropped, including starting or stopping timers).
+    pub(crate) fn cancel_once(&mut self, key: usize, seq: u64) -> Option<Box<dyn FnOnce()>> {
+        if !self.is_once_pending(key, seq) {
+            return None;
+        }
+        let entry = self.entries.remove(key);
+        self.stale += 1;
+        if self.stale > 1024 && self.stale > self.entries.len() {
+            self.compact();
+        }
+        match entry.target {
+            Target::Once(f) => Some(f),
+            Target::Timer(_) => None,
+        }
     }
 
     /// Removes a timer; its heap item goes stale.
@@ -290,5 +318,26 @@ mod tests {
         }
         assert!(q.heap.len() < 2100, "heap grew to {}", q.heap.len());
         assert_eq!(q.len(), 10);
+    }
+
+    #[test]
+    fn a_single_shot_is_named_by_key_and_sequence_so_a_reused_key_is_not_cancelled() {
+        let mut q = TimerQueue::default();
+        let (key, seq) = q.start_once(Duration::ZERO, Box::new(|| {}));
+        assert!(q.is_once_pending(key, seq));
+        assert!(matches!(q.pop_due(Instant::now() + MS, u64::MAX), Some(Fire::Once(_))));
+        assert!(!q.is_once_pending(key, seq), "ran");
+        // The slab hands the key to the next entry; the old handle must not reach it.
+        let (key2, seq2) = q.start_once(Duration::from_secs(60), Box::new(|| {}));
+        assert_eq!(key2, key);
+        assert!(!q.is_once_pending(key, seq));
+        assert!(q.cancel_once(key, seq).is_none());
+        assert!(q.cancel_once(key2, seq2).is_some());
+        assert!(q.cancel_once(key2, seq2).is_none(), "once");
+        assert_eq!(q.len(), 0);
+        assert_eq!(q.next_deadline(), None);
+        // A timer's key is not a single shot's.
+        let t = q.start_timer(MS, Once, gone());
+        assert!(!q.is_once_pending(t, q.seq_limit() - 1));
     }
 }

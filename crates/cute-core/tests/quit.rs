@@ -1,4 +1,5 @@
-//! CoreApplication: exec/quit/exit from anywhere, nested loops, about_to_quit, panics.
+//! CoreApplication: exec/quit/exit from anywhere, nested loops, about_to_quit, panics,
+//! the instance's quit and exit, arguments.
 //!
 //! One application may exist per process, so every test here holds `app_lock()`.
 
@@ -245,4 +246,24 @@ fn a_quit_from_an_about_to_quit_slot_does_not_end_the_next_exec() {
     // The 9 asked for after the loop ended is not kept for the next exec.
     Timer::single_shot(Duration::from_millis(20), || CoreApplication::exit(2));
     assert_eq!(app.exec(), 2);
+}
+
+#[test]
+fn the_instance_quits_and_exits() {
+    let _lock = app_lock();
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let app = CoreApplication::new();
+    // PyQt's QCoreApplication.instance().quit()
+    Timer::single_shot(Duration::ZERO, || CoreApplication::instance().unwrap().quit());
+    assert_eq!(app.exec(), 0);
+    Timer::single_shot(Duration::ZERO, || CoreApplication::instance().unwrap().exit(4));
+    assert_eq!(app.exec(), 4);
+}
+
+#[test]
+fn arguments_are_the_program_and_its_arguments() {
+    let args = CoreApplication::arguments();
+    let expected: Vec<String> = std::env::args().collect();
+    assert_eq!(args, expected);
+    assert!(!args.is_empty());
 }

@@ -1,4 +1,5 @@
-//! Timers: deadline order, lower-bound timing, repeat and stop, zero-delay ordering, scale.
+//! Timers: deadline order, lower-bound timing, repeat and stop, zero-delay ordering, scale,
+//! single-shot handles and receiver-bound single shots.
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use common::run_until;
-use cute_core::{ConnectionType, EventLoop, Signal, SignalSpy, Timer};
+use cute_core::{ConnectionType, EventLoop, Signal, SignalSpy, SingleShot, Timer};
 use cute_testkit::Watchdog;
 
 #[test]
@@ -205,4 +206,109 @@ fn one_hundred_thousand_timers_all_fire_in_order() {
     assert_eq!(Timer::active_count(), 1000);
     drop(live);
     assert_eq!(Timer::active_count(), 0);
+}
+
+/// Counts its drops: captured by a callback, it tells when the callback is freed.
+struct DropCount(Rc<Cell<usize>>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+/// A receiver for `single_shot_to`.
+#[derive(Default)]
+struct Receiver {
+    timeouts: Cell<u32>,
+}
+
+impl Receiver {
+    fn on_timeout(&self) {
+        self.timeouts.set(self.timeouts.get() + 1);
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------------
+// Single-shot handles
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_cancelled_single_shot_never_runs_and_its_closure_is_freed() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let before = Timer::active_count();
+    let freed = Rc::new(Cell::new(0));
+    let ran = Rc::new(Cell::new(false));
+    let (r, guard) = (ran.clone(), DropCount(freed.clone()));
+    let shot = Timer::single_shot(Duration::from_millis(5), move || {
+        let _ = &guard;
+        r.set(true);
+    });
+    assert!(shot.is_active());
+    assert_eq!(Timer::active_count(), before + 1);
+    assert!(shot.cancel());
+    assert!(!shot.is_active());
+    assert_eq!(freed.get(), 1, "freed by cancel");
+    assert_eq!(Timer::active_count(), before);
+    assert!(!shot.cancel(), "cancelling twice");
+    // A later shot that fires proves the loop ran past the cancelled one's deadline.
+    let later = Rc::new(Cell::new(false));
+    let l = later.clone();
+    Timer::single_shot(Duration::from_millis(20), move || l.set(true));
+    assert!(run_until(LIMIT, || later.get()));
+    assert!(!ran.get());
+}
+
+#[test]
+fn dropping_the_single_shot_handle_does_not_cancel() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let ran = Rc::new(Cell::new(false));
+    let r = ran.clone();
+    let shot = Timer::single_shot(Duration::from_millis(1), move || r.set(true));
+    let copy = shot.clone();
+    drop(shot);
+    assert!(copy.is_active());
+    assert!(run_until(LIMIT, || ran.get()));
+    assert!(!copy.is_active(), "inactive once it ran");
+    assert!(!copy.cancel(), "too late to cancel");
+}
+
+#[test]
+fn a_single_shot_is_inactive_while_it_runs_and_cannot_cancel_itself() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let handle: Rc<RefCell<Option<SingleShot>>> = Rc::default();
+    let seen = Rc::new(Cell::new(None));
+    let (h, s) = (handle.clone(), seen.clone());
+    *handle.borrow_mut() = Some(Timer::single_shot(Duration::ZERO, move || {
+        let h = h.borrow();
+        let shot = h.as_ref().unwrap();
+        s.set(Some((shot.is_active(), shot.cancel())));
+    }));
+    assert!(run_until(LIMIT, || seen.get().is_some()));
+    assert_eq!(seen.get(), Some((false, false)));
+}
+
+#[test]
+fn a_bound_single_shot_skips_a_dead_receiver() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let freed = Rc::new(Cell::new(0));
+    let receiver = Rc::new(Receiver::default());
+    let guard = DropCount(freed.clone());
+    let shot = Timer::single_shot_to(Duration::from_millis(1), &receiver, move |r| {
+        let _ = &guard;
+        r.on_timeout();
+    });
+    let weak = Rc::downgrade(&receiver);
+    drop(receiver);
+    assert!(weak.upgrade().is_none(), "the shot holds only a Weak");
+    assert!(!shot.is_active(), "inactive once the receiver is gone");
+    assert!(run_until(LIMIT, || freed.get() == 1), "dropped at its deadline without running");
+
+    // A live receiver is called.
+    let receiver = Rc::new(Receiver::default());
+    let shot = Timer::single_shot_to(Duration::from_millis(1), &receiver, Receiver::on_timeout);
+    assert!(run_until(LIMIT, || receiver.timeouts.get() == 1));
+    assert!(!shot.is_active());
 }
