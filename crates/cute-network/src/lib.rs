@@ -83,6 +83,7 @@ mod scheduler;
 mod settings;
 mod sync;
 mod tls;
+mod url_query;
 mod worker;
 
 pub use authenticator::Authenticator;
@@ -97,4 +98,6 @@ pub use request::{
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,
 };
+pub use url;
 pub use url::Url;
+pub use url_query::{UrlExt, UrlQuery};

@@ -386,6 +386,16 @@ impl NetworkRequest {
         self.url = url.into();
     }
 
+    /// Sets the query of the request's URL from `query` (what a Qt program does with
+    /// `url.setQuery(query)` before making the request); an empty query removes it. A
+    /// request whose URL did not parse is left as it is (it fails when sent).
+    #[doc(alias = "setQuery")]
+    pub fn set_query(&mut self, query: &crate::UrlQuery) {
+        if let Given::Valid(url) = &mut self.url.0 {
+            crate::UrlExt::set_url_query(url, query);
+        }
+    }
+
     /// Sets a known header (Qt's `setHeader`). The value is written with `Display`, so
     /// numbers work for `ContentLengthHeader`.
     pub fn set_header(&mut self, header: KnownHeaders, value: impl fmt::Display) {
