@@ -9,6 +9,7 @@ use std::time::Duration;
 use hyper::Method;
 use url::Url;
 
+use crate::body::Payload;
 use crate::control::Control;
 use crate::request::{Http2, NetworkRequest, RedirectPolicy};
 use crate::settings::{Settings, unless_zero};
@@ -30,7 +31,7 @@ pub(crate) struct Exchange {
     /// The request as the application made it (`NetworkReply::request` returns it).
     pub(crate) request: NetworkRequest,
     pub(crate) method: Method,
-    pub(crate) body: Option<Arc<Vec<u8>>>,
+    pub(crate) body: Option<Payload>,
     pub(crate) policy: RedirectPolicy,
     /// What the loop and the request's runner share: abort, budget, answers.
     pub(crate) control: Control,

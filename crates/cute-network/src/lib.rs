@@ -69,6 +69,7 @@
 
 mod auth;
 mod authenticator;
+mod body;
 mod control;
 mod error;
 mod exchange;
@@ -87,6 +88,7 @@ mod url_query;
 mod worker;
 
 pub use authenticator::Authenticator;
+pub use body::RequestBody;
 pub use error::{Error, NetworkError};
 pub use manager::NetworkAccessManager;
 pub use proxy::Proxy;

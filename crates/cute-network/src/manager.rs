@@ -11,6 +11,7 @@ use cute_core::{Connection, CoreApplication, Signal};
 
 use crate::auth::cache::CredentialCache;
 use crate::authenticator::Authenticator;
+use crate::body::{Payload, RequestBody};
 use crate::control::Control;
 use crate::error::{Error, Failure, NetworkError};
 use crate::exchange::Exchange;
@@ -156,13 +157,13 @@ impl NetworkAccessManager {
 
     /// Sends a POST with `body` (Qt's `post`). Without a `Content-Type` header, Qt's
     /// default `application/x-www-form-urlencoded` is sent.
-    pub fn post(&self, request: &NetworkRequest, body: impl Into<Vec<u8>>) -> NetworkReply {
-        self.inner.create(request, Operation::PostOperation, b"POST", Some(body.into()))
+    pub fn post(&self, request: &NetworkRequest, body: impl Into<RequestBody>) -> NetworkReply {
+        self.inner.create(request, Operation::PostOperation, b"POST", Some(body.into().0))
     }
 
     /// Sends a PUT with `body` (Qt's `put`).
-    pub fn put(&self, request: &NetworkRequest, body: impl Into<Vec<u8>>) -> NetworkReply {
-        self.inner.create(request, Operation::PutOperation, b"PUT", Some(body.into()))
+    pub fn put(&self, request: &NetworkRequest, body: impl Into<RequestBody>) -> NetworkReply {
+        self.inner.create(request, Operation::PutOperation, b"PUT", Some(body.into().0))
     }
 
     /// Sends a DELETE (Qt's `deleteResource`).
@@ -179,10 +180,10 @@ impl NetworkAccessManager {
         &self,
         request: &NetworkRequest,
         verb: impl AsRef<[u8]>,
-        body: impl Into<Vec<u8>>,
+        body: impl Into<RequestBody>,
     ) -> NetworkReply {
-        let body = body.into();
-        let body = (!body.is_empty()).then_some(body);
+        let body = body.into().0;
+        let body = (!body.is_empty_bytes()).then_some(body);
         self.inner.create(request, Operation::CustomOperation, verb.as_ref(), body)
     }
 
@@ -434,7 +435,7 @@ impl ManagerInner {
         request: &NetworkRequest,
         operation: Operation,
         verb: &[u8],
-        body: Option<Vec<u8>>,
+        body: Option<Payload>,
     ) -> NetworkReply {
         self.hook_quit();
         let settings = self.settings();
@@ -447,7 +448,7 @@ impl ManagerInner {
             id: self.replies.next_id(),
             request: request.clone(),
             method: validated.as_ref().map_or(hyper::Method::GET, hyper::Method::clone),
-            body: body.map(Arc::new),
+            body,
             policy,
             control: Control::new(),
             settings,

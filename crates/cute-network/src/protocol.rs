@@ -115,7 +115,7 @@ pub(crate) enum ReplyEvent {
     /// gathered whole before it is handed over.
     Progress(u64),
     /// Request body bytes sent so far, of `total`.
-    UploadProgress { sent: u64, total: u64 },
+    UploadProgress { sent: u64, total: Option<u64> },
     /// The worker is done with the request.
     Finished(Result<(), Failure>),
 }

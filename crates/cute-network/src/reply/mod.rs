@@ -327,9 +327,9 @@ impl ReplyInner {
     }
 
     /// Upload progress (throttled by the worker).
-    pub(crate) fn upload_progress(&self, sent: u64, total: u64) {
+    pub(crate) fn upload_progress(&self, sent: u64, total: Option<u64>) {
         self.state.borrow_mut().uploaded = true;
-        self.emit(|s| &s.upload_progress, &(sent, Some(total)));
+        self.emit(|s| &s.upload_progress, &(sent, total));
     }
 
     /// Finishes the reply exactly once: `ready_read` for held bytes, `error_occurred` (on

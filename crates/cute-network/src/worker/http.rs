@@ -2,8 +2,6 @@
 //! parts done here: server and proxy authentication, cookies, the redirect policy, and
 //! delivery of the final response.
 
-use std::sync::Arc;
-
 use http_body::Body as _;
 use hyper::body::Incoming;
 use hyper::client::conn::TrySendError;
@@ -16,11 +14,12 @@ use super::connections::{Lease, PoolKey};
 use super::headers;
 use super::job::Job;
 use super::redirect::{self, Decision};
-use super::stop::{Outcome, Stop};
+use super::stop::{Outcome, Stop, fail};
 use super::transfer::{self, announce, drain, in_time};
 use super::upload::{Progress, UploadBody};
 use crate::auth::challenge::{basic_header, choose, parse_challenges};
 use crate::auth::state::{AuthState, Challenged, Next};
+use crate::body::Payload;
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{Answer, Challenger, Credentials, Origin, Question, ReplyEvent};
 use crate::request::RedirectPolicy;
@@ -42,7 +41,7 @@ struct Outgoing {
     method: Method,
     url: Url,
     headers: Vec<(Vec<u8>, Vec<u8>)>,
-    body: Option<Arc<Vec<u8>>>,
+    body: Option<Payload>,
 }
 
 /// A response and the connection it came on (until it goes back to the pool).
@@ -287,6 +286,15 @@ async fn send(
 ) -> Outcome<Exchanged> {
     let settings = &job.settings;
     let route = job.route();
+    if let Some(body) = &out.body
+        && !body.can_send()
+    {
+        // Qt's error for a sequential device that would have to be read a second time.
+        return fail(
+            NetworkError::ContentReSendError,
+            "The request had to be sent again, but its upload data cannot be read a second time",
+        );
+    }
     let wire = job.http2().wire(&out.url);
     let key = PoolKey {
         origin: Origin::of(&out.url),
@@ -333,6 +341,10 @@ async fn send(
     // How a failed exchange ends: a request that never left, or that the server says it
     // did not process, may go again on a new connection.
     let failed = |e: hyper::Error, unsent: bool| {
+        if let Some(why) = out.body.as_ref().and_then(Payload::take_failure) {
+            // Reading the upload data failed: that is the error, not the connection's.
+            return Stop::Failed(Failure::new(NetworkError::UnknownContentError, why));
+        }
         if let Some(id) = shared_id
             && !classify::stream_only(&e)
         {
@@ -399,7 +411,7 @@ fn build(
     let uri = uri.map_err(|e| invalid(&e))?;
     let sends_form = [Method::POST, Method::PUT, Method::PATCH].contains(&out.method);
     let body = match &out.body {
-        Some(data) => UploadBody::new(data, Progress { id: job.id, events: job.events.clone() }),
+        Some(payload) => UploadBody::new(payload, Progress { id: job.id, events: job.events.clone() }),
         None => UploadBody::empty(),
     };
     let mut request = Request::new(body);
@@ -449,8 +461,11 @@ fn build(
         fields.insert(header::PROXY_AUTHORIZATION, value);
     }
     match &out.body {
-        Some(data) => {
-            fields.insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+        Some(payload) => {
+            // A stream of unknown length goes out chunked (HTTP/1.1) or in data frames.
+            if let Some(length) = payload.size() {
+                fields.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            }
             if sends_form && !has("content-type") {
                 // Qt does the same, with a warning.
                 log::warn!(

@@ -8,6 +8,7 @@ use hyper::{HeaderMap, Method};
 use super::job::Job;
 use super::stop::{Outcome, Stop, fail};
 use super::transfer::stream_local;
+use crate::body::Payload;
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{MetaData, ReplyEvent};
 
@@ -80,23 +81,52 @@ async fn read_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()
 /// PUT: the body becomes the file's content (created or truncated).
 async fn write_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<()> {
     use tokio::io::AsyncWriteExt as _;
-    let body: &[u8] = job.body.as_deref().map_or(&[], Vec::as_slice);
     let denied = |e: std::io::Error| {
         Stop::Failed(Failure::new(NetworkError::ContentAccessDenied, format!("Error opening {shown}: {e}")))
     };
-    let mut file = tokio::fs::File::create(path).await.map_err(denied)?;
-    let written = async {
-        file.write_all(body).await?;
-        file.flush().await
-    };
-    written.await.map_err(|e| {
+    let write_error = |e: std::io::Error| {
         Stop::Failed(Failure::new(
             NetworkError::ProtocolFailure,
             format!("Write error writing to {shown}: {e}"),
         ))
-    })?;
-    let total = body.len() as u64;
-    job.emit(ReplyEvent::UploadProgress { sent: total, total })?;
+    };
+    let mut file = tokio::fs::File::create(path).await.map_err(denied)?;
+    let total = match &job.body {
+        None => 0,
+        Some(Payload::Bytes(body)) => {
+            let written = async {
+                file.write_all(body).await?;
+                file.flush().await
+            };
+            written.await.map_err(write_error)?;
+            body.len() as u64
+        }
+        Some(Payload::Stream(stream)) => {
+            // Read a piece at a time off the runtime, as an upload does.
+            let generation = stream.begin();
+            let mut total = 0u64;
+            loop {
+                job.check_aborted()?;
+                let stream = stream.clone();
+                let piece = tokio::task::spawn_blocking(move || stream.read_piece(generation, usize::MAX))
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|read| read)
+                    .map_err(|e| {
+                        Stop::Failed(Failure::new(
+                            NetworkError::UnknownContentError,
+                            format!("Reading the upload data failed: {e}"),
+                        ))
+                    })?;
+                let Some(piece) = piece else { break };
+                file.write_all(&piece).await.map_err(write_error)?;
+                total += piece.len() as u64;
+            }
+            file.flush().await.map_err(write_error)?;
+            total
+        }
+    };
+    job.emit(ReplyEvent::UploadProgress { sent: total, total: Some(total) })?;
     meta(job, HeaderMap::new(), Some(0))
 }
 

@@ -1,8 +1,6 @@
 //! Redirects as Qt 6 follows them: whether a response redirects, whether the policy lets
 //! it be followed, and what the next request looks like.
 
-use std::sync::Arc;
-
 use hyper::Method;
 use url::Url;
 
@@ -94,7 +92,7 @@ impl Hop {
     pub(crate) fn rewrite(
         &self,
         method: &mut Method,
-        body: &mut Option<Arc<Vec<u8>>>,
+        body: &mut Option<crate::body::Payload>,
         headers: &mut Vec<(Vec<u8>, Vec<u8>)>,
     ) {
         if self.to_get {
@@ -197,7 +195,7 @@ mod tests {
                 panic!("{status} {to} not followed");
             };
             let (mut method, mut body, mut sent) =
-                (verb.clone(), Some(Arc::new(b"data".to_vec())), headers());
+                (verb.clone(), Some(crate::RequestBody::from("data").0), headers());
             hop.rewrite(&mut method, &mut body, &mut sent);
             assert_eq!(method, expected_verb, "{status} {verb}");
             assert_eq!(body.is_some(), body_kept, "{status} {verb}");
