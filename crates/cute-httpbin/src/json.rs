@@ -69,17 +69,49 @@ pub(crate) fn body_fields(ctx: &Ctx) -> Map<String, Value> {
     let is_form = ctx.header("Content-Type").is_some_and(|ct| {
         ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
     });
-    let (data, form) = if is_form {
-        (String::new(), Value::Object(multi_dict(&parse_pairs(&ctx.body))))
+    let multipart = ctx.header("Content-Type").and_then(|ct| multer::parse_boundary(ct).ok());
+    let (data, form, files) = if is_form {
+        (String::new(), Value::Object(multi_dict(&parse_pairs(&ctx.body))), json!({}))
+    } else if let Some((form, files)) = multipart.and_then(|boundary| parse_multipart(&ctx.body, boundary)) {
+        (String::new(), Value::Object(multi_dict(&form)), Value::Object(multi_dict(&files)))
     } else {
-        (body_as_text(&ctx.body), Value::Object(Map::new()))
+        (body_as_text(&ctx.body), Value::Object(Map::new()), json!({}))
     };
+    let is_form = is_form
+        || !form.as_object().is_none_or(Map::is_empty)
+        || !files.as_object().is_none_or(Map::is_empty);
     let parsed = if is_form { Value::Null } else { serde_json::from_slice(&ctx.body).unwrap_or(Value::Null) };
     map.insert("data".into(), Value::String(data));
-    map.insert("files".into(), json!({}));
+    map.insert("files".into(), files);
     map.insert("form".into(), form);
     map.insert("json".into(), parsed);
     map
+}
+
+/// Names and values, in order.
+type Pairs = Vec<(String, String)>;
+
+/// The fields and files of a `multipart/form-data` body, as httpbin shows them: a part
+/// with a file name is a file (its content as text, or a base64 `data:` URL), any other a
+/// form field. `None` if the body is not well-formed multipart.
+fn parse_multipart(body: &[u8], boundary: String) -> Option<(Pairs, Pairs)> {
+    use futures_util::FutureExt as _;
+    let whole = bytes::Bytes::copy_from_slice(body);
+    let stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(whole)]);
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let (mut form, mut files) = (Vec::new(), Vec::new());
+    // The body is all in memory: every step is ready at once.
+    while let Some(field) = multipart.next_field().now_or_never()?.ok()? {
+        let name = field.name().unwrap_or("").to_owned();
+        let file = field.file_name().is_some();
+        let content = field.bytes().now_or_never()?.ok()?;
+        if file {
+            files.push((name, body_as_text(&content)));
+        } else {
+            form.push((name, String::from_utf8_lossy(&content).into_owned()));
+        }
+    }
+    Some((form, files))
 }
 
 /// The fields of `/anything`: those of `/post` plus `method`.

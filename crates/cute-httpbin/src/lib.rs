@@ -29,7 +29,7 @@
 //! | Path | Answer |
 //! | --- | --- |
 //! | `/get` | `args`, `headers`, `origin`, `url` |
-//! | `/post`, `/put`, `/patch`, `/delete` | also `data`, `files`, `form`, `json`; 405 for other methods |
+//! | `/post`, `/put`, `/patch`, `/delete` | also `data`, `files`, `form` (urlencoded or `multipart/form-data`, parsed with multer), `json`; 405 for other methods |
 //! | `/anything`, `/anything/...` | the same plus `method`, for any method |
 //! | `/status/{codes}` | one of the comma-separated codes (`code:weight` to weight them), empty body |
 //! | `/basic-auth/{user}/{passwd}` | 200 with the right `Authorization: Basic`, else 401 and a challenge |

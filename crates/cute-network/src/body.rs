@@ -50,7 +50,11 @@ pub(crate) const PIECE: usize = 64 * 1024;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[doc(alias = "QIODevice")]
-pub struct RequestBody(pub(crate) Payload);
+pub struct RequestBody {
+    pub(crate) payload: Payload,
+    /// The `Content-Type` the body calls for (a multipart body's, with its boundary).
+    pub(crate) content_type: Option<Vec<u8>>,
+}
 
 impl RequestBody {
     /// A body read from `reader` as it is sent, `length` bytes if known (else sent chunked;
@@ -90,29 +94,30 @@ impl RequestBody {
     }
 
     pub(crate) fn stream(source: Box<dyn Source>, length: Option<u64>, rewindable: bool) -> Self {
-        RequestBody(Payload::Stream(Arc::new(Stream {
+        let stream = Stream {
             state: Mutex::new(StreamState { source, generation: 0, at_start: true, rewind: false }),
             length,
             rewindable,
             failure: Mutex::new(None),
-        })))
+        };
+        RequestBody { payload: Payload::Stream(Arc::new(stream)), content_type: None }
     }
 
     /// The body's size in bytes, if known (Qt's `QIODevice::size`).
     pub fn size(&self) -> Option<u64> {
-        self.0.size()
+        self.payload.size()
     }
 }
 
 impl<T: Into<Vec<u8>>> From<T> for RequestBody {
     fn from(bytes: T) -> Self {
-        RequestBody(Payload::Bytes(Arc::new(bytes.into())))
+        RequestBody { payload: Payload::Bytes(Arc::new(bytes.into())), content_type: None }
     }
 }
 
 impl fmt::Debug for RequestBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
+        match &self.payload {
             Payload::Bytes(bytes) => f.debug_struct("RequestBody").field("bytes", &bytes.len()).finish(),
             Payload::Stream(stream) => f
                 .debug_struct("RequestBody")
@@ -254,6 +259,12 @@ impl Stream {
         Ok(Some(Bytes::from(piece)))
     }
 
+    /// The source, its length and whether it can be rewound (to put it inside another).
+    pub(crate) fn into_source(self) -> (Box<dyn Source>, Option<u64>, bool) {
+        let state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
+        (state.source, self.length, self.rewindable)
+    }
+
     /// Records why reading failed, for the reply's error.
     pub(crate) fn fail(&self, why: String) {
         *lock(&self.failure) = Some(why);
@@ -267,7 +278,7 @@ mod tests {
     use super::*;
 
     fn stream(body: &RequestBody) -> &Arc<Stream> {
-        match &body.0 {
+        match &body.payload {
             Payload::Stream(stream) => stream,
             Payload::Bytes(_) => panic!("not a stream"),
         }
@@ -290,7 +301,7 @@ mod tests {
         let stream = stream(&body);
         let first = stream.begin();
         assert_eq!(stream.read_piece(first, PIECE).unwrap().unwrap().len(), PIECE);
-        assert!(body.0.can_send());
+        assert!(body.payload.can_send());
         let second = stream.begin();
         assert!(stream.read_piece(first, PIECE).is_err(), "an earlier send's read takes nothing");
         assert_eq!(read_all(stream, second).unwrap().len(), 3 * PIECE);
@@ -300,11 +311,11 @@ mod tests {
     fn a_plain_reader_goes_once() {
         let body = RequestBody::from_reader(Cursor::new(b"hello".to_vec()), Some(5));
         let stream = stream(&body);
-        assert!(body.0.can_send(), "not read yet");
+        assert!(body.payload.can_send(), "not read yet");
         let first = stream.begin();
-        assert!(body.0.can_send(), "begun but nothing read: still at its start");
+        assert!(body.payload.can_send(), "begun but nothing read: still at its start");
         assert_eq!(read_all(stream, first).unwrap(), b"hello");
-        assert!(!body.0.can_send());
+        assert!(!body.payload.can_send());
         let second = stream.begin();
         let error = stream.read_piece(second, PIECE).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::Unsupported);
@@ -314,8 +325,8 @@ mod tests {
     fn bytes_convert_and_are_always_sendable() {
         let body = RequestBody::from("abc");
         assert_eq!(body.size(), Some(3));
-        assert!(body.0.can_send());
-        assert!(RequestBody::from(Vec::new()).0.is_empty_bytes());
+        assert!(body.payload.can_send());
+        assert!(RequestBody::from(Vec::new()).payload.is_empty_bytes());
         assert!(RequestBody::from_file("/nonexistent/cute/file").is_err());
     }
 }

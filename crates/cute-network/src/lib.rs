@@ -75,6 +75,7 @@ mod error;
 mod exchange;
 mod id_hash;
 mod manager;
+mod multipart;
 
 mod protocol;
 mod proxy;
@@ -91,6 +92,7 @@ pub use authenticator::Authenticator;
 pub use body::RequestBody;
 pub use error::{Error, NetworkError};
 pub use manager::NetworkAccessManager;
+pub use multipart::{HttpMultiPart, HttpPart, MultiPartType};
 pub use proxy::Proxy;
 pub use reply::NetworkReply;
 pub use request::{

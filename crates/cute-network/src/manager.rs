@@ -11,7 +11,7 @@ use cute_core::{Connection, CoreApplication, Signal};
 
 use crate::auth::cache::CredentialCache;
 use crate::authenticator::Authenticator;
-use crate::body::{Payload, RequestBody};
+use crate::body::RequestBody;
 use crate::control::Control;
 use crate::error::{Error, Failure, NetworkError};
 use crate::exchange::Exchange;
@@ -158,12 +158,12 @@ impl NetworkAccessManager {
     /// Sends a POST with `body` (Qt's `post`). Without a `Content-Type` header, Qt's
     /// default `application/x-www-form-urlencoded` is sent.
     pub fn post(&self, request: &NetworkRequest, body: impl Into<RequestBody>) -> NetworkReply {
-        self.inner.create(request, Operation::PostOperation, b"POST", Some(body.into().0))
+        self.inner.create(request, Operation::PostOperation, b"POST", Some(body.into()))
     }
 
     /// Sends a PUT with `body` (Qt's `put`).
     pub fn put(&self, request: &NetworkRequest, body: impl Into<RequestBody>) -> NetworkReply {
-        self.inner.create(request, Operation::PutOperation, b"PUT", Some(body.into().0))
+        self.inner.create(request, Operation::PutOperation, b"PUT", Some(body.into()))
     }
 
     /// Sends a DELETE (Qt's `deleteResource`).
@@ -182,8 +182,8 @@ impl NetworkAccessManager {
         verb: impl AsRef<[u8]>,
         body: impl Into<RequestBody>,
     ) -> NetworkReply {
-        let body = body.into().0;
-        let body = (!body.is_empty_bytes()).then_some(body);
+        let body = body.into();
+        let body = (!body.payload.is_empty_bytes()).then_some(body);
         self.inner.create(request, Operation::CustomOperation, verb.as_ref(), body)
     }
 
@@ -435,9 +435,25 @@ impl ManagerInner {
         request: &NetworkRequest,
         operation: Operation,
         verb: &[u8],
-        body: Option<Payload>,
+        body: Option<RequestBody>,
     ) -> NetworkReply {
         self.hook_quit();
+        let (body, request) = match body {
+            Some(RequestBody { payload, content_type: Some(content_type) }) => {
+                // A multipart body: its type and boundary, and `MIME-Version`, unless the
+                // caller set them (Qt's rule).
+                let mut request = request.clone();
+                if !request.has_raw_header("content-type") {
+                    request.set_raw_header("Content-Type", content_type);
+                }
+                if !request.has_raw_header("mime-version") {
+                    request.set_raw_header("MIME-Version", "1.0");
+                }
+                (Some(payload), std::borrow::Cow::Owned(request))
+            }
+            body => (body.map(|b| b.payload), std::borrow::Cow::Borrowed(request)),
+        };
+        let request = &*request;
         let settings = self.settings();
         let custom_verb =
             (operation == Operation::CustomOperation).then(|| String::from_utf8_lossy(verb).into());

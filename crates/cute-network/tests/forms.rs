@@ -42,3 +42,47 @@ fn a_query_set_on_a_request_reaches_the_server() {
     let json: serde_json::Value = reply.read_json().unwrap();
     assert_eq!(json["args"], serde_json::json!({"q": "café au lait", "page": "2"}));
 }
+
+#[test]
+fn a_multipart_form_with_a_file_part_streamed_from_disk_reaches_the_server() {
+    use cute_network::{HttpMultiPart, HttpPart, MultiPartType, RequestBody};
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let path = std::env::temp_dir().join(format!("cute-forms-{}.txt", std::process::id()));
+    let content = "line one\nline two\n".repeat(10_000);
+    std::fs::write(&path, &content).unwrap();
+
+    let mut multi = HttpMultiPart::new(MultiPartType::FormDataType);
+    let mut text = HttpPart::new();
+    text.set_header(KnownHeaders::ContentDispositionHeader, r#"form-data; name="text""#);
+    text.set_body("my text");
+    multi.append(text);
+    let mut file = HttpPart::new();
+    file.set_header(KnownHeaders::ContentTypeHeader, "text/plain");
+    file.set_header(
+        KnownHeaders::ContentDispositionHeader,
+        r#"form-data; name="file"; filename="notes.txt""#,
+    );
+    file.set_body_device(RequestBody::from_file(&path).unwrap());
+    multi.append(file);
+    let boundary = String::from_utf8(multi.boundary().to_vec()).unwrap();
+
+    // A 307 first: the multipart body, file included, is sent twice.
+    let to = format!("/redirect-to?url={}&status_code=307", server.url("/post"));
+    let reply = nam.post(&NetworkRequest::new(server.url(&to)), multi);
+    wait(&reply);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    let sent = reply.request();
+    assert_eq!(
+        sent.header(KnownHeaders::ContentTypeHeader).as_deref(),
+        Some(format!("multipart/form-data; boundary=\"{boundary}\"").as_str())
+    );
+    assert_eq!(sent.raw_header("mime-version").as_deref(), Some(&b"1.0"[..]));
+    let json: serde_json::Value = reply.read_json().unwrap();
+    assert_eq!(json["form"]["text"], "my text");
+    assert_eq!(json["files"]["file"].as_str().map(str::len), Some(content.len()));
+    assert_eq!(json["files"]["file"], content.as_str());
+    assert_eq!(json["headers"]["Mime-Version"], "1.0");
+}

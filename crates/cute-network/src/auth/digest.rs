@@ -175,19 +175,7 @@ fn quote(value: &str) -> String {
 /// per-process random key (seeded from the operating system) over a counter and the clock:
 /// never repeated and not predictable, which is what a cnonce needs.
 pub(crate) fn cnonce() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNT: AtomicU64 = AtomicU64::new(0);
-    let count = COUNT.fetch_add(1, Ordering::Relaxed);
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     let mut bytes = [0u8; 16];
-    for (half, chunk) in bytes.chunks_mut(8).enumerate() {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u64(count);
-        hasher.write_usize(half);
-        hasher.write_u128(now);
-        chunk.copy_from_slice(&hasher.finish().to_le_bytes());
-    }
+    crate::sync::fill_random(&mut bytes);
     hex(&bytes)
 }

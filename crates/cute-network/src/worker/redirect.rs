@@ -195,7 +195,7 @@ mod tests {
                 panic!("{status} {to} not followed");
             };
             let (mut method, mut body, mut sent) =
-                (verb.clone(), Some(crate::RequestBody::from("data").0), headers());
+                (verb.clone(), Some(crate::RequestBody::from("data").payload), headers());
             hop.rewrite(&mut method, &mut body, &mut sent);
             assert_eq!(method, expected_verb, "{status} {verb}");
             assert_eq!(body.is_some(), body_kept, "{status} {verb}");
