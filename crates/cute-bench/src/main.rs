@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p cute-bench -- W1 W2 W3 W4 W5 idle   # or: core
-//! cargo run --release -p cute-bench -- N1 N2 N3 N4 N5 N6 N7   # or: net
+//! cargo run --release -p cute-bench -- N1 N2 N3 N4 N5 N6 N7 N8   # or: net
 //! cargo run --release -p cute-bench -- --base-url http://127.0.0.1:18080 net
 //! cargo run --release -p cute-bench -- --runs 1 W3            # all: everything
 //! ```
@@ -90,6 +90,7 @@ fn run(
         "N4" => Some(net_workloads::big_streamed),
         "N5" => Some(net_workloads::startup),
         "N6" => Some(net_workloads::queued_10k),
+        "N8" => Some(net_workloads::big_upload),
         _ => None,
     };
     if name == "N7" {
@@ -127,7 +128,7 @@ fn run(
             "W5" => core_workloads::zero_timer,
             "idle" => core_workloads::idle,
             other => {
-                return Err(format!("unknown workload `{other}` (try W1..W5, idle, N1..N7, core, net, all)"));
+                return Err(format!("unknown workload `{other}` (try W1..W5, idle, N1..N8, core, net, all)"));
             }
         };
         for _ in 0..runs {
@@ -182,7 +183,7 @@ fn main() {
     });
     let base_url = take_value(&mut args, "--base-url");
     const CORE: [&str; 6] = ["W1", "W2", "W3", "W4", "W5", "idle"];
-    const NET: [&str; 7] = ["N1", "N2", "N3", "N4", "N5", "N6", "N7"];
+    const NET: [&str; 8] = ["N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"];
     let mut names: Vec<String> = Vec::new();
     for arg in if args.is_empty() { vec!["all".to_owned()] } else { args } {
         match arg.as_str() {

@@ -254,6 +254,56 @@ pub(crate) fn big_buffered(target: &Target) -> Vec<Figure> {
     figures
 }
 
+/// N8 (cute's own, not a shared workload): 1 GiB uploaded from a reader to `/upload`,
+/// which keeps none of it: MB/s and the client's peak RSS (the body is never held).
+pub(crate) fn big_upload(target: &Target) -> Vec<Figure> {
+    use std::io::Read as _;
+    let url = target.url("/upload");
+    let source = || std::io::repeat(b'x').take(BIG_SIZE);
+    let mut figures = Vec::new();
+    if runs("cute") {
+        reset_peak_rss();
+        let event_loop = EventLoop::new();
+        let nam = NetworkAccessManager::new();
+        let (l, received) = (event_loop.clone(), Rc::new(Cell::new(0u64)));
+        let r = received.clone();
+        nam.finished().connect(move |reply: &NetworkReply| {
+            assert_eq!(reply.error(), NetworkError::NoError, "N8: {}", reply.error_string());
+            let json: serde_json::Value = reply.read_json().expect("N8: JSON");
+            r.set(json["bytes"].as_u64().unwrap_or(0));
+            l.quit();
+        });
+        let _watchdog = watchdog(Duration::from_secs(300));
+        let start = Instant::now();
+        let body = cute_network::RequestBody::from_reader(source(), Some(BIG_SIZE));
+        let reply = nam.post(&NetworkRequest::new(url.as_str()), body);
+        event_loop.exec();
+        let elapsed = start.elapsed();
+        drop(reply);
+        assert_eq!(received.get(), BIG_SIZE, "N8: bytes the server read");
+        figures.push(Figure::new("N8", "cute", BIG_SIZE as f64 / elapsed.as_secs_f64() / 1e6, "MB/s"));
+        figures.push(Figure::new("N8", "cute", peak_rss_mib(), "MiB_peak_rss"));
+    }
+    if runs("raw") {
+        reset_peak_rss();
+        let agent = raw_agent();
+        let start = Instant::now();
+        let mut reader = source();
+        let mut response = agent
+            .post(&url)
+            .header("content-length", BIG_SIZE.to_string())
+            .send(ureq::SendBody::from_reader(&mut reader))
+            .expect("raw N8");
+        let text = response.body_mut().read_to_string().expect("raw N8 body");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("raw N8: JSON");
+        let elapsed = start.elapsed();
+        assert_eq!(json["bytes"].as_u64(), Some(BIG_SIZE));
+        figures.push(Figure::new("N8", "raw", BIG_SIZE as f64 / elapsed.as_secs_f64() / 1e6, "MB/s"));
+        figures.push(Figure::new("N8", "raw", peak_rss_mib(), "MiB_peak_rss"));
+    }
+    figures
+}
+
 /// N4: GET /big.bin, the body consumed as it arrives and discarded.
 pub(crate) fn big_streamed(target: &Target) -> Vec<Figure> {
     let url = target.url(BIG);

@@ -159,6 +159,9 @@ where
 
 /// Answers one request: reads its body, routes it and runs its endpoint.
 async fn handle(request: Request<Incoming>, peer: &Peer) -> Response<Payload> {
+    if request.uri().path() == "/upload" {
+        return upload(request).await;
+    }
     let ctx = match Ctx::read(request, peer.remote, peer.local, peer.tls).await {
         Ok(ctx) => ctx,
         Err(e) => {
@@ -172,6 +175,29 @@ async fn handle(request: Request<Incoming>, peer: &Peer) -> Response<Payload> {
         Action::Later { wait, reply } => later(wait, reply, &peer.shutdown).await,
         Action::Drip(drip) => stream::drip(drip, &peer.shutdown).await,
     }
+}
+
+/// `/upload`: reads the request body as it comes, keeping none of it, and answers its
+/// length and the wrapping sum of its bytes (for uploads of any size).
+async fn upload(request: Request<Incoming>) -> Response<Payload> {
+    use http_body_util::BodyExt as _;
+    let mut body = request.into_body();
+    let (mut bytes, mut sum) = (0u64, 0u64);
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes += data.len() as u64;
+                    sum = data.iter().fold(sum, |sum, &b| sum.wrapping_add(u64::from(b)));
+                }
+            }
+            Err(e) => {
+                log::debug!("cute-httpbin: reading an upload: {e}");
+                return response::text(400, "unreadable request body");
+            }
+        }
+    }
+    response::json(200, &serde_json::json!({ "bytes": bytes, "sum": sum }))
 }
 
 /// `reply` after `wait`, or 503 if the server stops first.

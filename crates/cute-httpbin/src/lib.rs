@@ -30,6 +30,7 @@
 //! | --- | --- |
 //! | `/get` | `args`, `headers`, `origin`, `url` |
 //! | `/post`, `/put`, `/patch`, `/delete` | also `data`, `files`, `form` (urlencoded or `multipart/form-data`, parsed with multer), `json`; 405 for other methods |
+//! | `/upload` (any method) | `{"bytes": n, "sum": s}`: the body's length and the wrapping sum of its bytes, read as it comes and not kept (not httpbin's) |
 //! | `/anything`, `/anything/...` | the same plus `method`, for any method |
 //! | `/status/{codes}` | one of the comma-separated codes (`code:weight` to weight them), empty body |
 //! | `/basic-auth/{user}/{passwd}` | 200 with the right `Authorization: Basic`, else 401 and a challenge |
@@ -63,7 +64,7 @@
 //! are written, never whole (1 GiB goes out at well over 1 GB/s in release builds). `/drip`
 //! writes its bytes as they fall due, each batch a write of its own, with a
 //! `Content-Length` of `numbytes`. `HEAD` works everywhere `GET` does. Request bodies are
-//! always read to the end before the endpoint runs.
+//! always read to the end before the endpoint runs, except `/upload`'s.
 //!
 //! # Threads
 //!

@@ -143,7 +143,19 @@ impl Body for UploadBody {
                 let result = ready!(Pin::new(read).poll(cx));
                 *reading = None;
                 match result {
-                    Ok(Ok(Some(piece))) => piece,
+                    Ok(Ok(Some(piece))) => {
+                        // Read the next piece while hyper writes this one.
+                        let left =
+                            this.total.map(|total| total.saturating_sub(this.sent + piece.len() as u64));
+                        if left != Some(0) {
+                            let max =
+                                left.map_or(usize::MAX, |left| usize::try_from(left).unwrap_or(usize::MAX));
+                            let (stream, generation) = (stream.clone(), *generation);
+                            *reading =
+                                Some(tokio::task::spawn_blocking(move || stream.read_piece(generation, max)));
+                        }
+                        piece
+                    }
                     Ok(Ok(None)) => {
                         if let Some(total) = this.total
                             && this.sent < total
