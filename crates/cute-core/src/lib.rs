@@ -70,7 +70,12 @@
 //! - [`EventLoop`] and [`EventLoop::process_events`]; [`LoopHandle`] to post and quit;
 //! - [`Timer`] (interval, single shot, `remaining_time`, `Timer::single_shot` with a
 //!   [`SingleShot`] handle to cancel it);
-//! - [`Thread`] with its own loop and exit code;
+//! - [`Thread`] with its own loop and exit code, [`started`](Thread::started) and
+//!   [`finished`](Thread::finished) signals on the owner's thread, and
+//!   [`request_interruption`](Thread::request_interruption); a worker object living as long
+//!   as its thread ([`Thread::start_with_object`], [`ObjectHandle`]: Qt's `moveToThread`);
+//! - cross-thread calls with results: [`LoopHandle::invoke_blocking`] (Qt's
+//!   `BlockingQueuedConnection`) and [`LoopHandle::invoke_async`];
 //! - [`SignalSpy`] with a bounded `wait`.
 //!
 //! Library code never prints; it logs through the [`log`](https://docs.rs/log) facade.
@@ -82,6 +87,8 @@ mod dispatcher;
 mod emitter;
 mod error;
 mod event_loop;
+mod invoke;
+mod object;
 mod receiver;
 mod signal;
 mod slot_error;
@@ -96,6 +103,7 @@ pub use connection::{Connection, ScopedConnection};
 pub use emitter::Emitter;
 pub use error::{Error, PostError};
 pub use event_loop::{EventLoop, LoopHandle};
+pub use object::ObjectHandle;
 pub use signal::{ConnectionType, Signal};
 pub use slot_error::{SlotError, SlotErrorHook, set_slot_error_hook, take_slot_error_hook};
 pub use spy::SignalSpy;
@@ -116,6 +124,7 @@ mod tests {
         send_sync_clone::<LoopHandle>();
         send_sync_clone::<Emitter<String>>();
         send::<Thread>();
+        send_sync_clone::<ObjectHandle<std::rc::Rc<String>>>();
         send::<PostError<Box<dyn FnOnce() + Send>>>();
         error::<Error>();
         error::<PostError<i32>>();
