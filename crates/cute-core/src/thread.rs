@@ -357,7 +357,7 @@ impl Thread {
 
     /// On a thread started by [`Thread`]: whether its interruption was requested (Qt's
     /// `QThread::currentThread()->isInterruptionRequested()`). False on any other thread
-    /// (the main thread, a thread pool's thread, a `std` thread).
+    /// (the main thread, a [`ThreadPool`](crate::ThreadPool) thread, a `std` thread).
     ///
     /// # Examples
     ///
