@@ -388,3 +388,15 @@ fn invoke_async_to_a_gone_loop_reports_it_on_the_callers_loop() {
     assert!(run_until(LIMIT, || got.borrow().is_some()));
     assert!(matches!(got.borrow_mut().take(), Some(Err(Error::LoopGone))));
 }
+
+#[test]
+fn a_worker_whose_constructor_panics_ends_its_thread_and_calls_fail_cleanly() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let (mut thread, worker) = Thread::start_with_object(|| -> Worker { panic!("no worker today") }).unwrap();
+    match thread.wait_timeout(LIMIT) {
+        Err(Error::ThreadPanicked(msg)) => assert!(msg.contains("no worker today"), "{msg}"),
+        other => panic!("expected the constructor's panic, got {other:?}"),
+    }
+    assert!(matches!(worker.invoke_blocking(|w| w.sum()), Err(Error::LoopGone)));
+    assert!(worker.invoke(|_| {}).is_err());
+}
