@@ -19,8 +19,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,14 @@ impl<F: FnOnce() + Send + 'static> Task for F {
     }
 }
 
+/// Something waiting on a loop from another thread (a blocking invocation) that must
+/// hear when the loop's outermost `exec` returns, so it does not wait for a round that may
+/// never come.
+pub(crate) trait ExecExit: Send + Sync {
+    /// The outermost `exec` of the loop returned.
+    fn exec_exited(&self);
+}
+
 /// What crosses threads into a loop.
 pub(crate) enum Message {
     /// Run a closure on the loop's thread.
@@ -71,6 +79,9 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     /// Sends in progress, so shutdown can wait for them and run what they delivered.
     sending: AtomicUsize,
+    /// Callers blocked on this loop from other threads ([`ExecExit`]), told when the
+    /// outermost `exec` returns.
+    exec_watchers: Mutex<Vec<Weak<dyn ExecExit>>>,
 }
 
 impl Shared {
@@ -88,6 +99,29 @@ impl Shared {
             self.notify();
         }
         result
+    }
+
+    /// Registers `watcher` to be told when the loop's outermost `exec` next returns. Watchers
+    /// that are gone are pruned here, so the list stays as long as the calls in flight.
+    pub(crate) fn watch_exec_exit(&self, watcher: Weak<dyn ExecExit>) {
+        let mut watchers = self.exec_watchers.lock().unwrap_or_else(|e| e.into_inner());
+        watchers.retain(|w| w.strong_count() > 0);
+        watchers.push(watcher);
+    }
+
+    /// How many messages wait in the loop's channel (for tests that must know a post has
+    /// landed).
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// Tells the watchers that the outermost `exec` returned.
+    fn exec_exited(&self) {
+        let watchers = std::mem::take(&mut *self.exec_watchers.lock().unwrap_or_else(|e| e.into_inner()));
+        for watcher in watchers.iter().filter_map(Weak::upgrade) {
+            watcher.exec_exited();
+        }
     }
 
     /// Refuses further sends, then waits for the sends already past the check. Afterwards
@@ -155,22 +189,31 @@ pub(crate) fn existing() -> Option<Rc<LoopCore>> {
     CORE.try_with(|slot| slot.try_borrow().ok().and_then(|s| s.clone())).ok().flatten()
 }
 
-/// Drops the current thread's core after running what was already posted to it.
-pub(crate) fn shutdown_current() {
-    let core = CORE.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
+/// Drops the current thread's core after running what was already posted to it; `between`
+/// runs after that, while the core still exists (a thread drops the objects that live on
+/// it there), and what it queues runs too.
+pub(crate) fn shutdown_current_with(between: impl FnOnce()) {
+    /// Takes the core out of the thread-local last, even when a closure run by the flush
+    /// panics, so later posts fail at once instead of waiting for the thread's end.
+    struct TakeOut;
+    impl Drop for TakeOut {
+        fn drop(&mut self) {
+            let core = CORE.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
+            drop(core);
+        }
+    }
+    let _take_out = TakeOut;
+    let core = CORE.try_with(|slot| slot.borrow().clone()).ok().flatten();
     if let Some(core) = core {
         // Everything accepted before the close runs; every later post fails and hands its
         // value back. Nothing posted is lost silently.
         core.shared.close();
         core.clear_exit();
-        // Bounded: a chain of queued slots re-posting forever must not keep a dead thread.
-        for _ in 0..1000 {
-            if core.rx.is_empty() && core.local.borrow().is_empty() {
-                break;
-            }
-            core.round(Some(Duration::ZERO));
-        }
-        drop(core);
+        core.flush();
+        between();
+        core.flush();
+    } else {
+        between();
     }
 }
 
@@ -208,6 +251,7 @@ impl LoopCore {
             thread: std::thread::current().id(),
             closed: AtomicBool::new(false),
             sending: AtomicUsize::new(0),
+            exec_watchers: Mutex::new(Vec::new()),
         });
         log::trace!("event loop created on {:?}", shared.thread);
         Ok(LoopCore {
@@ -228,6 +272,17 @@ impl LoopCore {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Runs what is queued (bounded: a chain of queued slots re-posting forever must not
+    /// keep a dead thread).
+    fn flush(&self) {
+        for _ in 0..1000 {
+            if self.rx.is_empty() && self.local.borrow().is_empty() {
+                break;
+            }
+            self.round(Some(Duration::ZERO));
+        }
     }
 
     /// Queues a same-thread event for the next round (queued connections, deferred calls).
@@ -291,8 +346,10 @@ impl LoopCore {
                 let depth = self.0.depth.get() - 1;
                 self.0.depth.set(depth);
                 if depth == 0 {
-                    // The outermost loop has returned: the exit request is spent.
+                    // The outermost loop has returned: the exit request is spent, and the
+                    // blocking calls still queued will not run now.
                     self.0.exit_code.set(None);
+                    self.0.shared.exec_exited();
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! Error types of the core crate.
 
+use std::any::Any;
 use std::fmt;
 
 /// Errors from setting up or misusing the core objects.
@@ -27,6 +28,37 @@ pub enum Error {
     /// finished.
     #[error("timed out waiting for the thread to finish")]
     WaitTimedOut,
+    /// A cross-thread call ([`LoopHandle::invoke_blocking`], [`ObjectHandle::invoke_blocking`],
+    /// [`LoopHandle::invoke_async`]) could not run: the target loop's thread has ended (or
+    /// ended with the call still queued).
+    ///
+    /// [`LoopHandle::invoke_blocking`]: crate::LoopHandle::invoke_blocking
+    /// [`LoopHandle::invoke_async`]: crate::LoopHandle::invoke_async
+    /// [`ObjectHandle::invoke_blocking`]: crate::ObjectHandle::invoke_blocking
+    #[error("the target event loop is gone")]
+    LoopGone,
+    /// A blocking call was still queued when the target loop's outermost `exec` returned,
+    /// so it was not run (and never will be).
+    #[error("the target event loop exited before running the call")]
+    LoopExited,
+    /// A blocking call was still queued (or still running) when the caller's timeout
+    /// passed ([`LoopHandle::invoke_blocking_timeout`](crate::LoopHandle::invoke_blocking_timeout)).
+    #[error("timed out waiting for the invoked call")]
+    InvokeTimedOut,
+    /// A cross-thread call panicked; the panic's message is kept. The target loop goes on.
+    #[error("the invoked call panicked: {0}")]
+    CallPanicked(String),
+}
+
+/// The message of a panic payload (`panic!` with a literal or a format string).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
 }
 
 /// Posting to an event loop that no longer exists: the value is handed back.

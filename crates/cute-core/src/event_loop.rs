@@ -79,10 +79,15 @@ impl LoopHandle {
     /// [`PostError`] holding `f` if the loop's thread has ended.
     #[doc(alias = "invokeMethod")]
     pub fn post<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<(), PostError<F>> {
-        match self.shared.send(Message::Call(Box::new(f))) {
+        self.send_task(f)
+    }
+
+    /// Posts a task of any type, handing it back if the loop is gone.
+    pub(crate) fn send_task<T: Task + 'static>(&self, task: T) -> Result<(), PostError<T>> {
+        match self.shared.send(Message::Call(Box::new(task))) {
             Ok(()) => Ok(()),
-            Err(Message::Call(task)) => match Task::into_any(task).downcast::<F>() {
-                Ok(f) => Err(PostError(*f)),
+            Err(Message::Call(task)) => match Task::into_any(task).downcast::<T>() {
+                Ok(task) => Err(PostError(*task)),
                 Err(_) => unreachable!("a posted task is handed back as the type it was posted as"),
             },
             Err(_) => unreachable!("send hands back the message it was given"),

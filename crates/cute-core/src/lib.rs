@@ -70,23 +70,36 @@
 //! - [`EventLoop`] and [`EventLoop::process_events`]; [`LoopHandle`] to post and quit;
 //! - [`Timer`] (interval, single shot, `remaining_time`, `Timer::single_shot` with a
 //!   [`SingleShot`] handle to cancel it);
-//! - [`Thread`] with its own loop and exit code;
+//! - [`Thread`] with its own loop and exit code, [`started`](Thread::started) and
+//!   [`finished`](Thread::finished) signals on the owner's thread, and
+//!   [`request_interruption`](Thread::request_interruption); a worker object living as long
+//!   as its thread ([`Thread::start_with_object`], [`ObjectHandle`]: Qt's `moveToThread`);
+//! - [`ThreadPool`] (Qt's `QThreadPool`) and [`concurrent::run`] (`QtConcurrent::run`),
+//!   whose [`FutureWatcher`] delivers the result, progress, cancellation and panics on the
+//!   caller's loop;
+//! - cross-thread calls with results: [`LoopHandle::invoke_blocking`] (Qt's
+//!   `BlockingQueuedConnection`) and [`LoopHandle::invoke_async`];
 //! - [`SignalSpy`] with a bounded `wait`.
 //!
 //! Library code never prints; it logs through the [`log`](https://docs.rs/log) facade.
 
 mod application;
 mod blocker;
+pub mod concurrent;
 mod connection;
 mod dispatcher;
 mod emitter;
 mod error;
 mod event_loop;
+mod future_watcher;
+mod invoke;
+mod object;
 mod receiver;
 mod signal;
 mod slot_error;
 mod spy;
 mod thread;
+mod thread_pool;
 mod timer;
 mod timer_queue;
 
@@ -96,10 +109,13 @@ pub use connection::{Connection, ScopedConnection};
 pub use emitter::Emitter;
 pub use error::{Error, PostError};
 pub use event_loop::{EventLoop, LoopHandle};
+pub use future_watcher::{FutureWatcher, Promise};
+pub use object::ObjectHandle;
 pub use signal::{ConnectionType, Signal};
 pub use slot_error::{SlotError, SlotErrorHook, set_slot_error_hook, take_slot_error_hook};
 pub use spy::SignalSpy;
 pub use thread::Thread;
+pub use thread_pool::ThreadPool;
 pub use timer::{SingleShot, Timer};
 
 #[cfg(test)]
@@ -108,6 +124,7 @@ mod tests {
 
     fn send_sync_clone<T: Send + Sync + Clone>() {}
     fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
     fn error<T: std::error::Error + Send + Sync + 'static>() {}
 
     /// The cross-thread types are what their docs say (compile-time checks).
@@ -116,6 +133,9 @@ mod tests {
         send_sync_clone::<LoopHandle>();
         send_sync_clone::<Emitter<String>>();
         send::<Thread>();
+        send_sync_clone::<ObjectHandle<std::rc::Rc<String>>>();
+        send_sync::<ThreadPool>();
+        send_sync::<Promise>();
         send::<PostError<Box<dyn FnOnce() + Send>>>();
         error::<Error>();
         error::<PostError<i32>>();
