@@ -46,7 +46,13 @@ use crate::worker::{self, Net, Shared};
 /// | proxy | system/env | none unless [`set_proxy`](Self::set_proxy); the environment is not read |
 /// | credentials to other origins on redirect | sent | never sent |
 ///
-/// Dropping the manager aborts every live reply: each finishes with
+/// `NetworkAccessManager` is a handle: `clone` is cheap and every clone is the same manager
+/// (as a Python variable holding a `QNetworkAccessManager` is). In the manager's own slots,
+/// capture a [`downgrade`](Self::downgrade)d handle, not a clone: a slot holding the
+/// manager it is connected to would keep it alive for ever. For a script with one manager
+/// for everything, [`shared`](Self::shared) gives this thread's.
+///
+/// Dropping the manager's last handle aborts every live reply: each finishes with
 /// [`OperationCanceledError`](NetworkError::OperationCanceledError), and the workers are
 /// stopped and joined (at most 2 s; a worker stuck connecting is detached). Quitting the
 /// application does the same to the replies (when
@@ -82,8 +88,52 @@ use crate::worker::{self, Net, Shared};
 /// std::process::exit(app.exec());
 /// ```
 #[doc(alias = "QNetworkAccessManager")]
+#[derive(Clone)]
 pub struct NetworkAccessManager {
     inner: Rc<ManagerInner>,
+}
+
+/// A handle to a [`NetworkAccessManager`] that does not keep it alive, for its own slots:
+/// [`upgrade`](Self::upgrade) gives the manager while any handle to it lives.
+///
+/// # Examples
+///
+/// ```no_run
+/// use cute_network::{NetworkAccessManager, NetworkReply, NetworkRequest};
+///
+/// let nam = NetworkAccessManager::new();
+/// let again = nam.downgrade();
+/// // Follow every page with a second request, from the manager's own slot.
+/// nam.finished().connect(move |reply: &NetworkReply| {
+///     if let (Some(nam), Some(url)) = (again.upgrade(), reply.url()) {
+///         if url.path() == "/first" {
+///             nam.get(&NetworkRequest::new("http://127.0.0.1:8080/second"));
+///         }
+///     }
+/// });
+/// nam.get(&NetworkRequest::new("http://127.0.0.1:8080/first"));
+/// ```
+#[derive(Clone, Default)]
+pub struct WeakNetworkAccessManager {
+    inner: std::rc::Weak<ManagerInner>,
+}
+
+impl WeakNetworkAccessManager {
+    /// The manager, if a handle to it still lives.
+    pub fn upgrade(&self) -> Option<NetworkAccessManager> {
+        self.inner.upgrade().map(|inner| NetworkAccessManager { inner })
+    }
+}
+
+impl fmt::Debug for WeakNetworkAccessManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakNetworkAccessManager").field("alive", &(self.inner.strong_count() > 0)).finish()
+    }
+}
+
+thread_local! {
+    /// This thread's shared manager, once asked for.
+    static SHARED: RefCell<Option<NetworkAccessManager>> = const { RefCell::new(None) };
 }
 
 impl fmt::Debug for NetworkAccessManager {
@@ -143,6 +193,44 @@ impl NetworkAccessManager {
         });
         inner.hook_quit();
         NetworkAccessManager { inner }
+    }
+
+    /// A handle that does not keep the manager alive (for the manager's own slots).
+    pub fn downgrade(&self) -> WeakNetworkAccessManager {
+        WeakNetworkAccessManager { inner: Rc::downgrade(&self.inner) }
+    }
+
+    /// This thread's shared manager, made when first asked for: one manager for a whole
+    /// script, as PyQt scripts often keep one global `QNetworkAccessManager`. It lives
+    /// until the application quits (its `about_to_quit`; asking again afterwards makes a
+    /// new one), [`drop_shared`](Self::drop_shared) is called, or the thread ends. Each
+    /// thread has its own.
+    ///
+    /// ```no_run
+    /// use cute_network::{NetworkAccessManager, NetworkRequest};
+    ///
+    /// let reply = NetworkAccessManager::shared().get(&NetworkRequest::new("http://127.0.0.1:8080/get"));
+    /// ```
+    pub fn shared() -> NetworkAccessManager {
+        if let Some(nam) = SHARED.with_borrow(Clone::clone) {
+            return nam;
+        }
+        let nam = NetworkAccessManager::new();
+        SHARED.set(Some(nam.clone()));
+        if let Some(app) = CoreApplication::instance() {
+            // Dropped with the application's end, before thread-local storage goes away
+            // (a runtime must not be shut down from a thread-local destructor).
+            app.about_to_quit().connect_once(|()| NetworkAccessManager::drop_shared());
+        }
+        nam
+    }
+
+    /// Lets go of this thread's shared manager (its requests are aborted unless another
+    /// handle keeps it); [`shared`](Self::shared) makes a new one.
+    pub fn drop_shared() {
+        // Taken out first: the manager's shutdown runs slots, which may ask for it again.
+        let shared = SHARED.with_borrow_mut(Option::take);
+        drop(shared);
     }
 
     /// Sends a GET (Qt's `get`).
@@ -366,9 +454,9 @@ impl NetworkAccessManager {
     }
 }
 
-impl Drop for NetworkAccessManager {
+impl Drop for ManagerInner {
     fn drop(&mut self) {
-        self.inner.shutdown();
+        self.shutdown();
     }
 }
 
