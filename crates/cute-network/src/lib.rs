@@ -97,7 +97,7 @@ pub use proxy::Proxy;
 pub use reply::NetworkReply;
 pub use request::{
     Attribute, AttributeValue, DEFAULT_DECOMPRESSION_THRESHOLD, DEFAULT_MAXIMUM_REDIRECTS, KnownHeaders,
-    NetworkRequest, Operation, RedirectPolicy, RequestUrl,
+    LoadControl, NetworkRequest, Operation, Priority, RedirectPolicy, RequestUrl,
 };
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,

@@ -454,6 +454,14 @@ impl NetworkAccessManager {
     }
 }
 
+impl NetworkReply {
+    /// The manager that made the reply, while a handle to it lives (Qt's `manager`).
+    pub fn manager(&self) -> Option<NetworkAccessManager> {
+        let inner = self.inner().manager()?.downcast::<ManagerInner>().ok()?;
+        Some(NetworkAccessManager { inner })
+    }
+}
+
 impl Drop for ManagerInner {
     fn drop(&mut self) {
         self.shutdown();
@@ -557,8 +565,16 @@ impl ManagerInner {
             control: Control::new(),
             settings,
         });
-        let reply =
-            self.replies.create(Made { exchange: exchange.clone(), operation, custom_verb, has_body });
+        let reply = self.replies.create(Made {
+            exchange: exchange.clone(),
+            operation,
+            custom_verb,
+            has_body,
+            manager: {
+                let any: Rc<dyn std::any::Any> = self.clone();
+                Rc::downgrade(&any)
+            },
+        });
         let inner = reply.inner();
         log::debug!("request {}: {} {}", inner.id(), String::from_utf8_lossy(verb), request.shown_url());
         if let Err(failure) = validated {

@@ -94,8 +94,25 @@ pub enum Attribute {
     ConnectionEncryptedAttribute = 3,
     /// Always false: there is no cache (bool).
     SourceIsFromCacheAttribute = 6,
+    /// Requests: accepted for Qt's sake and without effect (bool): cute never buffers an
+    /// upload beyond the two 256 KiB reads in flight.
+    DoNotBufferUploadDataAttribute = 7,
     /// The custom verb of [`send_custom_request`](crate::NetworkAccessManager::send_custom_request) (bytes).
     CustomVerbAttribute = 10,
+    /// Requests: whether cookies from the manager's jar are sent (integer,
+    /// [`LoadControl`]: `Automatic` 0, the default, or `Manual` 1: none are added).
+    CookieLoadControlAttribute = 11,
+    /// Requests: whether cached credentials are used (integer, [`LoadControl`]:
+    /// `Automatic` 0, the default; `Manual` 1: no cached credentials are sent before the
+    /// server asks, nor used to answer it: `authentication_required` is emitted for every
+    /// 401).
+    AuthenticationReuseAttribute = 12,
+    /// Requests: whether cookies the response sets go into the manager's jar (integer,
+    /// [`LoadControl`]: `Automatic` 0, the default, or `Manual` 1: they are not stored).
+    CookieSaveControlAttribute = 13,
+    /// Requests: every `upload_progress` is emitted, not at most one each 100 ms (bool,
+    /// default false).
+    EmitAllUploadProgressSignalsAttribute = 18,
     /// Requests: whether HTTP/2 may be used, offered by ALPN over https (bool, default
     /// true as in Qt 6). Plain http stays HTTP/1.1 unless
     /// [`Http2DirectAttribute`](Attribute::Http2DirectAttribute) is set.
@@ -126,6 +143,46 @@ pub enum AttributeValue {
     Bool(bool),
     /// A URL.
     Url(Url),
+}
+
+impl AttributeValue {
+    /// The integer, if it is one (Qt's `toInt`).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            AttributeValue::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if it is one (Qt's `toBool`).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            AttributeValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The bytes, if it is a byte string (Qt's `toByteArray`).
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            AttributeValue::Bytes(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The text, if it is a byte string in UTF-8 (Qt's `toString`; a reason phrase, a
+    /// custom verb).
+    pub fn as_str(&self) -> Option<&str> {
+        self.as_bytes().and_then(|bytes| std::str::from_utf8(bytes).ok())
+    }
+
+    /// The URL, if it is one (Qt's `toUrl`).
+    pub fn as_url(&self) -> Option<&Url> {
+        match self {
+            AttributeValue::Url(url) => Some(url),
+            _ => None,
+        }
+    }
 }
 
 /// The kind of operation a reply performs (Qt's `QNetworkAccessManager::Operation`).
@@ -256,6 +313,12 @@ struct Options {
     maximum_body_size: Option<u64>,
     http2_allowed: bool,
     http2_direct: bool,
+    priority: Priority,
+    cookie_load: LoadControl,
+    cookie_save: LoadControl,
+    authentication_reuse: LoadControl,
+    emit_all_upload_progress: bool,
+    do_not_buffer_upload_data: bool,
 }
 
 /// The settings of a request nobody changed.
@@ -268,7 +331,39 @@ static DEFAULT_OPTIONS: Options = Options {
     maximum_body_size: None,
     http2_allowed: true,
     http2_direct: false,
+    priority: Priority::NormalPriority,
+    cookie_load: LoadControl::Automatic,
+    cookie_save: LoadControl::Automatic,
+    authentication_reuse: LoadControl::Automatic,
+    emit_all_upload_progress: false,
+    do_not_buffer_upload_data: false,
 };
+
+/// A request's priority on its host's queue (Qt's `QNetworkRequest::Priority`): a host's
+/// waiting requests are started highest first, in order within a priority.
+#[doc(alias = "QNetworkRequest::Priority")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Priority {
+    /// Started before normal and low requests to the same host.
+    HighPriority = 1,
+    /// The default.
+    #[default]
+    NormalPriority = 3,
+    /// Started after the others to the same host.
+    LowPriority = 5,
+}
+
+/// Whether the manager does something for a request by itself (Qt's
+/// `QNetworkRequest::LoadControl`, for the cookie and authentication attributes).
+#[doc(alias = "QNetworkRequest::LoadControl")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LoadControl {
+    /// The manager does it (the default).
+    #[default]
+    Automatic = 0,
+    /// It does not: the application does it with headers, or not at all.
+    Manual = 1,
+}
 
 impl fmt::Debug for NetworkRequest {
     /// Credentials never appear: `Authorization`, `Proxy-Authorization` and `Cookie` values
@@ -538,6 +633,33 @@ impl NetworkRequest {
     pub fn set_attribute(&mut self, attribute: Attribute, value: AttributeValue) -> Result<(), crate::Error> {
         use crate::Error::InvalidSetting;
         match (attribute, value) {
+            (Attribute::CookieLoadControlAttribute, AttributeValue::Int(v)) => {
+                self.options_mut().cookie_load = load_control(v)?;
+            }
+            (Attribute::CookieSaveControlAttribute, AttributeValue::Int(v)) => {
+                self.options_mut().cookie_save = load_control(v)?;
+            }
+            (Attribute::AuthenticationReuseAttribute, AttributeValue::Int(v)) => {
+                self.options_mut().authentication_reuse = load_control(v)?;
+            }
+            (Attribute::EmitAllUploadProgressSignalsAttribute, AttributeValue::Bool(all)) => {
+                self.options_mut().emit_all_upload_progress = all;
+            }
+            (Attribute::DoNotBufferUploadDataAttribute, AttributeValue::Bool(no)) => {
+                self.options_mut().do_not_buffer_upload_data = no;
+            }
+            (
+                Attribute::CookieLoadControlAttribute
+                | Attribute::CookieSaveControlAttribute
+                | Attribute::AuthenticationReuseAttribute,
+                _,
+            ) => return Err(InvalidSetting("the load control attributes take an Int (LoadControl)")),
+            (
+                Attribute::EmitAllUploadProgressSignalsAttribute | Attribute::DoNotBufferUploadDataAttribute,
+                _,
+            ) => {
+                return Err(InvalidSetting("this attribute takes a Bool"));
+            }
             (Attribute::Http2AllowedAttribute, AttributeValue::Bool(allowed)) => {
                 self.options_mut().http2_allowed = allowed
             }
@@ -580,8 +702,54 @@ impl NetworkRequest {
             Attribute::RedirectPolicyAttribute => {
                 self.options().redirect_policy.map(|p| AttributeValue::Int(p as i64))
             }
+            Attribute::CookieLoadControlAttribute => {
+                Some(AttributeValue::Int(self.options().cookie_load as i64))
+            }
+            Attribute::CookieSaveControlAttribute => {
+                Some(AttributeValue::Int(self.options().cookie_save as i64))
+            }
+            Attribute::AuthenticationReuseAttribute => {
+                Some(AttributeValue::Int(self.options().authentication_reuse as i64))
+            }
+            Attribute::EmitAllUploadProgressSignalsAttribute => {
+                Some(AttributeValue::Bool(self.options().emit_all_upload_progress))
+            }
+            Attribute::DoNotBufferUploadDataAttribute => {
+                Some(AttributeValue::Bool(self.options().do_not_buffer_upload_data))
+            }
             _ => None,
         }
+    }
+
+    /// Sets the request's priority on its host's queue (Qt's `setPriority`).
+    #[doc(alias = "setPriority")]
+    pub fn set_priority(&mut self, priority: Priority) {
+        self.options_mut().priority = priority;
+    }
+
+    /// The request's priority.
+    pub fn priority(&self) -> Priority {
+        self.options().priority
+    }
+
+    /// Whether cookies from the jar are added (`CookieLoadControlAttribute`).
+    pub(crate) fn loads_cookies(&self) -> bool {
+        self.options().cookie_load == LoadControl::Automatic
+    }
+
+    /// Whether the response's cookies are stored (`CookieSaveControlAttribute`).
+    pub(crate) fn saves_cookies(&self) -> bool {
+        self.options().cookie_save == LoadControl::Automatic
+    }
+
+    /// Whether cached credentials may be used (`AuthenticationReuseAttribute`).
+    pub(crate) fn reuses_credentials(&self) -> bool {
+        self.options().authentication_reuse == LoadControl::Automatic
+    }
+
+    /// Whether every upload progress step is emitted (`EmitAllUploadProgressSignalsAttribute`).
+    pub(crate) fn emits_all_upload_progress(&self) -> bool {
+        self.options().emit_all_upload_progress
     }
 
     /// How the request may use HTTP/2.
@@ -692,6 +860,15 @@ pub(crate) fn validate(request: &NetworkRequest, verb: &[u8]) -> Result<Method, 
         }
     }
     Ok(method)
+}
+
+/// A [`LoadControl`] from its integer value.
+fn load_control(value: i64) -> Result<LoadControl, crate::Error> {
+    match value {
+        0 => Ok(LoadControl::Automatic),
+        1 => Ok(LoadControl::Manual),
+        _ => Err(crate::Error::InvalidSetting("a LoadControl is 0 (Automatic) or 1 (Manual)")),
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
+
+use crate::request::Priority;
 use tokio::runtime::Runtime;
 
 use crate::exchange::Exchange;
@@ -38,10 +40,44 @@ const LINGER: Duration = Duration::from_micros(100);
 /// for a stream), so this only bounds the tasks.
 const MULTIPLEXED_RUNNERS: usize = 1024;
 
+/// A host's waiting jobs in three lanes, by request priority (Qt's `setPriority`): a
+/// runner takes from the highest lane that has one; within a lane, first come first
+/// served.
+#[derive(Clone)]
+struct Lanes {
+    high: Receiver<Arc<Exchange>>,
+    normal: Receiver<Arc<Exchange>>,
+    low: Receiver<Arc<Exchange>>,
+}
+
+impl Lanes {
+    fn try_recv(&self) -> Result<Arc<Exchange>, TryRecvError> {
+        match self.high.try_recv() {
+            Err(TryRecvError::Empty) => match self.normal.try_recv() {
+                Err(TryRecvError::Empty) => self.low.try_recv(),
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.high.len() + self.normal.len() + self.low.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn drain(&self) -> impl Iterator<Item = Arc<Exchange>> + '_ {
+        self.high.try_iter().chain(self.normal.try_iter()).chain(self.low.try_iter())
+    }
+}
+
 /// One host's queue.
 struct HostQueue {
-    tx: Sender<Arc<Exchange>>,
-    rx: Receiver<Arc<Exchange>>,
+    tx: [Sender<Arc<Exchange>>; 3],
+    rx: Lanes,
     runners: usize,
     /// Runners polling the queue for a moment before they give the host up.
     lingering: Arc<AtomicUsize>,
@@ -103,11 +139,19 @@ impl Scheduler {
         let runner = {
             let mut hosts = self.hosts.borrow_mut();
             let host = hosts.entry(origin.clone()).or_insert_with(|| {
-                let (tx, rx) = crossbeam_channel::unbounded();
-                HostQueue { tx, rx, runners: 0, lingering: Arc::default() }
+                let (high, high_rx) = crossbeam_channel::unbounded();
+                let (normal, normal_rx) = crossbeam_channel::unbounded();
+                let (low, low_rx) = crossbeam_channel::unbounded();
+                let rx = Lanes { high: high_rx, normal: normal_rx, low: low_rx };
+                HostQueue { tx: [high, normal, low], rx, runners: 0, lingering: Arc::default() }
             });
+            let lane = match job.request.priority() {
+                Priority::HighPriority => 0,
+                Priority::NormalPriority => 1,
+                Priority::LowPriority => 2,
+            };
             // The receiver lives in the same queue: the send cannot fail.
-            let _ = host.tx.send(job);
+            let _ = host.tx[lane].send(job);
             let waiting_for_a_runner = host.rx.len() > host.lingering.load(Ordering::SeqCst);
             (host.runners < self.limit(&origin, per_host) && waiting_for_a_runner).then(|| {
                 host.runners += 1;
@@ -203,7 +247,7 @@ impl Scheduler {
             let Some(host) = hosts.get_mut(&runner.origin) else { continue };
             host.runners -= 1;
             if host.runners == 0 {
-                stranded.extend(host.rx.try_iter());
+                stranded.extend(host.rx.drain());
             }
         }
         Stranded(stranded)
@@ -214,7 +258,7 @@ impl Scheduler {
     /// the next queued job and connect.
     pub(crate) fn drop_queued(&self) {
         for host in self.hosts.borrow().values() {
-            while host.rx.try_recv().is_ok() {}
+            host.rx.drain().for_each(drop);
         }
     }
 
@@ -248,7 +292,7 @@ impl Scheduler {
 /// Takes one host's jobs until its queue is empty (a task on the runtime).
 pub(crate) struct Runner {
     origin: Origin,
-    jobs: Receiver<Arc<Exchange>>,
+    jobs: Lanes,
     lingering: Arc<AtomicUsize>,
     shared: Shared,
 }
@@ -322,7 +366,7 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 }
 
 /// Polls for a job for up to [`LINGER`].
-async fn linger(jobs: &Receiver<Arc<Exchange>>) -> Option<Arc<Exchange>> {
+async fn linger(jobs: &Lanes) -> Option<Arc<Exchange>> {
     let until = Instant::now() + LINGER;
     loop {
         match jobs.try_recv() {

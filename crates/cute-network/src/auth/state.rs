@@ -69,10 +69,12 @@ pub(crate) struct AuthState {
     nonce_count: Option<(String, u32)>,
     /// The current credentials were already retried once after a `stale=true` 401.
     stale_retried: bool,
+    /// The manager's cache may be used (Qt's `AuthenticationReuseAttribute`, `Automatic`).
+    reuse: bool,
 }
 
 impl AuthState {
-    pub(crate) fn new(id: u64, url: &Url) -> Self {
+    pub(crate) fn new(id: u64, url: &Url, reuse: bool) -> Self {
         AuthState {
             id,
             url_credentials: url_credentials(url),
@@ -82,6 +84,7 @@ impl AuthState {
             cache_tried: Vec::new(),
             nonce_count: None,
             stale_retried: false,
+            reuse,
         }
     }
 
@@ -95,6 +98,7 @@ impl AuthState {
         cache: &Mutex<CredentialCache>,
     ) -> Option<String> {
         if self.current.is_none()
+            && self.reuse
             && let Some((realm, credentials)) = lock(cache).preemptive(&Origin::of(url))
         {
             let challenge = Chosen::Basic { realm };
@@ -164,7 +168,7 @@ impl AuthState {
         }
         // Each realm's cache entry is tried once per request (Qt: never the cache twice in
         // a row), so a server alternating its realms cannot make us loop.
-        if !self.cache_tried.contains(&realm) {
+        if self.reuse && !self.cache_tried.contains(&realm) {
             let cached = lock(cache).get(&origin, &realm);
             if let Some(credentials) = cached {
                 self.cache_tried.push(realm.clone());

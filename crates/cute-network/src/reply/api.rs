@@ -74,6 +74,43 @@ impl NetworkReply {
         out
     }
 
+    /// Up to `max` buffered bytes, left to be read (Qt's `peek`).
+    pub fn peek(&self, max: usize) -> Vec<u8> {
+        self.inner.watch();
+        self.inner.state.borrow().body().peek(max).to_vec()
+    }
+
+    /// Reads one line, its `\n` included (Qt's `readLine`): up to the first `\n` buffered,
+    /// or, if none is, everything buffered (the rest of a body that does not end with one,
+    /// or a line still arriving: see [`can_read_line`](Self::can_read_line)).
+    #[doc(alias = "readLine")]
+    pub fn read_line(&self) -> Vec<u8> {
+        self.inner.watch();
+        let length = self.inner.state.borrow().body().line_length();
+        match length {
+            Some(length) => self.read(length),
+            None => self.read(usize::MAX),
+        }
+    }
+
+    /// Whether a whole line can be read (Qt's `canReadLine`): a `\n` is buffered, or the
+    /// reply finished with bytes left.
+    #[doc(alias = "canReadLine")]
+    pub fn can_read_line(&self) -> bool {
+        self.inner.watch();
+        let state = self.inner.state.borrow();
+        state.body().line_length().is_some()
+            || (state.phase == Phase::Finished && state.body().available() > 0)
+    }
+
+    /// Closes the reply for reading (Qt's `close`): unread data is thrown away and a reply
+    /// still running is aborted (it finishes with
+    /// [`OperationCanceledError`](crate::NetworkError::OperationCanceledError), as in Qt).
+    pub fn close(&self) {
+        self.abort();
+        self.inner.close();
+    }
+
     /// The number of bytes that can be read now (Qt's `bytesAvailable`).
     pub fn bytes_available(&self) -> u64 {
         self.inner.watch();
@@ -142,7 +179,13 @@ impl NetworkReply {
             Attribute::Http2WasUsedAttribute => Some(AttributeValue::Bool(meta.http2)),
             Attribute::SourceIsFromCacheAttribute => Some(AttributeValue::Bool(false)),
             // Request attributes: see `request().attribute(..)`.
-            Attribute::Http2AllowedAttribute | Attribute::Http2DirectAttribute => None,
+            Attribute::Http2AllowedAttribute
+            | Attribute::Http2DirectAttribute
+            | Attribute::DoNotBufferUploadDataAttribute
+            | Attribute::CookieLoadControlAttribute
+            | Attribute::CookieSaveControlAttribute
+            | Attribute::AuthenticationReuseAttribute
+            | Attribute::EmitAllUploadProgressSignalsAttribute => None,
             Attribute::CustomVerbAttribute => {
                 self.inner.custom_verb.as_ref().map(|verb| AttributeValue::Bytes(verb.as_bytes().to_vec()))
             }

@@ -179,6 +179,9 @@ pub(crate) struct ReplyInner {
     /// The request has a body (so a failure before any was sent reports `(0, 0)`).
     has_body: bool,
     replies: Weak<Replies>,
+    /// The manager that made it (for `NetworkReply::manager`), type-erased: replies know
+    /// nothing of the manager.
+    manager: Weak<dyn std::any::Any>,
     state: RefCell<State>,
     redirect_allowed: Cell<bool>,
     /// A deferred `ready_read` is pending (see [`ReplyInner::admit_after_read`]).
@@ -192,6 +195,7 @@ pub(crate) struct Made {
     pub(crate) operation: Operation,
     pub(crate) custom_verb: Option<Box<str>>,
     pub(crate) has_body: bool,
+    pub(crate) manager: Weak<dyn std::any::Any>,
 }
 
 impl ReplyInner {
@@ -453,6 +457,16 @@ impl ReplyInner {
 
     /// Throws the buffered body away (held bytes released to the worker). Returns 0: no
     /// bytes became readable.
+    /// The application closed the reply: what it did not read is thrown away.
+    pub(crate) fn close(&self) {
+        self.discard();
+    }
+
+    /// The manager that made it, while a handle to it lives.
+    pub(crate) fn manager(&self) -> Option<Rc<dyn std::any::Any>> {
+        self.manager.upgrade()
+    }
+
     fn discard(&self) -> u64 {
         let held = self.state.borrow_mut().body_mut().clear();
         if held > 0 {
@@ -522,6 +536,7 @@ impl Replies {
             custom_verb: made.custom_verb,
             has_body: made.has_body,
             replies: Rc::downgrade(self),
+            manager: made.manager,
             state: RefCell::new(state),
             redirect_allowed: Cell::new(false),
             ready_read_scheduled: Cell::new(false),

@@ -152,6 +152,17 @@ impl ReadBuffer {
         out
     }
 
+    /// Up to `max` readable bytes, left readable.
+    pub(crate) fn peek(&self, max: usize) -> &[u8] {
+        let readable = &self.buffer[self.offset..];
+        &readable[..readable.len().min(max)]
+    }
+
+    /// How many readable bytes make the first line, its `\n` included, if one is there.
+    pub(crate) fn line_length(&self) -> Option<usize> {
+        self.buffer[self.offset..].iter().position(|&b| b == b'\n').map(|at| at + 1)
+    }
+
     /// How many more bytes the read buffer takes now.
     fn room(&self) -> u64 {
         match self.limit {

@@ -74,7 +74,7 @@ pub(crate) async fn run(job: &Job) -> Outcome<()> {
         body: job.body.clone(),
     };
     let mut hops = 0u32;
-    let mut auth = AuthState::new(job.id, &out.url);
+    let mut auth = AuthState::new(job.id, &out.url, job.request.reuses_credentials());
     let proxy = job.proxy_url().map(Origin::of);
     // Proxy credentials: the cache's first (sent pre-emptively), else those in the proxy's
     // URL, then asked for.
@@ -229,7 +229,7 @@ async fn answer(
     hop.rewrite(&mut out.method, &mut out.body, &mut out.headers);
     if hop.is_cross_origin() {
         // Never hand the first origin's credentials to another origin.
-        *auth = AuthState::new(job.id, &hop.target);
+        *auth = AuthState::new(job.id, &hop.target, job.request.reuses_credentials());
     }
     out.url = hop.target;
     Ok(Step::Again)
@@ -377,7 +377,9 @@ async fn send(
         }
     };
     headers::check_response_fields(response.headers())?;
-    job.net.cookies.store_from(&out.url, response.headers());
+    if job.request.saves_cookies() {
+        job.net.cookies.store_from(&out.url, response.headers());
+    }
     Ok(Exchanged { response, connection, encrypted, forward_proxy, key })
 }
 
@@ -411,7 +413,10 @@ fn build(
     let uri = uri.map_err(|e| invalid(&e))?;
     let sends_form = [Method::POST, Method::PUT, Method::PATCH].contains(&out.method);
     let body = match &out.body {
-        Some(payload) => UploadBody::new(payload, Progress { id: job.id, events: job.events.clone() }),
+        Some(payload) => {
+            let all = job.request.emits_all_upload_progress();
+            UploadBody::new(payload, Progress { id: job.id, events: job.events.clone(), all })
+        }
         None => UploadBody::empty(),
     };
     let mut request = Request::new(body);
@@ -449,6 +454,7 @@ fn build(
         fields.insert(header::AUTHORIZATION, HeaderValue::try_from(value).map_err(|e| invalid(&e))?);
     }
     if !has("cookie")
+        && job.request.loads_cookies()
         && let Some(cookies) = job.net.cookies.header_for(&out.url)
     {
         fields.insert(header::COOKIE, HeaderValue::try_from(cookies).map_err(|e| invalid(&e))?);

@@ -24,6 +24,9 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 pub(crate) struct Progress {
     pub(crate) id: u64,
     pub(crate) events: Emitter<Event>,
+    /// Every step, not at most one each [`PROGRESS_INTERVAL`] (Qt's
+    /// `EmitAllUploadProgressSignalsAttribute`).
+    pub(crate) all: bool,
 }
 
 /// A request body (possibly empty), sent in pieces.
@@ -80,8 +83,9 @@ impl UploadBody {
 
     fn report(&mut self, last: bool) {
         let last = last && self.reported < self.sent;
-        let due =
-            self.sent > self.reported && self.reported_at.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
+        let all = self.progress.as_ref().is_some_and(|p| p.all);
+        let due = self.sent > self.reported
+            && (all || self.reported_at.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL));
         if let Some(progress) = &self.progress
             && (last || due)
         {
