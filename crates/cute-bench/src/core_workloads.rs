@@ -60,6 +60,34 @@ pub(crate) fn emit(slots: usize) -> Vec<Figure> {
     ]
 }
 
+/// W1r/W2r (cute's own): W1 and W2 with receiver-bound slots (`connect_to`), beside the
+/// plain ones in the same run: what binding a slot to a receiver costs an emission.
+pub(crate) fn emit_bound(slots: usize) -> Vec<Figure> {
+    let name = if slots == 1 { "W1r" } else { "W2r" };
+    let run = |bound: bool| {
+        let sig = Signal::<i64>::new();
+        let counter = Rc::new(Cell::new(0i64));
+        for _ in 0..slots {
+            if bound {
+                sig.connect_to(&counter, |c, v| c.set(c.get() + v));
+            } else {
+                let c = counter.clone();
+                sig.connect(move |v| c.set(c.get() + v));
+            }
+        }
+        let start = Instant::now();
+        for i in 0..EMITS as i64 {
+            sig.emit(black_box(&i));
+        }
+        let elapsed = start.elapsed();
+        assert_eq!(counter.get(), slots as i64 * (EMITS as i64 - 1) * EMITS as i64 / 2, "{name}: wrong sum");
+        per_op_ns(elapsed, EMITS)
+    };
+    let plain = run(false);
+    let bound = run(true);
+    vec![Figure::new(name, "plain", plain, "ns/emit"), Figure::new(name, "bound", bound, "ns/emit")]
+}
+
 /// W3: a worker thread emits 1,000,000 i64 to a signal whose slot runs on this loop; the
 /// loop quits once all arrived.
 pub(crate) fn queued_xthread() -> Vec<Figure> {

@@ -123,12 +123,14 @@ fn run(
         let workload: fn() -> Vec<Figure> = match name {
             "W1" => || core_workloads::emit(1),
             "W2" => || core_workloads::emit(10),
+            "W1r" => || core_workloads::emit_bound(1),
+            "W2r" => || core_workloads::emit_bound(10),
             "W3" => core_workloads::queued_xthread,
             "W4" => core_workloads::pingpong,
             "W5" => core_workloads::zero_timer,
             "idle" => core_workloads::idle,
             other => {
-                return Err(format!("unknown workload `{other}` (try W1..W5, idle, N1..N8, core, net, all)"));
+                return Err(format!("unknown workload `{other}` (try W1..W5, W1r, W2r, idle, N1..N8, core, net, all)"));
             }
         };
         for _ in 0..runs {

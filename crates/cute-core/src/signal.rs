@@ -219,6 +219,7 @@ impl<T: 'static> SignalInner<T> {
 
     /// Brings the list up to date (drops slots that left it, appends the pending ones),
     /// unless an emission is walking it: then the last emission to end does it.
+    #[inline(never)]
     fn settle(&self) {
         let removed = match self.slots.try_borrow_mut() {
             Ok(mut slots) => self.settle_locked(&mut slots),
@@ -247,7 +248,10 @@ impl<T: 'static> SignalInner<T> {
         removed
     }
 
-    #[inline]
+    // Always inlined into `Signal::emit` (the hot path: a flag test and the walk); the
+    // rest is out of line. Left to the compiler, adding the blocked flag made it stop
+    // inlining this, which cost W1 15 instructions an emission.
+    #[inline(always)]
     pub(crate) fn emit(&self, value: &T) {
         if self.flags.get() != 0 {
             return self.emit_flagged(value);
