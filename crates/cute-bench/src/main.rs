@@ -130,7 +130,9 @@ fn run(
             "W5" => core_workloads::zero_timer,
             "idle" => core_workloads::idle,
             other => {
-                return Err(format!("unknown workload `{other}` (try W1..W5, W1r, W2r, idle, N1..N8, core, net, all)"));
+                return Err(format!(
+                    "unknown workload `{other}` (try W1..W5, W1r, W2r, idle, N1..N8, core, net, all)"
+                ));
             }
         };
         for _ in 0..runs {

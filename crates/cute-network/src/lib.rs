@@ -71,6 +71,7 @@ mod auth;
 mod authenticator;
 mod body;
 mod control;
+mod cookie;
 mod error;
 mod exchange;
 mod id_hash;
@@ -90,6 +91,7 @@ mod worker;
 
 pub use authenticator::Authenticator;
 pub use body::RequestBody;
+pub use cookie::{NetworkCookie, NetworkCookieJar, RawForm, SameSite};
 pub use error::{Error, NetworkError};
 pub use manager::NetworkAccessManager;
 pub use multipart::{HttpMultiPart, HttpPart, MultiPartType};

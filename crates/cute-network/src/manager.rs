@@ -448,6 +448,20 @@ impl NetworkAccessManager {
         self.inner.net.connections.clear();
     }
 
+    /// The manager's cookie jar (Qt's `cookieJar`): a handle, so cookies added to it are
+    /// sent by the manager's next requests.
+    #[doc(alias = "cookieJar")]
+    pub fn cookie_jar(&self) -> crate::NetworkCookieJar {
+        self.inner.net.cookies.jar()
+    }
+
+    /// Uses `jar` for the requests made from now on (Qt's `setCookieJar`): pass one jar to
+    /// several managers to share their cookies, or a jar loaded from a file.
+    #[doc(alias = "setCookieJar")]
+    pub fn set_cookie_jar(&self, jar: crate::NetworkCookieJar) {
+        self.inner.net.cookies.set_jar(jar);
+    }
+
     /// Replies not finished yet (queued or running).
     pub fn live_replies(&self) -> usize {
         self.inner.replies.len()
