@@ -92,7 +92,8 @@ impl NetworkCookie {
             .map(|age| {
                 SystemTime::now() + Duration::from_secs(u64::try_from(age.whole_seconds()).unwrap_or(0))
             })
-            .or_else(|| raw.expires_datetime().map(SystemTime::from));
+            .or_else(|| raw.expires_datetime().map(SystemTime::from))
+            .map(whole_seconds);
         NetworkCookie {
             name: raw.name().to_owned(),
             value: raw.value().to_owned(),
@@ -120,7 +121,7 @@ impl NetworkCookie {
         };
         cookie.path = String::from(&stored.path);
         cookie.expiration = match &stored.expires {
-            CookieExpiration::AtUtc(at) => Some(SystemTime::from(*at)),
+            CookieExpiration::AtUtc(at) => Some(whole_seconds(SystemTime::from(*at))),
             CookieExpiration::SessionEnd => None,
         };
         cookie
@@ -353,6 +354,15 @@ impl fmt::Debug for NetworkCookieJar {
         f.debug_struct("NetworkCookieJar")
             .field("cookies", &lock(&self.store).iter_unexpired().count())
             .finish()
+    }
+}
+
+/// `at` without its fraction of a second: cookie dates are whole seconds (HTTP dates), and
+/// a saved jar loads back equal.
+fn whole_seconds(at: SystemTime) -> SystemTime {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(since) => UNIX_EPOCH + Duration::from_secs(since.as_secs()),
+        Err(_) => UNIX_EPOCH,
     }
 }
 
