@@ -245,6 +245,7 @@ impl<T: Clone + PartialEq + 'static> Property<T> {
             log::error!("binding loop while creating a computed Property<{}>", std::any::type_name::<T>());
         }
         *property.inner.binding.borrow_mut() = Some(f);
+        graph::deliver_leftovers();
         property
     }
 
@@ -350,8 +351,7 @@ impl<T: Clone + PartialEq + 'static> Property<T> {
     /// assert_eq!(items.get(), [1, 2, 3]);
     /// ```
     pub fn update(&self, f: impl FnOnce(&mut T)) {
-        let node = self.node();
-        graph::ensure_clean(&node);
+        graph::pull(&self.node());
         let mut value = self.inner.value.borrow().clone();
         f(&mut value);
         self.set(value);
@@ -367,7 +367,7 @@ impl<T: Clone + PartialEq + 'static> Property<T> {
     #[doc(alias = "valueChanged")]
     pub fn changed(&self) -> &Signal<T> {
         if self.inner.core.state() != State::Clean {
-            graph::ensure_clean(&self.node());
+            graph::pull(&self.node());
         }
         &self.inner.changed
     }
@@ -436,8 +436,7 @@ impl<T: Clone + PartialEq + 'static> Property<T> {
     /// ```
     #[doc(alias = "takeBinding")]
     pub fn take_binding(&self) -> Option<PropertyBinding<T>> {
-        let node = self.node();
-        graph::ensure_clean(&node); // keep the value the binding gives now
+        graph::pull(&self.node()); // keep the value the binding gives now
         self.detach().map(PropertyBinding::from_inner)
     }
 
@@ -467,7 +466,7 @@ impl<T: Clone + PartialEq + 'static> Property<T> {
     /// assert_eq!(p.get(), 1); // the last good value
     /// ```
     pub fn binding_error(&self) -> Option<BindingError> {
-        graph::ensure_clean(&self.node());
+        graph::pull(&self.node());
         self.inner.error.get()
     }
 

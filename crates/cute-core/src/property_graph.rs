@@ -197,7 +197,7 @@ pub(crate) fn read(node: &Rc<dyn Node>) {
     if core.state.get() != State::Clean {
         ensure_clean(node);
     }
-    let flush_now = RUNTIME.with(|rt| {
+    let outermost = RUNTIME.with(|rt| {
         let mut frames = rt.frames.borrow_mut();
         match frames.last_mut() {
             Some(frame) => {
@@ -207,10 +207,30 @@ pub(crate) fn read(node: &Rc<dyn Node>) {
                 }
                 false
             }
-            // Notifications left by a binding that set a property (which it should not)
-            // go out once the outermost read is done.
-            None => rt.group_depth.get() == 0 && rt.flushing.get() == 0 && !rt.pending.borrow().is_empty(),
+            None => true,
         }
+    });
+    if outermost {
+        deliver_leftovers();
+    }
+}
+
+/// Brings `node` up to date outside any binding's tracking (for accessors that are not
+/// reads), then delivers what its bindings queued.
+pub(crate) fn pull(node: &Rc<dyn Node>) {
+    ensure_clean(node);
+    deliver_leftovers();
+}
+
+/// Delivers notifications queued by a binding that wrote a property (which it should not),
+/// once the outermost evaluation is over: unless a binding runs, a group is open, or a
+/// flush is in progress (which delivers them itself).
+pub(crate) fn deliver_leftovers() {
+    let flush_now = RUNTIME.with(|rt| {
+        rt.frames.borrow().is_empty()
+            && rt.group_depth.get() == 0
+            && rt.flushing.get() == 0
+            && !rt.pending.borrow().is_empty()
     });
     if flush_now {
         flush();
@@ -241,6 +261,12 @@ pub(crate) fn ensure_clean(root: &Rc<dyn Node>) {
                 let node = node.clone();
                 stack.pop();
                 node.recompute(&node);
+                // A binding that replaced itself while it ran leaves its node dirty: the
+                // new binding runs now (once: a binding that always replaces itself stays
+                // stale rather than spin).
+                if node.core().state.get() == State::Dirty && !node.core().busy.get() {
+                    node.recompute(&node);
+                }
             }
             State::Check => {
                 let source = core.sources.borrow().get(*next).cloned();

@@ -595,3 +595,56 @@ fn properties_are_handles_and_debug_shows_the_value() {
     drop((p, q));
     assert!(weak.upgrade().is_none());
 }
+
+#[test]
+fn a_binding_that_writes_another_property_delivers_after_the_read() {
+    let src = Property::new(1);
+    let side = Property::new(0);
+    let seen_side = record(&side);
+    let (s, out) = (src.clone(), side.clone());
+    let p = Property::computed(move || {
+        let v = s.get();
+        out.set(v * 100); // a side effect: not recommended, but nothing breaks
+        v
+    });
+    assert_eq!(*seen_side.borrow(), [100]);
+    src.set(2); // p is unwatched: nothing runs
+    assert!(seen_side.borrow().len() == 1);
+    assert_eq!(p.get(), 2); // runs the binding; side's notification follows the read
+    assert_eq!(*seen_side.borrow(), [100, 200]);
+    let seen_p = record(&p);
+    src.set(3); // watched: runs inside the flush, side notified in the same flush
+    assert_eq!(*seen_p.borrow(), [3]);
+    assert_eq!(*seen_side.borrow(), [100, 200, 300]);
+}
+
+#[test]
+fn a_binding_that_replaces_or_clears_its_own_binding() {
+    let src = Property::new(1);
+    let p = Property::new(0);
+    let (s, me) = (src.clone(), p.downgrade());
+    p.set_binding(move || {
+        let v = s.get();
+        if v > 1 {
+            let me = me.upgrade().unwrap();
+            let s = s.clone();
+            me.set_binding(move || s.get() * 1000); // runs at once, for the same read
+        }
+        v
+    });
+    assert_eq!(p.get(), 1);
+    src.set(2);
+    assert_eq!(p.get(), 2000);
+    assert!(p.has_binding());
+
+    let q = Property::new(0);
+    let (s, me) = (src.clone(), q.downgrade());
+    q.set_binding(move || {
+        me.upgrade().unwrap().clear_binding();
+        s.get()
+    });
+    assert!(!q.has_binding());
+    assert_eq!(q.get(), 0, "the evaluation that removed its binding is discarded");
+    src.set(5);
+    assert_eq!(q.get(), 0);
+}
