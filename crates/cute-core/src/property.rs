@@ -110,8 +110,7 @@ impl<T: 'static> Drop for Running<'_, T> {
 ///
 /// `Property` is a handle: clones share one value, like an `Rc` (capture a clone in a
 /// binding or a slot; [`downgrade`](Self::downgrade) for a handle that does not keep the
-/// property alive). It is `!Send`, like [`Signal`]: a property and its bindings live on
-/// one thread.
+/// property alive).
 ///
 /// # Bindings
 ///
@@ -141,8 +140,9 @@ impl<T: 'static> Drop for Running<'_, T> {
 ///   the notifications go out once the outermost read ends), but a binding that writes
 ///   what it reads has no meaning.
 /// - **Depth.** Updates walk an explicit stack, so a chain of thousands of bindings costs
-///   no recursion. Dropping the head of a long chain drops it recursively (each binding
-///   holds the previous property); chains of 1,000 are tested.
+///   no recursion. Freeing a chain is recursive, though: dropping its last property drops
+///   its binding, which holds the property before it, and so on (chains of 1,000 are
+///   tested).
 ///
 /// # Emission semantics
 ///
@@ -151,6 +151,12 @@ impl<T: 'static> Drop for Running<'_, T> {
 /// slot that reads the property sees the new value), at most once per change, and never
 /// with an intermediate value. A slot may write properties, this one included: their
 /// notifications go out before that write returns, as in Qt.
+///
+/// # Threading
+///
+/// A property is `!Send`, like [`Signal`]: it, its bindings and its slots live on one
+/// thread, and each thread has its own dependency graph. Another thread changes a property
+/// by posting to its loop (an [`Emitter`](crate::Emitter) whose slot calls `set`).
 ///
 /// # Examples
 ///
