@@ -50,6 +50,22 @@ pub enum Error {
     CallPanicked(String),
 }
 
+/// Why a [`Property`](crate::Property)'s binding could not give a value (Qt's
+/// `QPropertyBindingError`), from [`Property::binding_error`](crate::Property::binding_error).
+///
+/// The property keeps its last good value meanwhile. (A binding that panics is not an
+/// error value: the panic propagates, as a slot's does.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[doc(alias = "QPropertyBindingError")]
+#[non_exhaustive]
+pub enum BindingError {
+    /// The binding depends on its own value, directly or through other bindings (Qt's
+    /// `QPropertyBindingError::BindingLoop`).
+    #[doc(alias = "BindingLoop")]
+    #[error("binding loop: the binding depends on its own value")]
+    Loop,
+}
+
 /// The message of a panic payload (`panic!` with a literal or a format string).
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {

@@ -79,11 +79,16 @@
 //!   caller's loop;
 //! - cross-thread calls with results: [`LoopHandle::invoke_blocking`] (Qt's
 //!   `BlockingQueuedConnection`) and [`LoopHandle::invoke_async`];
+//! - [`Property`] (Qt's `Q_PROPERTY` with `NOTIFY`, and Qt 6's `QProperty`): a value with
+//!   a `changed` signal emitted only on a real change, and bindings with automatic
+//!   dependency tracking, glitch-free updates and binding-loop detection
+//!   ([`BindingError`]); [`PropertyUpdateGroup`] batches changes;
 //! - [`SignalSpy`] with a bounded `wait`.
 //!
 //! Library code never prints; it logs through the [`log`](https://docs.rs/log) facade.
 
 mod application;
+mod binding;
 mod blocker;
 pub mod concurrent;
 mod connection;
@@ -94,6 +99,8 @@ mod event_loop;
 mod future_watcher;
 mod invoke;
 mod object;
+mod property;
+mod property_graph;
 mod receiver;
 mod signal;
 mod slot_error;
@@ -102,21 +109,25 @@ mod thread;
 mod thread_pool;
 mod timer;
 mod timer_queue;
+mod update_group;
 
 pub use application::{ApplicationRef, CoreApplication};
+pub use binding::PropertyBinding;
 pub use blocker::SignalBlocker;
 pub use connection::{Connection, ScopedConnection};
 pub use emitter::Emitter;
-pub use error::{Error, PostError};
+pub use error::{BindingError, Error, PostError};
 pub use event_loop::{EventLoop, LoopHandle};
 pub use future_watcher::{FutureWatcher, Promise};
 pub use object::ObjectHandle;
+pub use property::{Property, WeakProperty};
 pub use signal::{ConnectionType, Signal};
 pub use slot_error::{SlotError, SlotErrorHook, set_slot_error_hook, take_slot_error_hook};
 pub use spy::SignalSpy;
 pub use thread::Thread;
 pub use thread_pool::ThreadPool;
 pub use timer::{SingleShot, Timer};
+pub use update_group::PropertyUpdateGroup;
 
 #[cfg(test)]
 mod tests {
