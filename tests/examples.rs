@@ -271,6 +271,13 @@ fn other_examples_print_their_key_lines() {
         text.contains("progress: 100%") && text.contains("result: ") && text.contains("worker exited with 0")
     );
 
+    let output = run("status_app", &[]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    // 8 blocks of 20,000 numbers: the primes below 160,000.
+    assert!(text.contains("done: worker: 8/8 blocks, 14683 primes | job: 100%"), "{text}");
+    assert!(text.contains("job result: "), "{text}");
+
     let output = run("sync_request", &[&server.url("/get")]);
     assert!(output.status.success(), "{output:?}");
     assert!(stdout(&output).starts_with("status 200 from "), "{}", stdout(&output));
