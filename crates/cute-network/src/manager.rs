@@ -183,6 +183,9 @@ impl NetworkAccessManager {
             backlog,
             quit_hook: RefCell::default(),
         });
+        let any: Rc<dyn std::any::Any> = inner.clone();
+        *inner.replies.manager.borrow_mut() = Rc::downgrade(&any);
+        drop(any);
         let weak = Rc::downgrade(&inner);
         // Re-entrant: a slot the manager calls (a reply's `finished`, say) may run a nested
         // event loop to wait for another reply, whose events come through here meanwhile.
@@ -574,21 +577,13 @@ impl ManagerInner {
             id: self.replies.next_id(),
             request: request.clone(),
             method: validated.as_ref().map_or(hyper::Method::GET, hyper::Method::clone),
-            body,
+            body: body.map(Box::new),
             policy,
             control: Control::new(),
             settings,
         });
-        let reply = self.replies.create(Made {
-            exchange: exchange.clone(),
-            operation,
-            custom_verb,
-            has_body,
-            manager: {
-                let any: Rc<dyn std::any::Any> = self.clone();
-                Rc::downgrade(&any)
-            },
-        });
+        let reply =
+            self.replies.create(Made { exchange: exchange.clone(), operation, custom_verb, has_body });
         let inner = reply.inner();
         log::debug!("request {}: {} {}", inner.id(), String::from_utf8_lossy(verb), request.shown_url());
         if let Err(failure) = validated {

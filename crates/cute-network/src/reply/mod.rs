@@ -179,9 +179,6 @@ pub(crate) struct ReplyInner {
     /// The request has a body (so a failure before any was sent reports `(0, 0)`).
     has_body: bool,
     replies: Weak<Replies>,
-    /// The manager that made it (for `NetworkReply::manager`), type-erased: replies know
-    /// nothing of the manager.
-    manager: Weak<dyn std::any::Any>,
     state: RefCell<State>,
     redirect_allowed: Cell<bool>,
     /// A deferred `ready_read` is pending (see [`ReplyInner::admit_after_read`]).
@@ -195,7 +192,6 @@ pub(crate) struct Made {
     pub(crate) operation: Operation,
     pub(crate) custom_verb: Option<Box<str>>,
     pub(crate) has_body: bool,
-    pub(crate) manager: Weak<dyn std::any::Any>,
 }
 
 impl ReplyInner {
@@ -462,9 +458,10 @@ impl ReplyInner {
         self.discard();
     }
 
-    /// The manager that made it, while a handle to it lives.
+    /// The manager that made it, while a handle to it lives (type-erased: replies know
+    /// nothing of the manager).
     pub(crate) fn manager(&self) -> Option<Rc<dyn std::any::Any>> {
-        self.manager.upgrade()
+        self.replies.upgrade()?.manager.borrow().upgrade()
     }
 
     fn discard(&self) -> u64 {
@@ -493,13 +490,22 @@ impl ReplyInner {
 /// reply emits as it finishes (so a reply needs no way back to the manager).
 pub(crate) struct Replies {
     live: RefCell<HashMap<u64, Rc<ReplyInner>, BuildHasherDefault<IdHasher>>>,
+    /// The manager these replies belong to (for `NetworkReply::manager`), kept once here
+    /// rather than in every reply.
+    pub(crate) manager: RefCell<Weak<dyn std::any::Any>>,
     finished: Signal<NetworkReply>,
     next_id: Cell<u64>,
 }
 
 impl Replies {
     pub(crate) fn new() -> Rc<Replies> {
-        Rc::new(Replies { live: RefCell::default(), finished: Signal::new(), next_id: Cell::new(1) })
+        let nobody: Weak<dyn std::any::Any> = Weak::<()>::new();
+        Rc::new(Replies {
+            live: RefCell::default(),
+            manager: RefCell::new(nobody),
+            finished: Signal::new(),
+            next_id: Cell::new(1),
+        })
     }
 
     pub(crate) fn finished(&self) -> &Signal<NetworkReply> {
@@ -536,7 +542,6 @@ impl Replies {
             custom_verb: made.custom_verb,
             has_body: made.has_body,
             replies: Rc::downgrade(self),
-            manager: made.manager,
             state: RefCell::new(state),
             redirect_allowed: Cell::new(false),
             ready_read_scheduled: Cell::new(false),

@@ -71,7 +71,7 @@ pub(crate) async fn run(job: &Job) -> Outcome<()> {
         method: job.method.clone(),
         url: job.url().clone(),
         headers: job.headers().to_vec(),
-        body: job.body.clone(),
+        body: job.body.as_deref().cloned(),
     };
     let mut hops = 0u32;
     let mut auth = AuthState::new(job.id, &out.url, job.request.reuses_credentials());

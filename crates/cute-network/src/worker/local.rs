@@ -91,7 +91,7 @@ async fn write_file(job: &Job, path: &std::path::Path, shown: &str) -> Outcome<(
         ))
     };
     let mut file = tokio::fs::File::create(path).await.map_err(denied)?;
-    let total = match &job.body {
+    let total = match job.body.as_deref() {
         None => 0,
         Some(Payload::Bytes(body)) => {
             let written = async {
