@@ -75,6 +75,7 @@ mod cookie;
 mod error;
 mod exchange;
 mod id_hash;
+mod known_header;
 mod manager;
 mod multipart;
 
@@ -93,6 +94,7 @@ pub use authenticator::Authenticator;
 pub use body::RequestBody;
 pub use cookie::{NetworkCookie, NetworkCookieJar, RawForm, SameSite};
 pub use error::{Error, NetworkError};
+pub use known_header::KnownHeaderValue;
 pub use manager::NetworkAccessManager;
 pub use multipart::{HttpMultiPart, HttpPart, MultiPartType};
 pub use proxy::Proxy;

@@ -502,6 +502,18 @@ impl NetworkRequest {
         self.raw_header(header.name()).map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
+    /// A known header's value, typed (Qt's `header` as a `QVariant`): see
+    /// [`KnownHeaderValue`]. `None` if unset or not of the header's type.
+    pub fn header_value(&self, header: KnownHeaders) -> Option<crate::KnownHeaderValue> {
+        crate::KnownHeaderValue::parse(header, &self.raw_header(header.name())?, self.url())
+    }
+
+    /// Sets a known header from a typed value (Qt's `setHeader` with a `QVariant`): a
+    /// date is written as an HTTP date, cookies as `name=value` pairs.
+    pub fn set_header_value(&mut self, header: KnownHeaders, value: crate::KnownHeaderValue) {
+        self.set_raw_header(header.name(), value.format(header));
+    }
+
     /// Sets a header by name, replacing any value under the same name (case-insensitive).
     /// Names and values containing CR, LF or NUL are accepted here but make the request
     /// fail with [`ProtocolInvalidOperationError`](crate::NetworkError::ProtocolInvalidOperationError)

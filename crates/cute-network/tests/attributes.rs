@@ -178,3 +178,33 @@ fn closing_a_running_reply_cancels_it() {
     assert_eq!(finished.count(), 1);
     assert_eq!(reply.error(), NetworkError::OperationCanceledError);
 }
+
+#[test]
+fn known_headers_read_typed() {
+    use cute_network::{KnownHeaderValue, KnownHeaders, RedirectPolicy};
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let nam = NetworkAccessManager::new();
+    let reply = fetch(&nam, server.url("/bytes/100"));
+    assert_eq!(reply.header_value(KnownHeaders::ContentLengthHeader), Some(KnownHeaderValue::Int(100)));
+
+    let reply = fetch(
+        &nam,
+        server.url("/response-headers?Set-Cookie=a%3D1%3B%20Path%3D%2F&Last-Modified=Sun%2C%2006%20Nov%201994%2008%3A49%3A37%20GMT"),
+    );
+    let Some(KnownHeaderValue::Cookies(cookies)) = reply.header_value(KnownHeaders::SetCookieHeader) else {
+        panic!("{:?}", reply.raw_header("set-cookie"))
+    };
+    assert_eq!((cookies[0].name(), cookies[0].value(), cookies[0].path()), ("a", "1", "/"));
+    let modified = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+    assert_eq!(reply.header_value(KnownHeaders::LastModifiedHeader), Some(KnownHeaderValue::Date(modified)));
+
+    let mut request = NetworkRequest::new(server.url("/redirect-to?url=/get%3Fx%3D1"));
+    request.set_redirect_policy(RedirectPolicy::ManualRedirectPolicy);
+    let reply = nam.get(&request);
+    wait(&reply);
+    let Some(KnownHeaderValue::Url(location)) = reply.header_value(KnownHeaders::LocationHeader) else {
+        panic!("{:?}", reply.raw_header("location"))
+    };
+    assert_eq!(location.as_str(), server.url("/get?x=1"), "resolved against the reply's URL");
+}

@@ -201,6 +201,14 @@ impl NetworkReply {
         self.raw_header(header.name()).map(|v| String::from_utf8_lossy(&v).into_owned())
     }
 
+    /// A known response header, typed (Qt's `header` as a `QVariant`): the length as a
+    /// number, `Last-Modified` as a time, `Location` as a URL resolved against the reply's,
+    /// `Set-Cookie` as cookies; see [`KnownHeaderValue`](crate::KnownHeaderValue).
+    pub fn header_value(&self, header: KnownHeaders) -> Option<crate::KnownHeaderValue> {
+        let raw = self.raw_header(header.name())?;
+        crate::KnownHeaderValue::parse(header, &raw, self.url().as_ref())
+    }
+
     /// A response header by name, case-insensitive; repeated headers are joined with
     /// `", "` (`"\n"` for `Set-Cookie`), as Qt does.
     pub fn raw_header(&self, name: impl AsRef<[u8]>) -> Option<Vec<u8>> {
