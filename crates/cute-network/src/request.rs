@@ -503,7 +503,7 @@ impl NetworkRequest {
     }
 
     /// A known header's value, typed (Qt's `header` as a `QVariant`): see
-    /// [`KnownHeaderValue`]. `None` if unset or not of the header's type.
+    /// [`KnownHeaderValue`](crate::KnownHeaderValue). `None` if unset or not of the header's type.
     pub fn header_value(&self, header: KnownHeaders) -> Option<crate::KnownHeaderValue> {
         crate::KnownHeaderValue::parse(header, &self.raw_header(header.name())?, self.url())
     }
