@@ -81,6 +81,7 @@ mod multipart;
 
 mod protocol;
 mod proxy;
+mod proxy_factory;
 mod reply;
 mod request;
 mod scheduler;
@@ -98,6 +99,7 @@ pub use known_header::KnownHeaderValue;
 pub use manager::NetworkAccessManager;
 pub use multipart::{HttpMultiPart, HttpPart, MultiPartType};
 pub use proxy::Proxy;
+pub use proxy_factory::{ProxyFactory, SystemProxyFactory};
 pub use reply::NetworkReply;
 pub use request::{
     Attribute, AttributeValue, DEFAULT_DECOMPRESSION_THRESHOLD, DEFAULT_MAXIMUM_REDIRECTS, KnownHeaders,

@@ -17,6 +17,7 @@ use crate::error::{Error, Failure, NetworkError};
 use crate::exchange::Exchange;
 use crate::protocol::{Answer, Challenger, Credentials, Event, Origin, Question, ReplyEvent};
 use crate::proxy::Proxy;
+use crate::proxy_factory::{ProxyFactory, SystemProxyFactory};
 use crate::reply::{Made, NetworkReply, Replies, ReplyInner};
 use crate::request::{NetworkRequest, Operation, RedirectPolicy, validate};
 use crate::scheduler::{Scheduler, Stranded};
@@ -43,7 +44,7 @@ use crate::worker::{self, Net, Shared};
 /// | maximum redirects | 50 | same |
 /// | connect timeout | none | 30 s ([`set_connect_timeout`](Self::set_connect_timeout)) |
 /// | transfer (inactivity) timeout | none | 60 s ([`set_transfer_timeout`](Self::set_transfer_timeout)); reported as `TimeoutError`, not `OperationCanceledError` |
-/// | proxy | system/env | none unless [`set_proxy`](Self::set_proxy); the environment is not read |
+/// | proxy | system/env | none unless [`set_proxy`](Self::set_proxy), [`set_proxy_factory`](Self::set_proxy_factory) or [`set_use_system_configuration`](Self::set_use_system_configuration); the environment is not read otherwise |
 /// | credentials to other origins on redirect | sent | never sent |
 ///
 /// `NetworkAccessManager` is a handle: `clone` is cheap and every clone is the same manager
@@ -182,6 +183,8 @@ impl NetworkAccessManager {
             credentials,
             backlog,
             quit_hook: RefCell::default(),
+            proxy_factory: RefCell::default(),
+            proxied: RefCell::default(),
         });
         let any: Rc<dyn std::any::Any> = inner.clone();
         *inner.replies.manager.borrow_mut() = Rc::downgrade(&any);
@@ -417,6 +420,26 @@ impl NetworkAccessManager {
         self.inner.settings().proxy.clone()
     }
 
+    /// Chooses each request's proxy with `factory` when no proxy is set with
+    /// [`set_proxy`](Self::set_proxy) (which wins, as in Qt); `None` removes it (Qt's
+    /// `setProxyFactory`). Called on this thread as each request is made.
+    #[doc(alias = "setProxyFactory")]
+    pub fn set_proxy_factory(&self, factory: Option<Box<dyn ProxyFactory>>) {
+        self.inner.proxied.borrow_mut().clear();
+        *self.inner.proxy_factory.borrow_mut() = factory;
+    }
+
+    /// Uses the environment's proxy settings (`http_proxy`, `https_proxy`, `all_proxy`,
+    /// `no_proxy`: see [`SystemProxyFactory`]), read now, or stops using them (Qt's
+    /// `QNetworkProxyFactory::setUseSystemConfiguration`, for this manager). Off by
+    /// default: a manager reads no environment unless asked to.
+    #[doc(alias = "setUseSystemConfiguration")]
+    pub fn set_use_system_configuration(&self, enabled: bool) {
+        let factory: Option<Box<dyn ProxyFactory>> =
+            if enabled { Some(Box::new(SystemProxyFactory::from_env())) } else { None };
+        self.set_proxy_factory(factory);
+    }
+
     /// Trusts exactly the CA certificates in `pem` (one or more PEM blocks) for https,
     /// instead of the bundled Mozilla roots (Qt's `QSslConfiguration::setCaCertificates`).
     /// Pass an empty slice to go back to the bundled roots.
@@ -500,6 +523,11 @@ pub(crate) struct ManagerInner {
     backlog: Arc<tokio::sync::Semaphore>,
     /// The slot on the application's `about_to_quit` that cancels the live replies.
     quit_hook: RefCell<Connection>,
+    /// Chooses each request's proxy when no manager-wide proxy is set.
+    proxy_factory: RefCell<Option<Box<dyn ProxyFactory>>>,
+    /// The settings with each proxy the factory chose, made from `settings` (kept while it
+    /// is the current snapshot): requests through one proxy share one snapshot.
+    proxied: RefCell<Vec<(Proxy, Arc<Settings>)>>,
 }
 
 impl ManagerInner {
@@ -507,9 +535,30 @@ impl ManagerInner {
         self.settings.borrow().clone()
     }
 
+    /// The settings a request to `url` is made with: the manager's, with the proxy its
+    /// proxy factory chooses when no manager-wide proxy is set.
+    fn settings_for(&self, url: Option<&url::Url>) -> Arc<Settings> {
+        let settings = self.settings();
+        let factory = self.proxy_factory.borrow();
+        let (Some(factory), Some(url), None) = (factory.as_ref(), url, &settings.proxy) else {
+            return settings;
+        };
+        let Some(proxy) = factory.query_proxy(url) else { return settings };
+        let mut proxied = self.proxied.borrow_mut();
+        if let Some((_, made)) = proxied.iter().find(|(p, _)| *p == proxy) {
+            return made.clone();
+        }
+        let mut made = (*settings).clone();
+        made.proxy = Some(proxy.clone());
+        let made = Arc::new(made);
+        proxied.push((proxy, made.clone()));
+        made
+    }
+
     /// Changes the settings for requests made from now on; requests already made keep
     /// theirs.
     fn change(&self, f: impl FnOnce(&mut Settings)) {
+        self.proxied.borrow_mut().clear();
         f(Arc::make_mut(&mut self.settings.borrow_mut()));
     }
 
@@ -567,7 +616,7 @@ impl ManagerInner {
             body => (body.map(|b| b.payload), std::borrow::Cow::Borrowed(request)),
         };
         let request = &*request;
-        let settings = self.settings();
+        let settings = self.settings_for(request.url());
         let custom_verb =
             (operation == Operation::CustomOperation).then(|| String::from_utf8_lossy(verb).into());
         let policy = request.redirect_policy().unwrap_or(settings.redirect_policy);
@@ -660,10 +709,8 @@ impl ManagerInner {
         let auth = Authenticator::holding(realm, failed);
         match from {
             Challenger::Proxy => {
-                // The proxy now in use (the 407 came from the request's, which it is unless
-                // it changed since).
-                let proxy = self.settings.borrow().proxy.clone();
-                if let Some(proxy) = proxy {
+                // The request's proxy (the manager's, or its proxy factory's choice).
+                if let Some(proxy) = reply.proxy().cloned() {
                     self.proxy_authentication_required.emit(&(proxy, auth.clone()));
                 }
             }

@@ -380,3 +380,49 @@ fn rejected_cached_proxy_credentials_are_forgotten_and_asked_for() {
         assert_eq!(calls.get(), expected_calls, "#{i}");
     }
 }
+
+#[test]
+fn a_proxy_factory_chooses_per_request_and_set_proxy_wins() {
+    use cute_network::{NetworkRequest, Proxy, SystemProxyFactory};
+    let _dog = cute_testkit::Watchdog::new(std::time::Duration::from_secs(60));
+    // cute-httpbin answers absolute-form requests, so it serves as the proxy too: a
+    // request reaches `proxied.invalid` (a name nothing resolves) only through it.
+    let server = cute_httpbin::Httpbin::start().unwrap();
+    let proxy = Proxy::http(&server.base_url()).unwrap();
+    let nam = cute_network::NetworkAccessManager::new();
+    let via_server = proxy.clone();
+    nam.set_proxy_factory(Some(Box::new(move |url: &cute_network::Url| {
+        (url.host_str() == Some("proxied.invalid")).then(|| via_server.clone())
+    })));
+    let json = |reply: &cute_network::NetworkReply| -> serde_json::Value {
+        assert_eq!(reply.error(), cute_network::NetworkError::NoError, "{}", reply.error_string());
+        reply.read_json().unwrap()
+    };
+    let proxied = common::fetch(&nam, "http://proxied.invalid/get?x=1");
+    assert_eq!(json(&proxied)["url"], "http://proxied.invalid/get?x=1");
+    let direct = common::fetch(&nam, server.url("/get"));
+    assert_eq!(json(&direct)["args"], serde_json::json!({}));
+
+    // The environment's way: no_proxy sends the local server direct, the rest through.
+    let base = server.base_url();
+    nam.set_proxy_factory(Some(Box::new(SystemProxyFactory::from_vars(move |name| match name {
+        "http_proxy" => Some(base.clone()),
+        "no_proxy" => Some("localhost,127.0.0.0/8".to_owned()),
+        _ => None,
+    }))));
+    assert_eq!(json(&common::fetch(&nam, "http://proxied.invalid/get"))["url"], "http://proxied.invalid/get");
+    assert_eq!(json(&common::fetch(&nam, server.url("/get?y=2")))["args"], serde_json::json!({"y": "2"}));
+
+    // A manager-wide proxy wins over the factory (Qt's rule).
+    nam.set_proxy_factory(Some(Box::new(|_: &cute_network::Url| None)));
+    nam.set_proxy(Some(proxy));
+    assert_eq!(json(&common::fetch(&nam, "http://proxied.invalid/get"))["url"], "http://proxied.invalid/get");
+    nam.set_proxy(None);
+    let failed = nam.get(&NetworkRequest::new("http://proxied.invalid/get"));
+    common::wait(&failed);
+    assert_eq!(
+        failed.error(),
+        cute_network::NetworkError::HostNotFoundError,
+        "direct: the name does not resolve"
+    );
+}

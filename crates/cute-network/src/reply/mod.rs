@@ -203,6 +203,11 @@ impl ReplyInner {
         &self.exchange.control
     }
 
+    /// The proxy the request goes through, if any.
+    pub(crate) fn proxy(&self) -> Option<&crate::proxy::Proxy> {
+        self.exchange.settings.proxy.as_ref()
+    }
+
     pub(crate) fn request(&self) -> &NetworkRequest {
         &self.exchange.request
     }
