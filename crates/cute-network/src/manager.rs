@@ -474,6 +474,33 @@ impl NetworkAccessManager {
         self.inner.net.connections.clear();
     }
 
+    /// Turns HTTP Strict Transport Security on or off (Qt's
+    /// `setStrictTransportSecurityEnabled`; off by default, as in Qt): while on, hosts that
+    /// send `Strict-Transport-Security` over https are remembered, and plain http requests
+    /// and redirects to them (and to their subdomains, if they said so) are sent over https.
+    #[doc(alias = "setStrictTransportSecurityEnabled")]
+    pub fn set_strict_transport_security_enabled(&self, enabled: bool) {
+        self.inner.net.hsts.set_enabled(enabled);
+    }
+
+    /// Whether HSTS is on (Qt's `isStrictTransportSecurityEnabled`).
+    pub fn is_strict_transport_security_enabled(&self) -> bool {
+        self.inner.net.hsts.is_enabled()
+    }
+
+    /// Adds known HSTS hosts, such as a preload list or those saved from an earlier run
+    /// (Qt's `addStrictTransportSecurityHosts`); an expired policy removes its host.
+    #[doc(alias = "addStrictTransportSecurityHosts")]
+    pub fn add_strict_transport_security_hosts(&self, policies: &[crate::HstsPolicy]) {
+        self.inner.net.hsts.add(policies);
+    }
+
+    /// The known HSTS hosts not expired (Qt's `strictTransportSecurityHosts`).
+    #[doc(alias = "strictTransportSecurityHosts")]
+    pub fn strict_transport_security_hosts(&self) -> Vec<crate::HstsPolicy> {
+        self.inner.net.hsts.policies()
+    }
+
     /// The manager's cookie jar (Qt's `cookieJar`): a handle, so cookies added to it are
     /// sent by the manager's next requests.
     #[doc(alias = "cookieJar")]

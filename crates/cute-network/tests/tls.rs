@@ -527,3 +527,38 @@ fn a_server_that_does_not_offer_http2_is_spoken_to_in_http1() {
     assert_eq!(reply.error(), NetworkError::ProtocolFailure, "{}", reply.error_string());
     assert!(reply.error_string().contains("HTTP/2"), "{}", reply.error_string());
 }
+
+#[test]
+fn strict_transport_security_learnt_over_https_upgrades_plain_http() {
+    use cute_network::{NetworkAccessManager, NetworkError, NetworkReply};
+    let _dog = cute_testkit::Watchdog::new(std::time::Duration::from_secs(60));
+    let server = cute_httpbin::Httpbin::builder().tls(true).start().unwrap();
+    let port = server.tls_addr().unwrap().port();
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(server.certificate_pem().unwrap().as_bytes()).unwrap();
+    let ok = |reply: &NetworkReply| {
+        assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    };
+    // Off by default: the header is not taken.
+    let sts = format!("https://localhost:{port}/response-headers?Strict-Transport-Security=max-age%3D600");
+    ok(&common::fetch(&nam, sts.as_str()));
+    assert!(nam.strict_transport_security_hosts().is_empty());
+
+    nam.set_strict_transport_security_enabled(true);
+    ok(&common::fetch(&nam, sts.as_str()));
+    let hosts = nam.strict_transport_security_hosts();
+    assert_eq!(hosts.len(), 1, "{hosts:?}");
+    assert_eq!((hosts[0].host(), hosts[0].includes_sub_domains()), ("localhost", false));
+
+    // Plain http to that host now goes over https (to the TLS port: an explicit port stays).
+    let reply = common::fetch(&nam, format!("http://localhost:{port}/get"));
+    ok(&reply);
+    assert_eq!(reply.url().unwrap().as_str(), format!("https://localhost:{port}/get"));
+    let json: serde_json::Value = reply.read_json().unwrap();
+    assert_eq!(json["url"], format!("https://localhost:{port}/get"));
+
+    // max-age=0 forgets it.
+    let forget = format!("https://localhost:{port}/response-headers?Strict-Transport-Security=max-age%3D0");
+    ok(&common::fetch(&nam, forget.as_str()));
+    assert!(nam.strict_transport_security_hosts().is_empty());
+}

@@ -69,7 +69,8 @@ impl Exchanged {
 pub(crate) async fn run(job: &Job) -> Outcome<()> {
     let mut out = Outgoing {
         method: job.method.clone(),
-        url: job.url().clone(),
+        // A known HSTS host is reached over https only.
+        url: job.net.hsts.upgrade(job.url()).unwrap_or_else(|| job.url().clone()),
         headers: job.headers().to_vec(),
         body: job.body.as_deref().cloned(),
     };
@@ -231,7 +232,7 @@ async fn answer(
         // Never hand the first origin's credentials to another origin.
         *auth = AuthState::new(job.id, &hop.target, job.request.reuses_credentials());
     }
-    out.url = hop.target;
+    out.url = job.net.hsts.upgrade(&hop.target).unwrap_or(hop.target);
     Ok(Step::Again)
 }
 
@@ -379,6 +380,9 @@ async fn send(
     headers::check_response_fields(response.headers())?;
     if job.request.saves_cookies() {
         job.net.cookies.store_from(&out.url, response.headers());
+    }
+    if encrypted && out.url.scheme() == "https" {
+        job.net.hsts.learn(&out.url, response.headers());
     }
     Ok(Exchanged { response, connection, encrypted, forward_proxy, key })
 }

@@ -68,6 +68,7 @@ impl std::ops::Deref for Job {
 pub(crate) struct Net {
     pub(crate) connections: Connections,
     pub(crate) cookies: Cookies,
+    pub(crate) hsts: crate::hsts::Hsts,
 }
 
 impl Job {
