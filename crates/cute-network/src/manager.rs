@@ -474,6 +474,31 @@ impl NetworkAccessManager {
         self.inner.net.connections.clear();
     }
 
+    /// Opens a plain connection to `host:port` before any request needs it (Qt's
+    /// `connectToHost`, whose port is 80 by default): the first request to
+    /// `http://host:port` then finds it ready. Through the manager's proxy, if any. Nothing
+    /// is reported: a failure shows on the request that would have used it.
+    #[doc(alias = "connectToHost")]
+    pub fn connect_to_host(&self, host: &str, port: u16) {
+        self.warm("http", host, port);
+    }
+
+    /// Opens a TLS connection to `host:port` (TCP, TLS handshake and the HTTP/2 offer)
+    /// before any request needs it (Qt's `connectToHostEncrypted`, port 443 by default).
+    #[doc(alias = "connectToHostEncrypted")]
+    pub fn connect_to_host_encrypted(&self, host: &str, port: u16) {
+        self.warm("https", host, port);
+    }
+
+    fn warm(&self, scheme: &str, host: &str, port: u16) {
+        let Ok(url) = url::Url::parse(&format!("{scheme}://{host}:{port}/")) else {
+            log::debug!("connect_to_host: {host}:{port} is not a host and port");
+            return;
+        };
+        let settings = self.inner.settings_for(Some(&url));
+        self.inner.scheduler.warm(url, settings);
+    }
+
     /// Turns HTTP Strict Transport Security on or off (Qt's
     /// `setStrictTransportSecurityEnabled`; off by default, as in Qt): while on, hosts that
     /// send `Strict-Transport-Security` over https are remembered, and plain http requests

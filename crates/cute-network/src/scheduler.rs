@@ -253,6 +253,13 @@ impl Scheduler {
         Stranded(stranded)
     }
 
+    /// Opens a connection to `url`'s origin ahead of its requests (on the runtime).
+    pub(crate) fn warm(&self, url: url::Url, settings: Arc<crate::settings::Settings>) {
+        if let Some(handle) = self.handle() {
+            handle.spawn(worker::warm(self.shared.clone(), settings, url));
+        }
+    }
+
     /// Drops the jobs waiting in the host queues (they will never run). Done before the
     /// live replies are aborted: a runner whose request is aborted would otherwise take
     /// the next queued job and connect.

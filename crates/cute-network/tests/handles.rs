@@ -114,3 +114,26 @@ fn a_thread_that_ends_holding_its_shared_manager_ends_cleanly() {
     });
     assert_eq!(ended.join().unwrap(), NetworkError::NoError);
 }
+
+#[test]
+fn a_connection_opened_ahead_serves_the_first_request() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Responder::start(cute_testkit::always(cute_testkit::response("200 OK", &[], b"warm")));
+    let nam = NetworkAccessManager::new();
+    // One connection per host: the request waits for the one being opened ahead, then
+    // takes it from the pool.
+    nam.set_max_connections_per_host(1).unwrap();
+    nam.connect_to_host("127.0.0.1", server.port());
+    assert!(
+        common::run_until(Duration::from_secs(30), || server.accepted() == 1),
+        "the connection was opened ahead"
+    );
+    let reply = common::fetch(&nam, server.url("/first"));
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.read_all(), b"warm");
+    assert_eq!(server.accepted(), 1, "the request used the connection opened ahead");
+
+    // A host that is not one is ignored, with no reply and no panic.
+    nam.connect_to_host("no such host", 80);
+    nam.connect_to_host_encrypted("127.0.0.1", 1);
+}

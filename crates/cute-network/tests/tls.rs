@@ -562,3 +562,21 @@ fn strict_transport_security_learnt_over_https_upgrades_plain_http() {
     ok(&common::fetch(&nam, forget.as_str()));
     assert!(nam.strict_transport_security_hosts().is_empty());
 }
+
+#[test]
+fn a_tls_connection_opened_ahead_serves_the_first_https_request() {
+    use cute_network::{Attribute, AttributeValue, NetworkAccessManager, NetworkError};
+    let _dog = cute_testkit::Watchdog::new(std::time::Duration::from_secs(60));
+    let server = cute_httpbin::Httpbin::builder().tls(true).start().unwrap();
+    let port = server.tls_addr().unwrap().port();
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(server.certificate_pem().unwrap().as_bytes()).unwrap();
+    nam.set_max_connections_per_host(1).unwrap();
+    nam.connect_to_host_encrypted("127.0.0.1", port);
+    let opened = common::run_until(std::time::Duration::from_secs(30), || server.connections_accepted() == 1);
+    assert!(opened, "the connection was opened ahead");
+    let reply = common::fetch(&nam, server.tls_url("/get").unwrap());
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    assert_eq!(reply.attribute(Attribute::Http2WasUsedAttribute), Some(AttributeValue::Bool(true)));
+    assert_eq!(server.connections_accepted(), 1, "the request used the connection opened ahead");
+}

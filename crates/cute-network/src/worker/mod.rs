@@ -23,8 +23,10 @@ mod redirect;
 mod stop;
 mod transfer;
 mod upload;
+mod warm;
 
 pub(crate) use job::{BACKLOG, Job, Net, Shared};
+pub(crate) use warm::warm;
 
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{ReplyEvent, Scheme};
