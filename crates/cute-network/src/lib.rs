@@ -87,6 +87,7 @@ mod reply;
 mod request;
 mod scheduler;
 mod settings;
+mod ssl;
 mod sync;
 mod tls;
 mod url_query;
@@ -110,6 +111,7 @@ pub use request::{
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,
 };
+pub use ssl::{SslError, SslErrorKind};
 pub use url;
 pub use url::Url;
 pub use url_query::{UrlExt, UrlQuery};

@@ -176,6 +176,7 @@ impl NetworkAccessManager {
             replies: Replies::new(),
             authentication_required: Signal::new(),
             proxy_authentication_required: Signal::new(),
+            ssl_errors: Signal::new(),
             scheduler: Scheduler::new(settings.max_workers, shared),
             events,
             settings: RefCell::new(Arc::new(settings)),
@@ -330,6 +331,30 @@ impl NetworkAccessManager {
     /// ```
     pub fn authentication_required(&self) -> &Signal<(NetworkReply, Authenticator)> {
         &self.inner.authentication_required
+    }
+
+    /// Emitted when a reply's server certificate failed verification, after the reply's own
+    /// [`ssl_errors`](NetworkReply::ssl_errors) (Qt's `sslErrors`): a slot may call
+    /// [`NetworkReply::ignore_ssl_errors`] to go on. Carries the reply and the errors.
+    ///
+    /// ```no_run
+    /// use cute_network::{NetworkAccessManager, NetworkRequest, SslErrorKind};
+    ///
+    /// let nam = NetworkAccessManager::new();
+    /// nam.ssl_errors().connect(|(reply, errors)| {
+    ///     for error in errors {
+    ///         println!("{error}");
+    ///     }
+    ///     // A known test server with a self-signed certificate, and nothing else wrong.
+    ///     if errors.iter().all(|e| e.error() == SslErrorKind::SelfSignedCertificate) {
+    ///         reply.ignore_ssl_errors();
+    ///     }
+    /// });
+    /// nam.get(&NetworkRequest::new("https://self-signed.test.example/"));
+    /// ```
+    #[doc(alias = "sslErrors")]
+    pub fn ssl_errors(&self) -> &Signal<(NetworkReply, Vec<crate::SslError>)> {
+        &self.inner.ssl_errors
     }
 
     /// As [`authentication_required`](Self::authentication_required), for the proxy (407).
@@ -564,6 +589,7 @@ pub(crate) struct ManagerInner {
     replies: Rc<Replies>,
     authentication_required: Signal<(NetworkReply, Authenticator)>,
     proxy_authentication_required: Signal<(Proxy, Authenticator)>,
+    ssl_errors: Signal<(NetworkReply, Vec<crate::SslError>)>,
     scheduler: Scheduler,
     events: Signal<Event>,
     /// The settings requests are made with now (see `settings.rs`).
@@ -738,6 +764,14 @@ impl ManagerInner {
         match news {
             ReplyEvent::Redirected(url) => reply.redirected(url),
             ReplyEvent::Question(Question::Redirect(url)) => reply.ask_redirect(url),
+            ReplyEvent::Question(Question::SslErrors(errors)) => {
+                // The reply's signal, then the manager's (Qt's order).
+                reply.emit_ssl_errors(&errors);
+                if !reply.is_finished() {
+                    self.ssl_errors.emit(&(reply.handle(), errors.clone()));
+                }
+                reply.answer_ssl_errors(&errors);
+            }
             ReplyEvent::Question(Question::Credentials { realm, from, failed }) => {
                 self.ask_credentials(&reply, &realm, from, failed.as_ref())
             }

@@ -127,6 +127,9 @@ pub(crate) enum Question {
     /// Credentials for a 401 (the server) or a 407 (the proxy), for `realm`; `failed`
     /// holds the credentials just rejected, if any (the authenticator arrives holding them).
     Credentials { realm: String, from: Challenger, failed: Option<Credentials> },
+    /// The server's certificate failed verification: may the handshake go on in spite of
+    /// these?
+    SslErrors(Vec<crate::ssl::SslError>),
 }
 
 /// Who asks for credentials.
@@ -142,6 +145,8 @@ pub(crate) enum Answer {
     Redirect {
         allowed: bool,
     },
+    /// The certificate error kinds the application ignores (`ignore_ssl_errors`).
+    SslErrors(Vec<crate::ssl::SslErrorKind>),
     /// `None`: nobody gave credentials, give up.
     Credentials(Option<Credentials>),
 }

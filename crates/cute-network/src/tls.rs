@@ -18,6 +18,66 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStor
 use x509_parser::time::ASN1Time;
 
 use crate::request::Wire;
+use crate::ssl::{SslError, SslErrorKind};
+
+/// A certificate refused, carried out of rustls (as its `Other` certificate error) to the
+/// request, which reports it through `ssl_errors`.
+#[derive(Debug)]
+struct Refused(SslError);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refusal(error: SslError) -> rustls::Error {
+    rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(Refused(error)))))
+}
+
+/// The certificate error inside a failed handshake's error, if that is why it failed.
+pub(crate) fn refused(error: &std::io::Error) -> Option<SslError> {
+    let rustls::Error::InvalidCertificate(CertificateError::Other(other)) =
+        error.get_ref()?.downcast_ref::<rustls::Error>()?
+    else {
+        return None;
+    };
+    other.0.downcast_ref::<Refused>().map(|refused| refused.0.clone())
+}
+
+/// Qt's kind for what rustls found wrong with `end_entity`.
+fn ssl_error_kind(error: &rustls::Error, end_entity: &CertificateDer<'_>) -> SslErrorKind {
+    let rustls::Error::InvalidCertificate(error) = error else { return SslErrorKind::UnspecifiedError };
+    match error {
+        CertificateError::UnknownIssuer => {
+            // Self-signed: its issuer is its subject.
+            let self_signed = x509_parser::parse_x509_certificate(end_entity)
+                .is_ok_and(|(_, cert)| cert.issuer().as_raw() == cert.subject().as_raw());
+            if self_signed {
+                SslErrorKind::SelfSignedCertificate
+            } else {
+                SslErrorKind::UnableToGetLocalIssuerCertificate
+            }
+        }
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            SslErrorKind::CertificateExpired
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            SslErrorKind::CertificateNotYetValid
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            SslErrorKind::HostNameMismatch
+        }
+        CertificateError::Revoked => SslErrorKind::CertificateRevoked,
+        CertificateError::BadSignature => SslErrorKind::CertificateSignatureFailed,
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            SslErrorKind::InvalidPurpose
+        }
+        _ => SslErrorKind::UnspecifiedError,
+    }
+}
 
 /// The TLS settings of a manager: the certificates it trusts (none: the bundled roots),
 /// and the client configuration built from them on first use. Shared by the requests made
@@ -44,7 +104,27 @@ impl Tls {
             Wire::Negotiated => 1,
             Wire::Http2Direct => 2,
         };
-        self.configs[slot].get_or_init(|| client_config(&self.trusted, wire))
+        self.configs[slot].get_or_init(|| client_config(&self.trusted, wire, &[]))
+    }
+
+    /// A configuration that lets the handshake go on in spite of certificate errors of the
+    /// `ignored` kinds (the application said so in an `ssl_errors` slot). Made for the
+    /// request that asked; its connections are pooled apart (see [`identity_ignoring`]).
+    ///
+    /// [`identity_ignoring`]: Self::identity_ignoring
+    pub(crate) fn config_ignoring(&self, wire: Wire, ignored: &[SslErrorKind]) -> Arc<ClientConfig> {
+        client_config(&self.trusted, wire, ignored)
+    }
+
+    /// The pool identity of connections made with [`config_ignoring`](Self::config_ignoring).
+    pub(crate) fn identity_ignoring(self: &Arc<Self>, ignored: &[SslErrorKind]) -> usize {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let mut kinds: Vec<i32> = ignored.iter().map(|k| *k as i32).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&kinds) as usize;
+        // Never the plain identity (an address, even); the same for the same kinds.
+        self.identity() ^ (hash | 1)
     }
 
     /// Tells configurations apart for the connection pool.
@@ -55,7 +135,11 @@ impl Tls {
 
 /// A client configuration trusting `trusted` (DER certificates), or the bundled roots when
 /// it is empty.
-pub(crate) fn client_config(trusted: &[CertificateDer<'static>], wire: Wire) -> Arc<ClientConfig> {
+pub(crate) fn client_config(
+    trusted: &[CertificateDer<'static>],
+    wire: Wire,
+    ignored: &[SslErrorKind],
+) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     if trusted.is_empty() {
@@ -64,7 +148,8 @@ pub(crate) fn client_config(trusted: &[CertificateDer<'static>], wire: Wire) -> 
         // A certificate webpki cannot take as a trust anchor is still trusted by value.
         let (_added, _ignored) = roots.add_parsable_certificates(trusted.iter().cloned());
     }
-    let verifier = TrustedByValue::new(Arc::new(roots), trusted.to_vec(), provider.clone());
+    let mut verifier = TrustedByValue::new(Arc::new(roots), trusted.to_vec(), provider.clone());
+    verifier.ignored = ignored.to_vec();
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions")
@@ -103,6 +188,8 @@ struct TrustedByValue {
     webpki: Option<Arc<WebPkiServerVerifier>>,
     trusted: Vec<CertificateDer<'static>>,
     provider: Arc<CryptoProvider>,
+    /// Certificate errors the application chose to ignore for this connection.
+    ignored: Vec<SslErrorKind>,
 }
 
 impl TrustedByValue {
@@ -112,7 +199,7 @@ impl TrustedByValue {
         provider: Arc<CryptoProvider>,
     ) -> Self {
         let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone()).build().ok();
-        TrustedByValue { webpki, trusted, provider }
+        TrustedByValue { webpki, trusted, provider, ignored: Vec::new() }
     }
 }
 
@@ -137,13 +224,50 @@ impl ServerCertVerifier for TrustedByValue {
         };
         // Trusted by value: the very certificate the caller gave, for a name it carries.
         if self.trusted.iter().any(|t| t.as_ref() == end_entity.as_ref()) {
-            let parsed = ParsedCertificate::try_from(end_entity)?;
-            verify_server_name(&parsed, server_name)?;
-            check_validity(end_entity, now)?;
-            log::debug!("certificate trusted by value for {server_name:?} ({refused})");
-            return Ok(ServerCertVerified::assertion());
+            let checked = ParsedCertificate::try_from(end_entity)
+                .and_then(|parsed| verify_server_name(&parsed, server_name))
+                .and_then(|()| check_validity(end_entity, now));
+            match checked {
+                Ok(()) => {
+                    log::debug!("certificate trusted by value for {server_name:?} ({refused})");
+                    return Ok(ServerCertVerified::assertion());
+                }
+                Err(error) => {
+                    let kind = ssl_error_kind(&error, end_entity);
+                    if !self.ignored.contains(&kind) {
+                        return Err(refusal(SslError::new(kind, end_entity.as_ref())));
+                    }
+                    return Ok(ServerCertVerified::assertion());
+                }
+            }
         }
-        Err(refused)
+        // What the application may ignore: the error webpki found, then what it did not get
+        // to check (webpki builds the chain, validity included, before it checks the name).
+        let kind = ssl_error_kind(&refused, end_entity);
+        let mut rest: Vec<Result<(), rustls::Error>> = Vec::new();
+        if self.ignored.contains(&kind) {
+            let name = || {
+                let parsed = ParsedCertificate::try_from(end_entity)?;
+                verify_server_name(&parsed, server_name)
+            };
+            match kind {
+                SslErrorKind::HostNameMismatch => {}
+                SslErrorKind::CertificateExpired | SslErrorKind::CertificateNotYetValid => rest.push(name()),
+                _ => {
+                    rest.push(check_validity(end_entity, now));
+                    rest.push(name());
+                }
+            }
+        }
+        for next in std::iter::once(Err(refused)).chain(rest) {
+            let Err(error) = next else { continue };
+            let kind = ssl_error_kind(&error, end_entity);
+            if !self.ignored.contains(&kind) {
+                return Err(refusal(SslError::new(kind, end_entity.as_ref())));
+            }
+            log::debug!("certificate error ignored as the application asked: {kind:?} for {server_name:?}");
+        }
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -176,5 +300,26 @@ impl ServerCertVerifier for TrustedByValue {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod ssl_error_tests {
+    use super::*;
+
+    #[test]
+    fn rustls_errors_map_to_qts_kinds_and_come_back_out_of_a_handshake_error() {
+        let cert = CertificateDer::from(vec![0u8; 4]);
+        let kind = |e: CertificateError| ssl_error_kind(&rustls::Error::InvalidCertificate(e), &cert);
+        assert_eq!(kind(CertificateError::Expired), SslErrorKind::CertificateExpired);
+        assert_eq!(kind(CertificateError::NotValidYet), SslErrorKind::CertificateNotYetValid);
+        assert_eq!(kind(CertificateError::NotValidForName), SslErrorKind::HostNameMismatch);
+        assert_eq!(kind(CertificateError::UnknownIssuer), SslErrorKind::UnableToGetLocalIssuerCertificate);
+        assert_eq!(kind(CertificateError::Revoked), SslErrorKind::CertificateRevoked);
+        assert_eq!(kind(CertificateError::BadEncoding), SslErrorKind::UnspecifiedError);
+        let error = SslError::new(SslErrorKind::HostNameMismatch, vec![1, 2, 3]);
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, refusal(error.clone()));
+        assert_eq!(refused(&io), Some(error));
+        assert_eq!(refused(&std::io::Error::other("eof")), None);
     }
 }

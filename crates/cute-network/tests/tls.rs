@@ -580,3 +580,57 @@ fn a_tls_connection_opened_ahead_serves_the_first_https_request() {
     assert_eq!(reply.attribute(Attribute::Http2WasUsedAttribute), Some(AttributeValue::Bool(true)));
     assert_eq!(server.connections_accepted(), 1, "the request used the connection opened ahead");
 }
+
+#[test]
+fn ssl_errors_are_reported_and_only_ignored_when_a_slot_says_so() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use cute_network::{NetworkAccessManager, NetworkError, NetworkRequest, SslError, SslErrorKind};
+    let _dog = cute_testkit::Watchdog::new(std::time::Duration::from_secs(60));
+    // A self-signed certificate nobody told the manager to trust.
+    let server = cute_httpbin::Httpbin::builder().tls(true).start().unwrap();
+    let url = server.tls_url("/get").unwrap();
+    let nam = NetworkAccessManager::new();
+    let order: Rc<RefCell<Vec<String>>> = Rc::default();
+    let o = order.clone();
+    nam.ssl_errors()
+        .connect(move |(_reply, errors)| o.borrow_mut().push(format!("manager {}", errors.len())));
+
+    // Nobody ignores: the reply fails, saying why.
+    let reply = nam.get(&NetworkRequest::new(url.as_str()));
+    let seen: Rc<RefCell<Vec<SslError>>> = Rc::default();
+    let (s, o) = (seen.clone(), order.clone());
+    reply.ssl_errors().connect(move |errors| {
+        s.borrow_mut().extend(errors.iter().cloned());
+        o.borrow_mut().push("reply".to_owned());
+    });
+    common::wait(&reply);
+    assert_eq!(reply.error(), NetworkError::SslHandshakeFailedError, "{}", reply.error_string());
+    assert!(reply.error_string().contains("self-signed"), "{}", reply.error_string());
+    assert_eq!(seen.borrow().len(), 1);
+    assert_eq!(seen.borrow()[0].error(), SslErrorKind::SelfSignedCertificate);
+    assert!(!seen.borrow()[0].certificate().is_empty(), "the peer's certificate comes with it");
+    assert_eq!(*order.borrow(), ["reply", "manager 1"], "the reply's signal, then the manager's");
+
+    // A slot ignores: the request goes through.
+    let reply = nam.get(&NetworkRequest::new(url.as_str()));
+    let handle = reply.clone();
+    reply.ssl_errors().connect(move |_| handle.ignore_ssl_errors());
+    common::wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+
+    // The connection made in spite of the errors serves no request that did not ignore them.
+    let strict = common::fetch(&nam, url.as_str());
+    assert_eq!(strict.error(), NetworkError::SslHandshakeFailedError, "{}", strict.error_string());
+
+    // Errors expected in advance, given right after making the request, without a slot.
+    let reply = nam.get(&NetworkRequest::new(url.as_str()));
+    reply.ignore_ssl_errors_list(&[SslError::new(SslErrorKind::SelfSignedCertificate, Vec::new())]);
+    common::wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+    let wrong_kind = nam.get(&NetworkRequest::new(url.as_str()));
+    wrong_kind.ignore_ssl_errors_list(&[SslError::new(SslErrorKind::CertificateExpired, Vec::new())]);
+    common::wait(&wrong_kind);
+    assert_eq!(wrong_kind.error(), NetworkError::SslHandshakeFailedError);
+}

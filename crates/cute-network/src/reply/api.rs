@@ -325,6 +325,33 @@ impl NetworkReply {
         &self.inner.signals().redirected
     }
 
+    /// Emitted when the server's certificate failed verification, with what is wrong with
+    /// it (Qt's `sslErrors`; the manager's [`ssl_errors`](crate::NetworkAccessManager::ssl_errors)
+    /// follows). Unless a slot calls [`ignore_ssl_errors`](Self::ignore_ssl_errors), the
+    /// reply then fails with `SslHandshakeFailedError`. One problem is found at a time: after
+    /// one is ignored, the next (a host name mismatch after a self-signed certificate, say)
+    /// comes in another emission.
+    #[doc(alias = "sslErrors")]
+    pub fn ssl_errors(&self) -> &Signal<Vec<crate::SslError>> {
+        &self.inner.signals().ssl_errors
+    }
+
+    /// Lets the TLS handshake go on in spite of the certificate errors reported for this
+    /// reply (Qt's `ignoreSslErrors()`): call it from an `ssl_errors` slot, having decided
+    /// the certificate is to be trusted. Never a default: without it nothing is ignored.
+    #[doc(alias = "ignoreSslErrors")]
+    pub fn ignore_ssl_errors(&self) {
+        self.inner.ignore_ssl_errors(None);
+    }
+
+    /// Lets the handshake go on in spite of errors of these kinds only (Qt's
+    /// `ignoreSslErrors(errors)`): from an `ssl_errors` slot, or right after making the
+    /// request for errors expected in advance (a known self-signed server). Matched by kind.
+    #[doc(alias = "ignoreSslErrors")]
+    pub fn ignore_ssl_errors_list(&self, errors: &[crate::SslError]) {
+        self.inner.ignore_ssl_errors(Some(errors.iter().map(crate::SslError::error).collect()));
+    }
+
     /// Emitted when the response headers (status, headers, final URL) are in.
     pub fn meta_data_changed(&self) -> &Signal<NetworkReply> {
         &self.inner.signals().meta_data_changed

@@ -165,6 +165,10 @@ pub(crate) struct Signals {
     upload_progress: Signal<(u64, Option<u64>)>,
     redirected: Signal<Url>,
     meta_data_changed: Signal<NetworkReply>,
+    ssl_errors: Signal<Vec<crate::ssl::SslError>>,
+    /// What `ignore_ssl_errors` said: every error (`true`), or these kinds.
+    ssl_ignore_all: Cell<bool>,
+    ssl_ignored: RefCell<Vec<crate::ssl::SslErrorKind>>,
 }
 
 /// Progress signals go out at most this often, the final one excepted (Qt's throttle).
@@ -270,6 +274,34 @@ impl ReplyInner {
             self.state.borrow_mut().redirect_url = previous;
         }
         self.control().answer(Answer::Redirect { allowed });
+    }
+
+    /// The server's certificate failed verification: emits `ssl_errors` (the manager emits
+    /// its own after this).
+    pub(crate) fn emit_ssl_errors(&self, errors: &Vec<crate::ssl::SslError>) {
+        self.emit(|s| &s.ssl_errors, errors);
+    }
+
+    /// Answers the worker with the kinds of `errors` the application ignores.
+    pub(crate) fn answer_ssl_errors(&self, errors: &[crate::ssl::SslError]) {
+        if self.is_finished() {
+            return;
+        }
+        let ignored: Vec<crate::ssl::SslErrorKind> = match self.signals.get() {
+            Some(s) if s.ssl_ignore_all.get() => errors.iter().map(crate::ssl::SslError::error).collect(),
+            Some(s) => s.ssl_ignored.borrow().clone(),
+            None => Vec::new(),
+        };
+        self.control().answer(Answer::SslErrors(ignored));
+    }
+
+    /// `ignore_ssl_errors`: every error (`None`), or those of the kinds given.
+    pub(crate) fn ignore_ssl_errors(&self, kinds: Option<Vec<crate::ssl::SslErrorKind>>) {
+        let signals = self.signals();
+        match kinds {
+            None => signals.ssl_ignore_all.set(true),
+            Some(kinds) => signals.ssl_ignored.borrow_mut().extend(kinds),
+        }
     }
 
     /// The final response's status and headers are in.
@@ -488,6 +520,7 @@ impl ReplyInner {
         signals.upload_progress.disconnect_all();
         signals.redirected.disconnect_all();
         signals.meta_data_changed.disconnect_all();
+        signals.ssl_errors.disconnect_all();
     }
 }
 

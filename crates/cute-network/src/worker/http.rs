@@ -42,6 +42,8 @@ struct Outgoing {
     url: Url,
     headers: Vec<(Vec<u8>, Vec<u8>)>,
     body: Option<Payload>,
+    /// Certificate errors the application said to ignore (`ignore_ssl_errors`).
+    ssl_ignored: Vec<crate::ssl::SslErrorKind>,
 }
 
 /// A response and the connection it came on (until it goes back to the pool).
@@ -73,6 +75,7 @@ pub(crate) async fn run(job: &Job) -> Outcome<()> {
         url: job.net.hsts.upgrade(job.url()).unwrap_or_else(|| job.url().clone()),
         headers: job.headers().to_vec(),
         body: job.body.as_deref().cloned(),
+        ssl_ignored: Vec::new(),
     };
     let mut hops = 0u32;
     let mut auth = AuthState::new(job.id, &out.url, job.request.reuses_credentials());
@@ -98,6 +101,19 @@ pub(crate) async fn run(job: &Job) -> Outcome<()> {
                 // §8.7).
                 log::debug!("request {}: not processed by the server, sending it again", job.id);
                 resent += 1;
+            } else if let Err(Stop::SslErrors(errors)) = &sent
+                && out.ssl_ignored.len() < 8
+            {
+                // Qt's sslErrors: the application may let the handshake go on.
+                let errors = errors.clone();
+                let Answer::SslErrors(ignored) = job.ask(Question::SslErrors(errors.clone())).await? else {
+                    break sent;
+                };
+                if !errors.iter().all(|e| ignored.contains(&e.error())) {
+                    break sent;
+                }
+                log::debug!("request {}: certificate errors ignored as the application asked", job.id);
+                out.ssl_ignored.extend(errors.iter().map(crate::ssl::SslError::error));
             } else if !replayed && closed_before_responding(&sent) && is_idempotent(&out.method) {
                 // The server closed the connection (an idle keep-alive connection it had
                 // dropped, usually) before answering: replay once, as Qt, browsers and
@@ -273,7 +289,7 @@ fn is_idempotent(method: &Method) -> bool {
 fn credentials(answer: Answer) -> Option<Credentials> {
     match answer {
         Answer::Credentials(credentials) => credentials,
-        Answer::Redirect { .. } => None,
+        Answer::Redirect { .. } | Answer::SslErrors(_) => None,
     }
 }
 
@@ -297,10 +313,16 @@ async fn send(
         );
     }
     let wire = job.http2().wire(&out.url);
+    let (tls, ignoring) = if out.ssl_ignored.is_empty() {
+        (settings.tls.identity(), None)
+    } else {
+        let ignoring = settings.tls.config_ignoring(wire, &out.ssl_ignored);
+        (settings.tls.identity_ignoring(&out.ssl_ignored), Some(ignoring))
+    };
     let key = PoolKey {
         origin: Origin::of(&out.url),
         proxy: settings.proxy.as_ref().map(|p| p.url().to_string()),
-        tls: settings.tls.identity(),
+        tls,
         wire,
     };
     let connection = match job.net.connections.lease(&key, settings.per_host).await {
@@ -313,7 +335,7 @@ async fn send(
                 url: &out.url,
                 proxy: settings.proxy.as_ref(),
                 proxy_credentials,
-                tls: settings.tls.config(wire),
+                tls: ignoring.as_ref().unwrap_or_else(|| settings.tls.config(wire)),
                 wire,
                 connect_timeout: settings.connect_timeout,
             }))
@@ -323,6 +345,12 @@ async fn send(
                 Err(e) => {
                     if let Some(negotiator) = negotiator {
                         negotiator.failed();
+                    }
+                    // A certificate refused: the application may ignore its errors.
+                    if let connect::ConnectError::Tls(io) = &e
+                        && let Some(error) = crate::tls::refused(io)
+                    {
+                        return Err(Stop::SslErrors(vec![error]));
                     }
                     return Err(classify::connect_error(e, &route));
                 }

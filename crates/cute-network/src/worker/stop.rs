@@ -15,6 +15,9 @@ pub(crate) enum Stop {
     /// An HTTP/2 server did not process the request (it refused the stream or is going
     /// away): it may be sent again on another connection, whatever its method.
     Unprocessed(Failure),
+    /// The server's certificate was refused for these errors (the application may ignore
+    /// them and try again).
+    SslErrors(Vec<crate::ssl::SslError>),
 }
 
 impl From<Failure> for Stop {
@@ -28,6 +31,13 @@ impl Stop {
         match self {
             Stop::Failed(failure) | Stop::Unprocessed(failure) => failure,
             Stop::Canceled => Failure::canceled(),
+            Stop::SslErrors(errors) => {
+                let texts: Vec<&str> = errors.iter().map(crate::ssl::SslError::error_string).collect();
+                Failure::new(
+                    NetworkError::SslHandshakeFailedError,
+                    format!("SSL handshake failed: {}", texts.join("; ")),
+                )
+            }
             Stop::ProxyAuthenticationRequired { .. } => {
                 Failure::new(NetworkError::ProxyAuthenticationRequiredError, "Proxy requires authentication")
             }
