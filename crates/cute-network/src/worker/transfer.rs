@@ -277,11 +277,14 @@ async fn stream_raw(job: &Job, mut body: Incoming, mut whole: Whole) -> Outcome<
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(classify::hyper_error(&e, &job.route())),
             };
-            whole.count(job, first.len())?;
             if let Some(gathered) = whole.buffer(job).await? {
                 gathered.extend_from_slice(&first);
+                // Counted (and its progress reported) once it is in the gathered body, so
+                // a hand-over holds at least what progress said had come.
+                whole.count(job, first.len())?;
                 continue;
             }
+            whole.count(job, first.len())?;
             // Gather what else is there already, up to a chunk, without waiting.
             let mut chunk = BytesMut::from(first);
             while chunk.len() < CHUNK {
