@@ -160,6 +160,8 @@ pub(crate) struct MetaData {
     /// The response's header fields, as hyper parsed them (handed over, not copied).
     pub(crate) headers: hyper::HeaderMap,
     pub(crate) encrypted: bool,
+    /// The server's certificate chain (DER), over TLS.
+    pub(crate) peer_certificates: Option<std::sync::Arc<Vec<Vec<u8>>>>,
     /// The response came over HTTP/2.
     pub(crate) http2: bool,
     /// The decoded body length, when known in advance.

@@ -634,3 +634,36 @@ fn ssl_errors_are_reported_and_only_ignored_when_a_slot_says_so() {
     common::wait(&wrong_kind);
     assert_eq!(wrong_kind.error(), NetworkError::SslHandshakeFailedError);
 }
+
+#[test]
+fn encrypted_comes_before_the_metadata_over_tls_only() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use cute_network::{NetworkAccessManager, NetworkReply, NetworkRequest};
+    let _dog = cute_testkit::Watchdog::new(std::time::Duration::from_secs(60));
+    let server = cute_httpbin::Httpbin::builder().tls(true).start().unwrap();
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(server.certificate_pem().unwrap().as_bytes()).unwrap();
+    let order = |reply: &NetworkReply| {
+        let seen: Rc<RefCell<Vec<&str>>> = Rc::default();
+        let (a, b) = (seen.clone(), seen.clone());
+        reply.encrypted().connect(move |_| a.borrow_mut().push("encrypted"));
+        reply.meta_data_changed().connect(move |_| b.borrow_mut().push("meta_data_changed"));
+        seen
+    };
+    let reply = nam.get(&NetworkRequest::new(server.tls_url("/get").unwrap()));
+    let seen = order(&reply);
+    common::wait(&reply);
+    assert_eq!(*seen.borrow(), ["encrypted", "meta_data_changed"]);
+    // The server's certificate, as the reply saw it: the PEM the server made, decoded.
+    let pem = server.certificate_pem().unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap();
+    assert_eq!(reply.peer_certificate_chain(), vec![der]);
+    let plain = nam.get(&NetworkRequest::new(server.url("/get")));
+    let seen = order(&plain);
+    common::wait(&plain);
+    assert_eq!(*seen.borrow(), ["meta_data_changed"]);
+    assert!(plain.peer_certificate_chain().is_empty());
+}

@@ -352,6 +352,19 @@ impl NetworkReply {
         self.inner.ignore_ssl_errors(Some(errors.iter().map(crate::SslError::error).collect()));
     }
 
+    /// The server's certificate chain, its own certificate first, in DER, when the response
+    /// came over TLS (Qt's `sslConfiguration().peerCertificateChain()`); empty otherwise.
+    #[doc(alias = "peerCertificateChain")]
+    pub fn peer_certificate_chain(&self) -> Vec<Vec<u8>> {
+        self.inner.state.borrow().meta().peer_certificates.as_deref().cloned().unwrap_or_default()
+    }
+
+    /// Emitted when the response came over an encrypted (TLS) connection, just before
+    /// [`meta_data_changed`](Self::meta_data_changed) (Qt's `encrypted`). Carries the reply.
+    pub fn encrypted(&self) -> &Signal<NetworkReply> {
+        &self.inner.signals().encrypted
+    }
+
     /// Emitted when the response headers (status, headers, final URL) are in.
     pub fn meta_data_changed(&self) -> &Signal<NetworkReply> {
         &self.inner.signals().meta_data_changed

@@ -166,6 +166,7 @@ pub(crate) struct Signals {
     redirected: Signal<Url>,
     meta_data_changed: Signal<NetworkReply>,
     ssl_errors: Signal<Vec<crate::ssl::SslError>>,
+    encrypted: Signal<NetworkReply>,
     /// What `ignore_ssl_errors` said: every error (`true`), or these kinds.
     ssl_ignore_all: Cell<bool>,
     ssl_ignored: RefCell<Vec<crate::ssl::SslErrorKind>>,
@@ -306,11 +307,20 @@ impl ReplyInner {
 
     /// The final response's status and headers are in.
     pub(crate) fn apply(self: &Rc<Self>, url: Url, mut meta: Box<MetaData>) {
+        let encrypted = meta.encrypted;
         {
             let mut state = self.state.borrow_mut();
             meta.url = Some(url);
             state.body_mut().expect(meta.total);
             state.meta = Some(meta);
+        }
+        // Qt's `encrypted`: the response came over TLS (before the metadata signal; the
+        // final response's metadata comes once).
+        if encrypted {
+            self.emit(|s| &s.encrypted, &self.handle());
+            if self.is_finished() {
+                return;
+            }
         }
         self.emit(|s| &s.meta_data_changed, &self.handle());
     }
@@ -521,6 +531,7 @@ impl ReplyInner {
         signals.redirected.disconnect_all();
         signals.meta_data_changed.disconnect_all();
         signals.ssl_errors.disconnect_all();
+        signals.encrypted.disconnect_all();
     }
 }
 

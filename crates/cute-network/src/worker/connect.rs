@@ -47,7 +47,8 @@ pub(crate) enum Sender {
 /// A connection ready for requests.
 pub(crate) struct Established {
     pub(crate) sender: Sender,
-    pub(crate) encrypted: bool,
+    /// The server's certificate chain (DER), if the connection is encrypted.
+    pub(crate) encrypted: Encrypted,
     /// Requests go to an HTTP proxy in absolute form (plain http through a proxy).
     pub(crate) forward_proxy: bool,
     /// The pool's number for a shared (HTTP/2) connection.
@@ -55,6 +56,10 @@ pub(crate) struct Established {
     /// An HTTP/1.1 exchange's permit from the pool, held while the exchange runs.
     pub(crate) permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
+
+/// A connection's TLS: the server's certificate chain (DER, its own first), or `None` for a
+/// plain connection.
+pub(crate) type Encrypted = Option<Arc<Vec<Vec<u8>>>>;
 
 /// Why a connection could not be opened.
 #[derive(Debug)]
@@ -117,16 +122,16 @@ async fn open(route: &Route<'_>) -> Result<Established, ConnectError> {
     let h2c = route.wire == Wire::Http2Direct;
     let Some(proxy) = route.proxy else {
         let tcp = tcp(&host, port).await?;
-        return if https { tls(tcp, &host, route).await } else { handshake(tcp, h2c, false, false).await };
+        return if https { tls(tcp, &host, route).await } else { handshake(tcp, h2c, None, false).await };
     };
     let tcp = tcp(&proxy.host(), proxy.port()).await?;
     if !https && !h2c {
         // Plain http through an HTTP proxy: requests go to it in absolute form.
-        return handshake(tcp, false, false, true).await;
+        return handshake(tcp, false, None, true).await;
     }
     // https, or h2c (which a forwarding proxy cannot carry): through a tunnel.
     let tunnel = tunnel(tcp, &host, port, route.proxy_credentials).await?;
-    if https { tls(tunnel, &host, route).await } else { handshake(tunnel, true, false, false).await }
+    if https { tls(tunnel, &host, route).await } else { handshake(tunnel, true, None, false).await }
 }
 
 /// TCP to `host:port`: every resolved address in turn until one connects.
@@ -206,14 +211,22 @@ where
     if route.wire == Wire::Http2Direct && !h2 {
         return Err(ConnectError::NotHttp2);
     }
-    handshake(stream, h2, true, false).await
+    let chain: Vec<Vec<u8>> = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.as_ref().to_vec())
+        .collect();
+    handshake(stream, h2, Some(Arc::new(chain)), false).await
 }
 
 /// The HTTP handshake over an open connection; its driver runs as a task of its own.
 async fn handshake<T>(
     io: T,
     h2: bool,
-    encrypted: bool,
+    encrypted: Encrypted,
     forward_proxy: bool,
 ) -> Result<Established, ConnectError>
 where

@@ -39,14 +39,14 @@ pub(crate) struct PoolKey {
 /// An idle HTTP/1.1 connection.
 struct Idle {
     sender: http1::SendRequest<UploadBody>,
-    encrypted: bool,
+    encrypted: super::connect::Encrypted,
     forward_proxy: bool,
 }
 
 /// The shared HTTP/2 connection of a key.
 struct Shared {
     sender: http2::SendRequest<UploadBody>,
-    encrypted: bool,
+    encrypted: super::connect::Encrypted,
     id: u64,
 }
 
@@ -86,7 +86,7 @@ impl Entry {
         }
         Some(Established {
             sender: Sender::Http2(shared.sender.clone()),
-            encrypted: shared.encrypted,
+            encrypted: shared.encrypted.clone(),
             forward_proxy: false,
             shared_id: Some(shared.id),
             permit: None,
@@ -197,7 +197,8 @@ impl Connections {
         match connection.sender {
             Sender::Http2(sender) => {
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                entry.http2 = Some(Shared { sender: sender.clone(), encrypted: connection.encrypted, id });
+                entry.http2 =
+                    Some(Shared { sender: sender.clone(), encrypted: connection.encrypted.clone(), id });
                 Established { sender: Sender::Http2(sender), shared_id: Some(id), permit: None, ..connection }
             }
             Sender::Http1(_) => {

@@ -50,7 +50,7 @@ struct Outgoing {
 struct Exchanged {
     response: Response<Incoming>,
     connection: Option<Established>,
-    encrypted: bool,
+    encrypted: connect::Encrypted,
     forward_proxy: bool,
     key: PoolKey,
 }
@@ -228,7 +228,7 @@ async fn answer(
         Err(failure) => {
             // A redirect refused or failed: the reply keeps the 3xx's status and headers,
             // as in Qt.
-            announce(job, &mut exchanged.response, &out.url, exchanged.encrypted, None)?;
+            announce(job, &mut exchanged.response, &out.url, exchanged.encrypted.clone(), None)?;
             return Err(failure.into());
         }
     };
@@ -395,8 +395,13 @@ async fn send(
         Sender::Http1(mut sender) => {
             in_time(job, sender.ready()).await?.map_err(|e| failed(e, true))?;
             let response = sent(in_time(job, sender.try_send_request(request)).await?)?;
-            let connection =
-                Established { sender: Sender::Http1(sender), encrypted, forward_proxy, shared_id, permit };
+            let connection = Established {
+                sender: Sender::Http1(sender),
+                encrypted: encrypted.clone(),
+                forward_proxy,
+                shared_id,
+                permit,
+            };
             (response, Some(connection))
         }
         Sender::Http2(mut sender) => {
@@ -409,7 +414,7 @@ async fn send(
     if job.request.saves_cookies() {
         job.net.cookies.store_from(&out.url, response.headers());
     }
-    if encrypted && out.url.scheme() == "https" {
+    if encrypted.is_some() && out.url.scheme() == "https" {
         job.net.hsts.learn(&out.url, response.headers());
     }
     Ok(Exchanged { response, connection, encrypted, forward_proxy, key })

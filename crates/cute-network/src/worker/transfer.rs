@@ -87,7 +87,7 @@ pub(crate) fn announce(
     job: &Job,
     response: &mut Response<Incoming>,
     url: &Url,
-    encrypted: bool,
+    encrypted: super::connect::Encrypted,
     redirect_target: Option<Url>,
 ) -> Outcome<Announced> {
     let status = response.status();
@@ -111,7 +111,8 @@ pub(crate) fn announce(
             status: Some(status.as_u16()),
             reason: reason.clone(),
             headers: detached(std::mem::take(response.headers_mut())),
-            encrypted,
+            encrypted: encrypted.is_some(),
+            peer_certificates: encrypted,
             http2: response.version() == hyper::Version::HTTP_2,
             total,
             original_length: length,
