@@ -79,9 +79,20 @@ impl fmt::Debug for Httpbin {
 pub struct HttpbinBuilder {
     tls: bool,
     max_concurrent_streams: u32,
+    /// Client certificates required on the TLS port, issued by these CA certificates (PEM).
+    client_ca: Option<String>,
 }
 
 impl HttpbinBuilder {
+    /// Requires a client certificate on the TLS port (mutual TLS), issued by one of the CA
+    /// certificates in `pem`; turns the TLS port on. A client without one fails the
+    /// handshake.
+    pub fn client_auth(mut self, pem: &str) -> Self {
+        self.client_ca = Some(pem.to_owned());
+        self.tls = true;
+        self
+    }
+
     /// Also listens on a TLS port (HTTP/2 and HTTP/1.1 by ALPN). Off by default.
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
@@ -116,7 +127,7 @@ impl HttpbinBuilder {
         let addr = listener.local_addr()?;
         let tls = if self.tls {
             let listener = TcpListener::bind((addr.ip(), 0))?;
-            let (acceptor, pem) = tls::acceptor()?;
+            let (acceptor, pem) = tls::acceptor(self.client_ca.as_deref())?;
             Some((listener, acceptor, pem))
         } else {
             None
@@ -191,7 +202,7 @@ impl Httpbin {
 
     /// A builder, for TLS and HTTP/2 settings.
     pub fn builder() -> HttpbinBuilder {
-        HttpbinBuilder { tls: false, max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS }
+        HttpbinBuilder { tls: false, max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS, client_ca: None }
     }
 
     /// The address the server listens on (with the real port).

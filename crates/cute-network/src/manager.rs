@@ -23,7 +23,6 @@ use crate::request::{NetworkRequest, Operation, RedirectPolicy, validate};
 use crate::scheduler::{Scheduler, Stranded};
 use crate::settings::{Settings, unless_zero};
 use crate::sync::lock;
-use crate::tls::Tls;
 use crate::worker::{self, Net, Shared};
 
 /// Sends requests and delivers replies (Qt's `QNetworkAccessManager`).
@@ -473,23 +472,20 @@ impl NetworkAccessManager {
     ///
     /// [`Error::InvalidCertificate`] if `pem` holds something that is not a certificate.
     pub fn set_ca_certificates(&self, pem: &[u8]) -> Result<(), Error> {
-        use rustls::pki_types::pem::{PemObject as _, SectionKind};
-        let mut ders = Vec::new();
-        for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem) {
-            match section {
-                Ok((SectionKind::Certificate, der)) => {
-                    ders.push(rustls::pki_types::CertificateDer::from(der))
-                }
-                Ok(_) => return Err(Error::InvalidCertificate("expected only CERTIFICATE blocks".into())),
-                Err(e) => return Err(Error::InvalidCertificate(e.to_string())),
-            }
-        }
-        if ders.is_empty() && !pem.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::InvalidCertificate("no PEM certificate found".into()));
-        }
+        let ders = crate::tls::parse_certificates(pem)?;
         // Requests made from now on use these roots, over connections of their own.
-        self.inner.change(|s| s.tls = Arc::new(Tls::trusting(ders)));
+        self.inner.change(|s| s.tls = Arc::new(s.tls.with_trusted(ders)));
         Ok(())
+    }
+
+    /// Uses `configuration` for the requests made from now on that set none of their own
+    /// (Qt's default `QSslConfiguration`): its CA certificates, client certificate and
+    /// lowest TLS version. Replaces what [`set_ca_certificates`](Self::set_ca_certificates)
+    /// set.
+    #[doc(alias = "setSslConfiguration")]
+    pub fn set_ssl_configuration(&self, configuration: &crate::SslConfiguration) {
+        let tls = configuration.tls();
+        self.inner.change(|s| s.tls = tls);
     }
 
     /// Forgets cached credentials (for servers and proxies) and stops reusing the open

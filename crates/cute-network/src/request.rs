@@ -319,6 +319,8 @@ struct Options {
     authentication_reuse: LoadControl,
     emit_all_upload_progress: bool,
     do_not_buffer_upload_data: bool,
+    /// The request's own TLS settings (`set_ssl_configuration`), if any.
+    ssl: Option<std::sync::Arc<crate::tls::Tls>>,
 }
 
 /// The settings of a request nobody changed.
@@ -337,6 +339,7 @@ static DEFAULT_OPTIONS: Options = Options {
     authentication_reuse: LoadControl::Automatic,
     emit_all_upload_progress: false,
     do_not_buffer_upload_data: false,
+    ssl: None,
 };
 
 /// A request's priority on its host's queue (Qt's `QNetworkRequest::Priority`): a host's
@@ -731,6 +734,18 @@ impl NetworkRequest {
             }
             _ => None,
         }
+    }
+
+    /// TLS settings for this request alone (Qt's `setSslConfiguration`): its CA
+    /// certificates, client certificate and lowest TLS version, instead of the manager's.
+    #[doc(alias = "setSslConfiguration")]
+    pub fn set_ssl_configuration(&mut self, configuration: &crate::SslConfiguration) {
+        self.options_mut().ssl = Some(configuration.tls());
+    }
+
+    /// The request's own TLS settings, if it has some.
+    pub(crate) fn tls(&self) -> Option<&std::sync::Arc<crate::tls::Tls>> {
+        self.options().ssl.as_ref()
     }
 
     /// Sets the request's priority on its host's queue (Qt's `setPriority`).

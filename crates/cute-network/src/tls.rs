@@ -20,6 +20,48 @@ use x509_parser::time::ASN1Time;
 use crate::request::Wire;
 use crate::ssl::{SslError, SslErrorKind};
 
+/// The certificates of PEM text (only `CERTIFICATE` blocks; blank text is none).
+pub(crate) fn parse_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, crate::Error> {
+    use crate::Error::InvalidCertificate;
+    use rustls::pki_types::pem::{PemObject as _, SectionKind};
+    let mut ders = Vec::new();
+    for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem) {
+        match section {
+            Ok((SectionKind::Certificate, der)) => ders.push(CertificateDer::from(der)),
+            Ok(_) => return Err(InvalidCertificate("expected only CERTIFICATE blocks".into())),
+            Err(e) => return Err(InvalidCertificate(e.to_string())),
+        }
+    }
+    if ders.is_empty() && !pem.iter().all(u8::is_ascii_whitespace) {
+        return Err(InvalidCertificate("no PEM certificate found".into()));
+    }
+    Ok(ders)
+}
+
+/// A client identity from PEM: a certificate chain and a private key, checked to work
+/// together.
+pub(crate) fn client_identity(chain_pem: &[u8], key_pem: &[u8]) -> Result<ClientIdentity, crate::Error> {
+    use crate::Error::InvalidCertificate;
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let chain = parse_certificates(chain_pem)?;
+    if chain.is_empty() {
+        return Err(InvalidCertificate("no client certificate found".into()));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| InvalidCertificate(format!("the private key: {e}")))?;
+    let identity = ClientIdentity { chain, key };
+    // rustls checks that the key is usable and matches the certificate.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| InvalidCertificate(e.to_string()))?
+        .with_root_certificates(RootCertStore::empty())
+        .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
+        .map_err(|e| InvalidCertificate(format!("the client certificate and key: {e}")))?;
+    Ok(identity)
+}
+
 /// A certificate refused, carried out of rustls (as its `Other` certificate error) to the
 /// request, which reports it through `ssl_errors`.
 #[derive(Debug)]
@@ -85,15 +127,41 @@ fn ssl_error_kind(error: &rustls::Error, end_entity: &CertificateDer<'_>) -> Ssl
 #[derive(Debug, Default)]
 pub(crate) struct Tls {
     trusted: Vec<CertificateDer<'static>>,
+    /// A client certificate and key, for servers that ask for one (mutual TLS).
+    client: Option<Arc<ClientIdentity>>,
+    /// TLS 1.3 only (else 1.2 and 1.3).
+    tls13_only: bool,
     /// One configuration per ALPN offer (see [`Wire`]).
     configs: [OnceLock<Arc<ClientConfig>>; 3],
 }
 
+/// A client certificate chain and its private key.
+pub(crate) struct ClientIdentity {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key stays out of logs.
+        f.debug_struct("ClientIdentity").field("chain", &self.chain.len()).finish_non_exhaustive()
+    }
+}
+
 impl Tls {
-    /// Settings trusting exactly `trusted` (DER certificates), or the bundled roots when
-    /// it is empty.
-    pub(crate) fn trusting(trusted: Vec<CertificateDer<'static>>) -> Self {
-        Tls { trusted, configs: Default::default() }
+    /// A configuration: `trusted` roots (empty: the bundled ones), a client identity, TLS
+    /// 1.3 only or not.
+    pub(crate) fn with(
+        trusted: Vec<CertificateDer<'static>>,
+        client: Option<Arc<ClientIdentity>>,
+        tls13_only: bool,
+    ) -> Self {
+        Tls { trusted, client, tls13_only, configs: Default::default() }
+    }
+
+    /// This configuration with other roots.
+    pub(crate) fn with_trusted(&self, trusted: Vec<CertificateDer<'static>>) -> Self {
+        Tls::with(trusted, self.client.clone(), self.tls13_only)
     }
 
     /// The client configuration for requests going on the wire as `wire` (its ALPN offer:
@@ -104,7 +172,7 @@ impl Tls {
             Wire::Negotiated => 1,
             Wire::Http2Direct => 2,
         };
-        self.configs[slot].get_or_init(|| client_config(&self.trusted, wire, &[]))
+        self.configs[slot].get_or_init(|| client_config(self, wire, &[]))
     }
 
     /// A configuration that lets the handshake go on in spite of certificate errors of the
@@ -113,7 +181,7 @@ impl Tls {
     ///
     /// [`identity_ignoring`]: Self::identity_ignoring
     pub(crate) fn config_ignoring(&self, wire: Wire, ignored: &[SslErrorKind]) -> Arc<ClientConfig> {
-        client_config(&self.trusted, wire, ignored)
+        client_config(self, wire, ignored)
     }
 
     /// The pool identity of connections made with [`config_ignoring`](Self::config_ignoring).
@@ -135,11 +203,8 @@ impl Tls {
 
 /// A client configuration trusting `trusted` (DER certificates), or the bundled roots when
 /// it is empty.
-pub(crate) fn client_config(
-    trusted: &[CertificateDer<'static>],
-    wire: Wire,
-    ignored: &[SslErrorKind],
-) -> Arc<ClientConfig> {
+pub(crate) fn client_config(tls: &Tls, wire: Wire, ignored: &[SslErrorKind]) -> Arc<ClientConfig> {
+    let trusted = &tls.trusted;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     if trusted.is_empty() {
@@ -150,12 +215,20 @@ pub(crate) fn client_config(
     }
     let mut verifier = TrustedByValue::new(Arc::new(roots), trusted.to_vec(), provider.clone());
     verifier.ignored = ignored.to_vec();
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
+    let versions: &[&rustls::SupportedProtocolVersion] =
+        if tls.tls13_only { &[&rustls::version::TLS13] } else { rustls::DEFAULT_VERSIONS };
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .expect("ring supports TLS 1.2 and 1.3")
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut config = match &tls.client {
+        // Checked when the configuration was made (`SslConfiguration`).
+        Some(client) => builder
+            .with_client_auth_cert(client.chain.clone(), client.key.clone_key())
+            .expect("a client identity checked when it was set"),
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = match wire {
         Wire::Http1 => vec![b"http/1.1".to_vec()],
         Wire::Negotiated => vec![b"h2".to_vec(), b"http/1.1".to_vec()],

@@ -667,3 +667,63 @@ fn encrypted_comes_before_the_metadata_over_tls_only() {
     assert_eq!(*seen.borrow(), ["meta_data_changed"]);
     assert!(plain.peer_certificate_chain().is_empty());
 }
+
+/// A CA, and a client certificate it issued: (CA PEM, client certificate PEM, client key PEM).
+fn client_identity() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["cute client".to_owned()]).unwrap();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    (ca.pem(), cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn a_client_certificate_opens_a_server_that_asks_for_one() {
+    use cute_network::{
+        Error, NetworkAccessManager, NetworkError, NetworkRequest, SslConfiguration, SslProtocol,
+    };
+    let _dog = cute_testkit::Watchdog::new(std::time::Duration::from_secs(60));
+    let (ca, cert, key) = client_identity();
+    let server = cute_httpbin::Httpbin::builder().client_auth(&ca).start().unwrap();
+    let url = server.tls_url("/get").unwrap();
+    let server_pem = server.certificate_pem().unwrap().as_bytes().to_vec();
+    let nam = NetworkAccessManager::new();
+    nam.set_ca_certificates(&server_pem).unwrap();
+
+    // Without a client certificate the server refuses.
+    let refused = common::fetch(&nam, url.as_str());
+    assert_ne!(refused.error(), NetworkError::NoError, "the server asked for a certificate");
+
+    // With one, for this request only.
+    let mut ssl = SslConfiguration::new();
+    ssl.set_ca_certificates(&server_pem).unwrap();
+    ssl.set_local_certificate_chain_and_key(cert.as_bytes(), key.as_bytes()).unwrap();
+    assert!(ssl.has_local_certificate());
+    let mut request = NetworkRequest::new(url.as_str());
+    request.set_ssl_configuration(&ssl);
+    let reply = nam.get(&request);
+    common::wait(&reply);
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+
+    // For the whole manager, TLS 1.3 only.
+    ssl.set_protocol(SslProtocol::TlsV1_3OrLater);
+    nam.set_ssl_configuration(&ssl);
+    let reply = common::fetch(&nam, url.as_str());
+    assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+
+    // A key that is not the certificate's, or no key at all, is refused when set.
+    let (_, _, other_key) = client_identity();
+    let mut bad = SslConfiguration::new();
+    assert!(matches!(
+        bad.set_local_certificate_chain_and_key(cert.as_bytes(), other_key.as_bytes()),
+        Err(Error::InvalidCertificate(_))
+    ));
+    assert!(bad.set_local_certificate_chain_and_key(cert.as_bytes(), b"").is_err());
+    assert!(bad.set_ca_certificates(key.as_bytes()).is_err(), "a key is not a certificate");
+}

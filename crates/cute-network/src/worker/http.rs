@@ -313,11 +313,13 @@ async fn send(
         );
     }
     let wire = job.http2().wire(&out.url);
+    // The request's own TLS settings, else the manager's.
+    let tls_settings = job.request.tls().unwrap_or(&settings.tls);
     let (tls, ignoring) = if out.ssl_ignored.is_empty() {
-        (settings.tls.identity(), None)
+        (tls_settings.identity(), None)
     } else {
-        let ignoring = settings.tls.config_ignoring(wire, &out.ssl_ignored);
-        (settings.tls.identity_ignoring(&out.ssl_ignored), Some(ignoring))
+        let ignoring = tls_settings.config_ignoring(wire, &out.ssl_ignored);
+        (tls_settings.identity_ignoring(&out.ssl_ignored), Some(ignoring))
     };
     let key = PoolKey {
         origin: Origin::of(&out.url),
@@ -335,7 +337,7 @@ async fn send(
                 url: &out.url,
                 proxy: settings.proxy.as_ref(),
                 proxy_credentials,
-                tls: ignoring.as_ref().unwrap_or_else(|| settings.tls.config(wire)),
+                tls: ignoring.as_ref().unwrap_or_else(|| tls_settings.config(wire)),
                 wire,
                 connect_timeout: settings.connect_timeout,
             }))
