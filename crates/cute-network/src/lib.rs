@@ -111,7 +111,8 @@ pub use request::{
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,
 };
-pub use ssl::{SslConfiguration, SslError, SslErrorKind, SslProtocol};
+pub use ssl::{SslError, SslErrorKind};
+pub use tls::{SslConfiguration, SslProtocol};
 pub use url;
 pub use url::Url;
 pub use url_query::{UrlExt, UrlQuery};

@@ -199,3 +199,14 @@ mod tests {
         assert_eq!(Scheme::from_name("ftp"), None);
     }
 }
+
+/// How a request goes on the wire (and which connections it may share).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Wire {
+    /// HTTP/1.1 (plain http, or HTTP/2 disallowed).
+    Http1,
+    /// https offering `h2` and `http/1.1` by ALPN: the server picks.
+    Negotiated,
+    /// HTTP/2 by prior knowledge (h2c over plain http; only `h2` by ALPN over https).
+    Http2Direct,
+}

@@ -8,7 +8,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use crate::error::{Failure, NetworkError};
-use crate::protocol::Scheme;
+use crate::protocol::{Scheme, Wire};
 
 /// Qt's `QNetworkRequest::KnownHeaders`: headers with a well-known name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -790,17 +790,6 @@ impl NetworkRequest {
 pub(crate) struct Http2 {
     pub(crate) allowed: bool,
     pub(crate) direct: bool,
-}
-
-/// How a request goes on the wire (and which connections it may share).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Wire {
-    /// HTTP/1.1 (plain http, or HTTP/2 disallowed).
-    Http1,
-    /// https offering `h2` and `http/1.1` by ALPN: the server picks.
-    Negotiated,
-    /// HTTP/2 by prior knowledge (h2c over plain http; only `h2` by ALPN over https).
-    Http2Direct,
 }
 
 impl Http2 {

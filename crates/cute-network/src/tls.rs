@@ -17,7 +17,7 @@ use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use x509_parser::time::ASN1Time;
 
-use crate::request::Wire;
+use crate::protocol::Wire;
 use crate::ssl::{SslError, SslErrorKind};
 
 /// The certificates of PEM text (only `CERTIFICATE` blocks; blank text is none).
@@ -373,6 +373,132 @@ impl ServerCertVerifier for TrustedByValue {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The lowest TLS version a connection accepts (Qt's `QSsl::SslProtocol`, the values that
+/// apply: SSL and TLS 1.0/1.1 are never offered).
+#[doc(alias = "QSsl::SslProtocol")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SslProtocol {
+    /// TLS 1.2 or 1.3 (Qt's `SecureProtocols`, the default).
+    #[default]
+    TlsV1_2OrLater,
+    /// TLS 1.3 only.
+    TlsV1_3OrLater,
+}
+
+/// The TLS settings of requests (Qt's `QSslConfiguration`): the CA certificates trusted, a
+/// client certificate and key (mutual TLS), the lowest protocol version. Set on a manager
+/// ([`set_ssl_configuration`](crate::NetworkAccessManager::set_ssl_configuration)) or on
+/// one request ([`NetworkRequest::set_ssl_configuration`](crate::NetworkRequest::set_ssl_configuration));
+/// connections are pooled per configuration.
+///
+/// There is no "verify none": a certificate the application decides to accept anyway goes
+/// through [`ssl_errors`](crate::NetworkReply::ssl_errors) and `ignore_ssl_errors`, per
+/// error.
+///
+/// # Examples
+///
+/// ```no_run
+/// use cute_network::{NetworkAccessManager, SslConfiguration, SslProtocol};
+///
+/// let mut ssl = SslConfiguration::new();
+/// ssl.set_ca_certificates(&std::fs::read("company-ca.pem")?)?;
+/// ssl.set_local_certificate_chain_and_key(&std::fs::read("me.pem")?, &std::fs::read("me.key")?)?;
+/// ssl.set_protocol(SslProtocol::TlsV1_3OrLater);
+/// let nam = NetworkAccessManager::new();
+/// nam.set_ssl_configuration(&ssl);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[doc(alias = "QSslConfiguration")]
+#[derive(Clone, Default)]
+pub struct SslConfiguration {
+    /// `None`: the bundled roots.
+    ca: Option<Vec<rustls::pki_types::CertificateDer<'static>>>,
+    client: Option<Arc<ClientIdentity>>,
+    protocol: SslProtocol,
+    /// Made when first asked for, then shared by the requests it is set on.
+    built: std::sync::OnceLock<Arc<Tls>>,
+}
+
+impl std::fmt::Debug for SslConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SslConfiguration")
+            .field("ca_certificates", &self.ca.as_ref().map(Vec::len))
+            .field("client_certificate", &self.client.is_some())
+            .field("protocol", &self.protocol)
+            .finish()
+    }
+}
+
+impl SslConfiguration {
+    /// The default: the bundled roots, no client certificate, TLS 1.2 or later.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusts exactly the CA certificates in `pem` instead of the bundled roots (Qt's
+    /// `setCaCertificates`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCertificate`](crate::Error::InvalidCertificate) for PEM that holds
+    /// anything but certificates.
+    #[doc(alias = "setCaCertificates")]
+    pub fn set_ca_certificates(&mut self, pem: &[u8]) -> Result<(), crate::Error> {
+        self.ca = Some(parse_certificates(pem)?);
+        self.built = Default::default();
+        Ok(())
+    }
+
+    /// Presents this certificate chain and private key to servers that ask for one (Qt's
+    /// `setLocalCertificateChain` and `setPrivateKey`; PEM: the certificate first, then
+    /// its issuers; a PKCS#8, PKCS#1 or SEC1 key).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCertificate`](crate::Error::InvalidCertificate) if either does not
+    /// parse, or the key does not fit.
+    #[doc(alias = "setLocalCertificateChain")]
+    #[doc(alias = "setPrivateKey")]
+    pub fn set_local_certificate_chain_and_key(
+        &mut self,
+        chain_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<(), crate::Error> {
+        self.client = Some(Arc::new(client_identity(chain_pem, key_pem)?));
+        self.built = Default::default();
+        Ok(())
+    }
+
+    /// The lowest TLS version accepted (Qt's `setProtocol`).
+    #[doc(alias = "setProtocol")]
+    pub fn set_protocol(&mut self, protocol: SslProtocol) {
+        self.protocol = protocol;
+        self.built = Default::default();
+    }
+
+    /// The lowest TLS version accepted.
+    pub fn protocol(&self) -> SslProtocol {
+        self.protocol
+    }
+
+    /// Whether a client certificate is set.
+    pub fn has_local_certificate(&self) -> bool {
+        self.client.is_some()
+    }
+
+    pub(crate) fn tls(&self) -> Arc<Tls> {
+        self.built
+            .get_or_init(|| {
+                Arc::new(Tls::with(
+                    self.ca.clone().unwrap_or_default(),
+                    self.client.clone(),
+                    self.protocol == SslProtocol::TlsV1_3OrLater,
+                ))
+            })
+            .clone()
     }
 }
 

@@ -23,8 +23,8 @@ use super::headers::MAX_RESPONSE_HEAD;
 use super::upload::UploadBody;
 use crate::auth::challenge::{basic_header, choose, parse_challenges};
 use crate::protocol::Credentials;
+use crate::protocol::Wire;
 use crate::proxy::Proxy;
-use crate::request::Wire;
 
 /// How a request reaches its origin.
 pub(crate) struct Route<'a> {

@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use super::connect::{Established, Sender};
 use super::upload::UploadBody;
 use crate::protocol::Origin;
-use crate::request::Wire;
+use crate::protocol::Wire;
 use crate::sync::lock;
 
 /// Idle HTTP/1.1 connections kept per origin.
