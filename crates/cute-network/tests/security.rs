@@ -206,6 +206,22 @@ fn maximum_body_size_is_enforced() {
     wait(&reply);
     assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
     assert_eq!(reply.read_all().len(), 500);
+
+    // The limit applies to the decoded body too, gathered whole or not.
+    for watched in [false, true] {
+        let mut request = NetworkRequest::new(server.url("/gzip"));
+        request.set_maximum_body_size(Some(100));
+        let reply = nam.get(&request);
+        let streamed = std::rc::Rc::new(std::cell::Cell::new(0usize));
+        if watched {
+            let s = streamed.clone();
+            reply.ready_read().connect(move |reply| s.set(s.get() + reply.read_all().len()));
+        }
+        wait(&reply);
+        assert_protocol_failure(&reply, &["maximum size"]);
+        let delivered = streamed.get() + reply.read_all().len();
+        assert!(delivered <= 100, "{delivered} bytes delivered past the maximum (watched: {watched})");
+    }
 }
 
 /// The bomb case is `tests/faults.rs`' `gzip_bomb_is_stopped_by_default`; this is the normal

@@ -229,7 +229,8 @@ impl Whole {
         Ok(self.body.as_mut())
     }
 
-    /// Counts `n` bytes, checks the size limit, reports progress while gathering.
+    /// Counts `n` more bytes and checks the size limit (before they are delivered or
+    /// gathered: bytes past the limit never reach the reply).
     fn count(&mut self, job: &Job, n: usize) -> Outcome<()> {
         self.received += n as u64;
         if let Some(max) = job.limits().max_body
@@ -240,6 +241,20 @@ impl Whole {
                 format!("Body exceeds the maximum size of {max} bytes"),
             );
         }
+        Ok(())
+    }
+
+    /// Removes the last `n` bytes gathered (decoded past the size limit).
+    fn take_back(&mut self, n: usize) {
+        if let Some(body) = &mut self.body {
+            body.truncate(body.len().saturating_sub(n));
+        }
+    }
+
+    /// Reports progress while gathering (at most every [`PROGRESS_INTERVAL`]), once the
+    /// counted bytes are in the gathered body: a hand-over holds at least what progress
+    /// said had come.
+    fn report(&mut self, job: &Job) -> Outcome<()> {
         if self.body.is_some() && self.reported_at.elapsed() >= PROGRESS_INTERVAL {
             self.reported_at = Instant::now();
             job.emit(ReplyEvent::Progress(self.received))?;
@@ -278,14 +293,12 @@ async fn stream_raw(job: &Job, mut body: Incoming, mut whole: Whole) -> Outcome<
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(classify::hyper_error(&e, &job.route())),
             };
+            whole.count(job, first.len())?;
             if let Some(gathered) = whole.buffer(job).await? {
                 gathered.extend_from_slice(&first);
-                // Counted (and its progress reported) once it is in the gathered body, so
-                // a hand-over holds at least what progress said had come.
-                whole.count(job, first.len())?;
+                whole.report(job)?;
                 continue;
             }
-            whole.count(job, first.len())?;
             // Gather what else is there already, up to a chunk, without waiting.
             let mut chunk = BytesMut::from(first);
             while chunk.len() < CHUNK {
@@ -461,7 +474,12 @@ async fn stream_decoded(job: &Job, mut body: Incoming, coding: Coding, mut whole
                     ),
                 )));
             }
-            whole.count(job, n)?;
+            if let Err(stop) = whole.count(job, n) {
+                // Decoded straight into the gathered body: what went past the limit leaves.
+                whole.take_back(n);
+                return Err(stop);
+            }
+            whole.report(job)?;
             if let Some(chunk) = chunk {
                 hand_over(job, chunk).await?;
             }
