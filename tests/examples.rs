@@ -271,6 +271,16 @@ fn other_examples_print_their_key_lines() {
         text.contains("progress: 100%") && text.contains("result: ") && text.contains("worker exited with 0")
     );
 
+    let dir = temp_dir("upload");
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, "line\n".repeat(50_000)).unwrap();
+    let output = run("upload_form", &[&server.url("/post"), file.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert!(text.contains(r#"form: {"text":"my text"}"#), "{text}");
+    assert!(text.contains("files: file (250000 bytes)"), "the file part arrived whole: {text}");
+    let _ = std::fs::remove_dir_all(dir);
+
     let output = run("status_app", &[]);
     assert!(output.status.success(), "{output:?}");
     let text = stdout(&output);
