@@ -46,9 +46,9 @@ impl<F: Fn(&Url) -> Option<Proxy>> ProxyFactory for F {
 /// the hosts reached directly: comma-separated host names (a name also covers its
 /// subdomains; a leading `.` is allowed), IP addresses and CIDR ranges (`10.0.0.0/8`), or
 /// `*` for every host. A value without a scheme means `http://`. In a CGI program
-/// (`REQUEST_METHOD` set) none is used, against the "httpoxy" attack. A proxy that is not an
-/// `http://` proxy (`socks5://…`, `https://…`) is not used, with a warning: cute speaks
-/// HTTP proxies only.
+/// (`REQUEST_METHOD` set) none is used, against the "httpoxy" attack. `socks5://` and
+/// `socks5h://` values are SOCKS5 proxies; others (`https://…`, `socks4://…`) are not used,
+/// with a warning.
 ///
 /// # Examples
 ///
@@ -94,15 +94,29 @@ impl SystemProxyFactory {
     }
 }
 
+/// A user name or password as it goes in a URL.
+fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 impl ProxyFactory for SystemProxyFactory {
     fn query_proxy(&self, url: &Url) -> Option<Proxy> {
         let uri: hyper::Uri = url.as_str().parse().ok()?;
         let intercept = self.matcher.intercept(&uri)?;
         let proxy = intercept.uri();
         let authority = proxy.authority()?;
-        if proxy.scheme_str() != Some("http") {
+        let scheme = proxy.scheme_str().unwrap_or("http");
+        if matches!(scheme, "socks5" | "socks5h") {
+            let host = authority.as_str().rsplit('@').next().unwrap_or_default();
+            let credentials = match intercept.raw_auth() {
+                Some((user, password)) => format!("{}:{}@", encode(user), encode(password)),
+                None => String::new(),
+            };
+            return Proxy::socks5(&format!("{scheme}://{credentials}{host}")).ok();
+        }
+        if scheme != "http" {
             log::warn!(
-                "not using the proxy {authority} for {}: only http:// proxies are supported",
+                "not using the proxy {authority} for {}: only http:// and socks5:// proxies are supported",
                 url.scheme()
             );
             return None;
@@ -115,9 +129,6 @@ impl ProxyFactory for SystemProxyFactory {
             .and_then(|decoded| String::from_utf8(decoded).ok())
             .and_then(|pair| {
                 let (user, password) = pair.split_once(':')?;
-                let encode = |s: &str| {
-                    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-                };
                 Some(format!("{}:{}@", encode(user), encode(password)))
             })
             .unwrap_or_default();
@@ -165,11 +176,15 @@ mod tests {
     }
 
     #[test]
-    fn cgi_uses_no_proxy_and_socks_is_not_used() {
+    fn cgi_uses_no_proxy_and_socks5_is_a_socks5_proxy() {
         let f = factory(&[("HTTP_PROXY", "http://evil.example:1"), ("REQUEST_METHOD", "GET")]);
         assert_eq!(via(&f, "http://x.example/"), None);
-        let f = factory(&[("http_proxy", "socks5://s.example:1080")]);
-        assert_eq!(via(&f, "http://x.example/"), None);
+        let f = factory(&[("all_proxy", "socks5://u:p@s.example:1081")]);
+        let proxy = f.query_proxy(&Url::parse("https://x.example/").unwrap()).unwrap();
+        assert!(proxy.is_socks5());
+        assert_eq!((proxy.host().as_str(), proxy.port(), proxy.user().as_str()), ("s.example", 1081, "u"));
+        let f = factory(&[("http_proxy", "socks4://s.example:1080")]);
+        assert_eq!(via(&f, "http://x.example/"), None, "SOCKS4 is not supported");
     }
 
     #[test]

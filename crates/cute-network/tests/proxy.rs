@@ -426,3 +426,76 @@ fn a_proxy_factory_chooses_per_request_and_set_proxy_wins() {
         "direct: the name does not resolve"
     );
 }
+
+/// A SOCKS5 server (fast-socks5) on loopback: with `password`, it wants those credentials.
+/// Returns its address, the runtime serving it, and where each connection's target goes.
+fn socks5_server(
+    password: Option<(&'static str, &'static str)>,
+) -> (std::net::SocketAddr, tokio::runtime::Runtime, crossbeam_channel::Receiver<String>) {
+    use fast_socks5::server::{Socks5ServerProtocol, run_tcp_proxy};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (targets, seen) = unbounded();
+    runtime.spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let targets = targets.clone();
+            tokio::spawn(async move {
+                let accepted = match password {
+                    None => Socks5ServerProtocol::accept_no_auth(socket).await,
+                    Some((user, pass)) => {
+                        Socks5ServerProtocol::accept_password_auth(socket, move |u, p| u == user && p == pass)
+                            .await
+                            .map(|(proto, _)| proto)
+                    }
+                };
+                let Ok(proto) = accepted else { return };
+                let Ok((proto, _command, target)) = proto.read_command().await else { return };
+                let _ = targets.send(target.to_string());
+                let _ = run_tcp_proxy(proto, &target, Duration::from_secs(10), false).await;
+            });
+        }
+    });
+    (addr, runtime, seen)
+}
+
+#[test]
+fn requests_go_through_a_socks5_proxy_and_its_password_is_asked_for() {
+    use cute_network::{NetworkAccessManager, NetworkError, Proxy};
+    let _dog = cute_testkit::Watchdog::new(Duration::from_secs(60));
+    let server = cute_httpbin::Httpbin::start().unwrap();
+    let json = |reply: &cute_network::NetworkReply| -> serde_json::Value {
+        assert_eq!(reply.error(), NetworkError::NoError, "{}", reply.error_string());
+        reply.read_json().unwrap()
+    };
+
+    let (open_addr, _open, targets) = socks5_server(None);
+    let nam = NetworkAccessManager::new();
+    nam.set_proxy(Some(Proxy::socks5(&format!("socks5://{open_addr}")).unwrap()));
+    let reply = common::fetch(&nam, server.url("/get?via=socks"));
+    assert_eq!(json(&reply)["args"]["via"], "socks");
+    let target = targets.recv_timeout(Duration::from_secs(5)).expect("the proxy was asked to connect");
+    assert!(target.ends_with(&format!(":{}", server.addr().port())), "{target}");
+
+    // A proxy that wants a password: asked for once, through proxy_authentication_required.
+    let (locked_addr, _locked, _) = socks5_server(Some(("alice", "s3cret")));
+    let nam = NetworkAccessManager::new();
+    nam.set_proxy(Some(Proxy::socks5(&format!("socks5://{locked_addr}")).unwrap()));
+    let asked = Rc::new(Cell::new(0));
+    let a = asked.clone();
+    nam.proxy_authentication_required().connect(move |(proxy, auth)| {
+        assert!(proxy.is_socks5());
+        a.set(a.get() + 1);
+        auth.set_user("alice");
+        auth.set_password("s3cret");
+    });
+    assert_eq!(json(&common::fetch(&nam, server.url("/get?n=1")))["args"]["n"], "1");
+    assert_eq!(json(&common::fetch(&nam, server.url("/get?n=2")))["args"]["n"], "2");
+    assert_eq!(asked.get(), 1, "the accepted credentials are reused");
+
+    // Credentials in the proxy's URL are offered without asking; wrong ones end the reply.
+    let nam = NetworkAccessManager::new();
+    nam.set_proxy(Some(Proxy::socks5(&format!("socks5://alice:wrong@{locked_addr}")).unwrap()));
+    let refused = common::fetch(&nam, server.url("/get"));
+    assert_eq!(refused.error(), NetworkError::ProxyAuthenticationRequiredError, "{}", refused.error_string());
+}

@@ -125,6 +125,15 @@ async fn open(route: &Route<'_>) -> Result<Established, ConnectError> {
         return if https { tls(tcp, &host, route).await } else { handshake(tcp, h2c, None, false).await };
     };
     let tcp = tcp(&proxy.host(), proxy.port()).await?;
+    if proxy.is_socks5() {
+        // SOCKS5: the proxy connects to the origin; requests go in origin form, as direct.
+        let stream = socks5(tcp, &host, port, route.proxy_credentials).await?;
+        return if https {
+            tls(stream, &host, route).await
+        } else {
+            handshake(stream, h2c, None, false).await
+        };
+    }
     if !https && !h2c {
         // Plain http through an HTTP proxy: requests go to it in absolute form.
         return handshake(tcp, false, None, true).await;
@@ -132,6 +141,37 @@ async fn open(route: &Route<'_>) -> Result<Established, ConnectError> {
     // https, or h2c (which a forwarding proxy cannot carry): through a tunnel.
     let tunnel = tunnel(tcp, &host, port, route.proxy_credentials).await?;
     if https { tls(tunnel, &host, route).await } else { handshake(tunnel, true, None, false).await }
+}
+
+/// The SOCKS5 handshake on `tcp` (RFC 1928, tokio-socks), for `host:port` resolved by the
+/// proxy, with username and password (RFC 1929) when there are credentials. A proxy that
+/// wants credentials it was not given, or refuses them, is answered like a 407.
+async fn socks5(
+    tcp: TcpStream,
+    host: &str,
+    port: u16,
+    credentials: Option<&Credentials>,
+) -> Result<tokio_socks::tcp::Socks5Stream<TcpStream>, ConnectError> {
+    use tokio_socks::Error as Socks;
+    use tokio_socks::tcp::Socks5Stream;
+    let target = (host, port);
+    let connected = match credentials {
+        Some(Credentials { user, password }) => {
+            Socks5Stream::connect_with_password_and_socket(tcp, target, user, password).await
+        }
+        None => Socks5Stream::connect_with_socket(tcp, target).await,
+    };
+    connected.map_err(|e| match e {
+        Socks::NoAcceptableAuthMethods | Socks::PasswordAuthFailure(_) => {
+            ConnectError::ProxyAuthenticationRequired { realm: String::new() }
+        }
+        Socks::Io(e) => ConnectError::Io(e),
+        Socks::HostUnreachable | Socks::NetworkUnreachable => ConnectError::HostNotFound(host.to_owned()),
+        Socks::ConnectionRefused => {
+            ConnectError::Io(io::Error::new(io::ErrorKind::ConnectionRefused, "refused (SOCKS5)"))
+        }
+        other => ConnectError::Io(io::Error::other(format!("SOCKS5: {other}"))),
+    })
 }
 
 /// TCP to `host:port`: every resolved address in turn until one connects.
