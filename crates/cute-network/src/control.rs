@@ -104,7 +104,11 @@ impl Control {
     /// The loop consumed `n` bytes.
     pub(crate) fn release(&self, n: u64) {
         let n = usize::try_from(n).unwrap_or(HANDOFF_LIMIT).min(HANDOFF_LIMIT);
-        self.budget.fetch_add(n, Ordering::AcqRel);
+        // Never above the limit: a chunk larger than it took only the limit, and is given
+        // back in pieces as it is read.
+        let _ = self.budget.fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
+            Some(free.saturating_add(n).min(HANDOFF_LIMIT))
+        });
         self.wake.notify_waiters();
     }
 
@@ -160,6 +164,21 @@ mod tests {
             tokio::task::yield_now().await;
             control.abort();
             assert!(!waiting.await.unwrap(), "abort ends the wait");
+        });
+    }
+
+    #[test]
+    fn giving_back_more_than_was_taken_never_raises_the_budget_past_the_limit() {
+        runtime().block_on(async {
+            let control = Control::new();
+            // A chunk of 50 MiB took the whole budget (1 MiB) and is read in 64 KiB steps.
+            assert!(control.acquire(50 * 1024 * 1024).await);
+            for _ in 0..800 {
+                control.release(64 * 1024);
+            }
+            assert!(control.acquire(HANDOFF_LIMIT).await, "the whole budget is back");
+            let more = tokio::time::timeout(Duration::from_millis(20), control.acquire(1)).await;
+            assert!(more.is_err(), "but no more than the limit");
         });
     }
 

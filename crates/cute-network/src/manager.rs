@@ -218,11 +218,14 @@ impl NetworkAccessManager {
     /// let reply = NetworkAccessManager::shared().get(&NetworkRequest::new("http://127.0.0.1:8080/get"));
     /// ```
     pub fn shared() -> NetworkAccessManager {
-        if let Some(nam) = SHARED.with_borrow(Clone::clone) {
+        // While the thread ends (its thread-locals being destroyed), a fresh manager.
+        if let Ok(Some(nam)) = SHARED.try_with(|shared| shared.borrow().clone()) {
             return nam;
         }
         let nam = NetworkAccessManager::new();
-        SHARED.set(Some(nam.clone()));
+        if SHARED.try_with(|shared| *shared.borrow_mut() = Some(nam.clone())).is_err() {
+            return nam;
+        }
         if let Some(app) = CoreApplication::instance() {
             // Dropped with the application's end, before thread-local storage goes away
             // (a runtime must not be shut down from a thread-local destructor).
@@ -235,7 +238,7 @@ impl NetworkAccessManager {
     /// handle keeps it); [`shared`](Self::shared) makes a new one.
     pub fn drop_shared() {
         // Taken out first: the manager's shutdown runs slots, which may ask for it again.
-        let shared = SHARED.with_borrow_mut(Option::take);
+        let shared = SHARED.try_with(|shared| shared.borrow_mut().take()).ok().flatten();
         drop(shared);
     }
 

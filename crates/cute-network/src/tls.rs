@@ -124,7 +124,7 @@ fn ssl_error_kind(error: &rustls::Error, end_entity: &CertificateDer<'_>) -> Ssl
 /// The TLS settings of a manager: the certificates it trusts (none: the bundled roots),
 /// and the client configuration built from them on first use. Shared by the requests made
 /// under them; connections are pooled per configuration ([`Tls::identity`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Tls {
     trusted: Vec<CertificateDer<'static>>,
     /// A client certificate and key, for servers that ask for one (mutual TLS).
@@ -133,6 +133,27 @@ pub(crate) struct Tls {
     tls13_only: bool,
     /// One configuration per ALPN offer (see [`Wire`]).
     configs: [OnceLock<Arc<ClientConfig>>; 3],
+    /// Unique for the process's life: connections pooled under one configuration are never
+    /// found by another made later at the same address.
+    id: usize,
+}
+
+fn next_id() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(2);
+    // Even: the pool keys of connections made ignoring errors are odd.
+    NEXT.fetch_add(2, std::sync::atomic::Ordering::Relaxed)
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Tls {
+            trusted: Vec::new(),
+            client: None,
+            tls13_only: false,
+            configs: Default::default(),
+            id: next_id(),
+        }
+    }
 }
 
 /// A client certificate chain and its private key.
@@ -156,7 +177,7 @@ impl Tls {
         client: Option<Arc<ClientIdentity>>,
         tls13_only: bool,
     ) -> Self {
-        Tls { trusted, client, tls13_only, configs: Default::default() }
+        Tls { trusted, client, tls13_only, configs: Default::default(), id: next_id() }
     }
 
     /// This configuration with other roots.
@@ -197,7 +218,7 @@ impl Tls {
 
     /// Tells configurations apart for the connection pool.
     pub(crate) fn identity(self: &Arc<Self>) -> usize {
-        Arc::as_ptr(self) as usize
+        self.id
     }
 }
 
@@ -239,6 +260,19 @@ pub(crate) fn client_config(tls: &Tls, wire: Wire, ignored: &[SslErrorKind]) -> 
 
 /// The certificate's validity period contains `now` (webpki checks it for a chain; a
 /// certificate trusted by value is checked here).
+/// Whether the certificate is for `server_name`.
+fn name_check(end_entity: &CertificateDer<'_>, server_name: &ServerName<'_>) -> Result<(), rustls::Error> {
+    let parsed = ParsedCertificate::try_from(end_entity)?;
+    verify_server_name(&parsed, server_name)
+}
+
+/// A moment inside the certificate's validity period (a second after it starts).
+fn within_validity(der: &[u8]) -> Option<UnixTime> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let start = u64::try_from(cert.validity().not_before.timestamp()).ok()?;
+    Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(start + 1)))
+}
+
 fn check_validity(der: &[u8], now: UnixTime) -> Result<(), rustls::Error> {
     let bad = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| bad())?;
@@ -266,6 +300,24 @@ struct TrustedByValue {
 }
 
 impl TrustedByValue {
+    /// Accepts if every one of `errors` is of a kind the application ignores; else refuses
+    /// with the first that is not.
+    fn accept_if_ignored(
+        &self,
+        errors: impl Iterator<Item = rustls::Error>,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        for error in errors {
+            let kind = ssl_error_kind(&error, end_entity);
+            if !self.ignored.contains(&kind) {
+                return Err(refusal(SslError::new(kind, end_entity.as_ref())));
+            }
+            log::debug!("certificate error ignored as the application asked: {kind:?} for {server_name:?}");
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
     fn new(
         roots: Arc<RootCertStore>,
         trusted: Vec<CertificateDer<'static>>,
@@ -297,50 +349,43 @@ impl ServerCertVerifier for TrustedByValue {
         };
         // Trusted by value: the very certificate the caller gave, for a name it carries.
         if self.trusted.iter().any(|t| t.as_ref() == end_entity.as_ref()) {
-            let checked = ParsedCertificate::try_from(end_entity)
-                .and_then(|parsed| verify_server_name(&parsed, server_name))
-                .and_then(|()| check_validity(end_entity, now));
-            match checked {
-                Ok(()) => {
-                    log::debug!("certificate trusted by value for {server_name:?} ({refused})");
-                    return Ok(ServerCertVerified::assertion());
-                }
-                Err(error) => {
-                    let kind = ssl_error_kind(&error, end_entity);
-                    if !self.ignored.contains(&kind) {
-                        return Err(refusal(SslError::new(kind, end_entity.as_ref())));
-                    }
-                    return Ok(ServerCertVerified::assertion());
-                }
-            }
+            // Each check on its own: an ignored error never stands in for another check.
+            let errors = [name_check(end_entity, server_name), check_validity(end_entity, now)];
+            return self.accept_if_ignored(
+                errors.into_iter().filter_map(Result::err),
+                end_entity,
+                server_name,
+            );
         }
-        // What the application may ignore: the error webpki found, then what it did not get
-        // to check (webpki builds the chain, validity included, before it checks the name).
-        let kind = ssl_error_kind(&refused, end_entity);
-        let mut rest: Vec<Result<(), rustls::Error>> = Vec::new();
-        if self.ignored.contains(&kind) {
-            let name = || {
-                let parsed = ParsedCertificate::try_from(end_entity)?;
-                verify_server_name(&parsed, server_name)
-            };
-            match kind {
-                SslErrorKind::HostNameMismatch => {}
-                SslErrorKind::CertificateExpired | SslErrorKind::CertificateNotYetValid => rest.push(name()),
-                _ => {
-                    rest.push(check_validity(end_entity, now));
-                    rest.push(name());
-                }
-            }
+        if self.ignored.is_empty() {
+            return Err(refusal(SslError::new(ssl_error_kind(&refused, end_entity), end_entity.as_ref())));
         }
-        for next in std::iter::once(Err(refused)).chain(rest) {
-            let Err(error) = next else { continue };
-            let kind = ssl_error_kind(&error, end_entity);
-            if !self.ignored.contains(&kind) {
-                return Err(refusal(SslError::new(kind, end_entity.as_ref())));
-            }
-            log::debug!("certificate error ignored as the application asked: {kind:?} for {server_name:?}");
+        // The application ignores some kinds: find every problem, each by a check of its
+        // own, since webpki stops at the first (it checks the dates of the chain before its
+        // issuers, and the name last). The chain is verified at a moment inside the
+        // certificate's validity, so that a date error the application ignores does not
+        // hide an untrusted issuer; the dates and the name are checked apart.
+        let mut errors = Vec::new();
+        if let Err(e) = check_validity(end_entity, now) {
+            errors.push(e);
         }
-        Ok(ServerCertVerified::assertion())
+        let chain = match (&self.webpki, within_validity(end_entity)) {
+            (Some(webpki), Some(then)) => webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, then)
+                .map(drop),
+            (Some(_), None) => Err(rustls::Error::InvalidCertificate(CertificateError::BadEncoding)),
+            (None, _) => Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)),
+        };
+        match chain {
+            // The name is checked below, by itself.
+            Ok(()) => {}
+            Err(e) if ssl_error_kind(&e, end_entity) == SslErrorKind::HostNameMismatch => {}
+            Err(e) => errors.push(e),
+        }
+        if let Err(e) = name_check(end_entity, server_name) {
+            errors.push(e);
+        }
+        self.accept_if_ignored(errors.into_iter(), end_entity, server_name)
     }
 
     fn verify_tls12_signature(

@@ -727,3 +727,48 @@ fn a_client_certificate_opens_a_server_that_asks_for_one() {
     assert!(bad.set_local_certificate_chain_and_key(cert.as_bytes(), b"").is_err());
     assert!(bad.set_ca_certificates(key.as_bytes()).is_err(), "a key is not a certificate");
 }
+
+#[test]
+fn ignoring_one_certificate_error_never_lets_another_through() {
+    use cute_network::{SslError, SslErrorKind};
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    // Expired and self-signed (untrusted): webpki reports only the first it finds.
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let server = TlsServer::start(
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        ok_hello,
+    );
+    let nam = NetworkAccessManager::new();
+    let url = format!("https://localhost:{}/", server.port);
+    let kinds_ignored = |kinds: &[SslErrorKind]| {
+        let reply = nam.get(&NetworkRequest::new(url.as_str()));
+        let errors: Vec<SslError> = kinds.iter().map(|k| SslError::new(*k, Vec::new())).collect();
+        reply.ignore_ssl_errors_list(&errors);
+        wait(&reply);
+        reply
+    };
+    // Only the date ignored: the untrusted issuer still refuses it.
+    let reply = kinds_ignored(&[SslErrorKind::CertificateExpired]);
+    assert_handshake_failed(&reply);
+    assert!(reply.error_string().contains("self-signed"), "{}", reply.error_string());
+    // Only the issuer ignored: the date still refuses it.
+    let reply = kinds_ignored(&[SslErrorKind::SelfSignedCertificate]);
+    assert_handshake_failed(&reply);
+    assert!(reply.error_string().contains("expired"), "{}", reply.error_string());
+    // Both ignored, the name still checked: through.
+    let reply = kinds_ignored(&[SslErrorKind::CertificateExpired, SslErrorKind::SelfSignedCertificate]);
+    assert_eq!(reply.error(), cute_network::NetworkError::NoError, "{}", reply.error_string());
+    let other_name = nam.get(&NetworkRequest::new(format!("https://127.0.0.1:{}/", server.port)));
+    other_name.ignore_ssl_errors_list(&[
+        SslError::new(SslErrorKind::CertificateExpired, Vec::new()),
+        SslError::new(SslErrorKind::SelfSignedCertificate, Vec::new()),
+    ]);
+    wait(&other_name);
+    assert_handshake_failed(&other_name);
+    assert!(other_name.error_string().contains("host name"), "{}", other_name.error_string());
+}

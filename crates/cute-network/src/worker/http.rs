@@ -245,8 +245,10 @@ async fn answer(
     finish_with(job, exchanged).await;
     hop.rewrite(&mut out.method, &mut out.body, &mut out.headers);
     if hop.is_cross_origin() {
-        // Never hand the first origin's credentials to another origin.
+        // Never hand the first origin's credentials to another origin, nor what the
+        // application accepted of its certificate.
         *auth = AuthState::new(job.id, &hop.target, job.request.reuses_credentials());
+        out.ssl_ignored.clear();
     }
     out.url = job.net.hsts.upgrade(&hop.target).unwrap_or(hop.target);
     Ok(Step::Again)
