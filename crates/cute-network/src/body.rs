@@ -12,6 +12,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -101,7 +102,9 @@ impl RequestBody {
 
     pub(crate) fn stream(source: Box<dyn Source>, length: Option<u64>, rewindable: bool) -> Self {
         let stream = Stream {
-            state: Mutex::new(StreamState { source, generation: 0, at_start: true, rewind: false }),
+            state: Mutex::new(StreamState { source, served: 0 }),
+            generation: AtomicU64::new(0),
+            at_start: AtomicBool::new(true),
             length,
             rewindable,
             failure: Mutex::new(None),
@@ -159,7 +162,7 @@ impl Payload {
     pub(crate) fn can_send(&self) -> bool {
         match self {
             Payload::Bytes(_) => true,
-            Payload::Stream(stream) => stream.rewindable || lock(&stream.state).at_start,
+            Payload::Stream(stream) => stream.rewindable || stream.at_start.load(Ordering::SeqCst),
         }
     }
 
@@ -208,7 +211,14 @@ impl<R: Read + Seek + Send> Source for Seekable<R> {
 
 /// A streamed body, shared by its exchange and the sends of it.
 pub(crate) struct Stream {
+    /// The source, locked while a piece is read (on the blocking pool, never on the
+    /// runtime's threads: a slow reader blocks only its read).
     state: Mutex<StreamState>,
+    /// The send reading it now: a read for an earlier send (still running on the blocking
+    /// pool when that send was given up) must not take the new send's bytes.
+    generation: AtomicU64,
+    /// Nothing was read yet.
+    at_start: AtomicBool,
     pub(crate) length: Option<u64>,
     rewindable: bool,
     /// Why reading failed during the last send.
@@ -217,36 +227,32 @@ pub(crate) struct Stream {
 
 struct StreamState {
     source: Box<dyn Source>,
-    /// The send reading it now: a read for an earlier send (still running on the blocking
-    /// pool when that send was given up) must not take the new send's bytes.
-    generation: u64,
-    /// Nothing was read yet.
-    at_start: bool,
-    /// The next read of this generation rewinds first.
-    rewind: bool,
+    /// The generation the source was last read for: a read for a newer one rewinds first
+    /// (unless nothing was read yet).
+    served: u64,
 }
 
 impl Stream {
     /// A new send of the body begins: its generation.
     pub(crate) fn begin(&self) -> u64 {
-        let mut state = lock(&self.state);
-        state.generation += 1;
-        state.rewind = !state.at_start;
         *lock(&self.failure) = None;
-        state.generation
+        self.generation.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// Reads the next piece for send `generation` (blocking), at most `max` bytes; `None`
     /// at the end.
     pub(crate) fn read_piece(&self, generation: u64, max: usize) -> io::Result<Option<Bytes>> {
         let mut state = lock(&self.state);
-        if state.generation != generation {
+        if self.generation.load(Ordering::SeqCst) != generation {
             return Err(io::Error::other("superseded by a later send"));
         }
-        if std::mem::take(&mut state.rewind) {
-            state.source.rewind()?;
+        if state.served != generation {
+            if !self.at_start.load(Ordering::SeqCst) {
+                state.source.rewind()?;
+            }
+            state.served = generation;
         }
-        state.at_start = false;
+        self.at_start.store(false, Ordering::SeqCst);
         let mut piece = vec![0; max.min(STREAM_PIECE)];
         if piece.is_empty() {
             return Ok(None);
