@@ -1,6 +1,9 @@
 //! Properties and bindings: change-only notification, dependency tracking (static and
 //! dynamic), glitch freedom, long chains, binding loops, update groups, memory, reentrancy.
 
+mod common;
+
+use common::DropCount;
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -20,15 +23,6 @@ fn counter() -> (Rc<Cell<usize>>, impl Fn() + Clone) {
     let count = Rc::new(Cell::new(0));
     let c = count.clone();
     (count, move || c.set(c.get() + 1))
-}
-
-/// Counts its drops.
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
 }
 
 #[test]

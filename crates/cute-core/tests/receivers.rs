@@ -10,22 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::run_until;
+use common::{DropCount, run_until};
 use cute_core::{
     ConnectionType, EventLoop, LoopHandle, ScopedConnection, Signal, SignalBlocker, SlotError, Timer,
 };
 use cute_testkit::Watchdog;
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// Counts its drops: captured by a slot, it tells when the slot's closure is freed.
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
 
 /// A receiver: what its slots saw.
 #[derive(Default)]

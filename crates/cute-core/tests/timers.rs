@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use common::run_until;
+use common::{DropCount, run_until};
 use cute_core::{ConnectionType, EventLoop, Signal, SignalSpy, SingleShot, Timer};
 use cute_testkit::Watchdog;
 
@@ -206,15 +206,6 @@ fn one_hundred_thousand_timers_all_fire_in_order() {
     assert_eq!(Timer::active_count(), 1000);
     drop(live);
     assert_eq!(Timer::active_count(), 0);
-}
-
-/// Counts its drops: captured by a callback, it tells when the callback is freed.
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
 }
 
 /// A receiver for `single_shot_to`.

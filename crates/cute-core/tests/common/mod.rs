@@ -24,3 +24,13 @@ pub fn run_until(limit: Duration, done: impl Fn() -> bool) -> bool {
     }
     true
 }
+
+/// Counts its drops: captured by a slot, a callback or a binding, it tells when that
+/// closure is freed.
+pub struct DropCount(pub std::rc::Rc<std::cell::Cell<usize>>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}

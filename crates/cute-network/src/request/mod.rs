@@ -10,263 +10,13 @@ use url::Url;
 use crate::error::{Failure, NetworkError};
 use crate::protocol::{Scheme, Wire};
 
-/// Qt's `QNetworkRequest::KnownHeaders`: headers with a well-known name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-#[allow(missing_docs)] // reason: each variant is the HTTP header its `name()` returns
-pub enum KnownHeaders {
-    ContentTypeHeader = 0,
-    ContentLengthHeader = 1,
-    LocationHeader = 2,
-    LastModifiedHeader = 3,
-    CookieHeader = 4,
-    SetCookieHeader = 5,
-    ContentDispositionHeader = 6,
-    UserAgentHeader = 7,
-    ServerHeader = 8,
-    IfModifiedSinceHeader = 9,
-    ETagHeader = 10,
-    IfMatchHeader = 11,
-    IfNoneMatchHeader = 12,
-}
+mod given_url;
+mod kinds;
 
-impl KnownHeaders {
-    /// The HTTP header name.
-    pub fn name(self) -> &'static str {
-        use KnownHeaders::*;
-        match self {
-            ContentTypeHeader => "Content-Type",
-            ContentLengthHeader => "Content-Length",
-            LocationHeader => "Location",
-            LastModifiedHeader => "Last-Modified",
-            CookieHeader => "Cookie",
-            SetCookieHeader => "Set-Cookie",
-            ContentDispositionHeader => "Content-Disposition",
-            UserAgentHeader => "User-Agent",
-            ServerHeader => "Server",
-            IfModifiedSinceHeader => "If-Modified-Since",
-            ETagHeader => "ETag",
-            IfMatchHeader => "If-Match",
-            IfNoneMatchHeader => "If-None-Match",
-        }
-    }
-}
-
-/// How redirects are handled (Qt's `QNetworkRequest::RedirectPolicy`).
-///
-/// Defaults to [`NoLessSafeRedirectPolicy`](RedirectPolicy::NoLessSafeRedirectPolicy), as in
-/// Qt 6. Whatever the policy, `Authorization` and `Cookie` headers set by the caller are
-/// never sent to another origin (Qt sends them; we do not).
-///
-/// A followed 301, 302 or 303 continues as a GET without the body, whatever the verb was,
-/// except HEAD, which stays HEAD (Qt's rule); 307 and 308 keep the verb and send the body
-/// again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum RedirectPolicy {
-    /// Do not follow: the reply finishes with the 3xx response and
-    /// [`RedirectionTargetAttribute`](Attribute::RedirectionTargetAttribute) set.
-    ManualRedirectPolicy = 0,
-    /// Follow http→http, http→https and https→https; refuse https→http
-    /// ([`InsecureRedirectError`](crate::NetworkError::InsecureRedirectError)).
-    #[default]
-    NoLessSafeRedirectPolicy = 1,
-    /// Follow only to the same scheme, host and port.
-    SameOriginRedirectPolicy = 2,
-    /// Emit [`redirected`](crate::NetworkReply::redirected) for each hop and follow only
-    /// if a slot calls [`redirect_allowed`](crate::NetworkReply::redirect_allowed) during
-    /// that emission; otherwise the reply finishes with the 3xx response.
-    UserVerifiedRedirectPolicy = 3,
-}
-
-/// Qt's `QNetworkRequest::Attribute`, for the attributes this crate reports on replies
-/// (see [`NetworkReply::attribute`](crate::NetworkReply::attribute)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Attribute {
-    /// The HTTP status code (integer); absent if the reply is not HTTP.
-    HttpStatusCodeAttribute = 0,
-    /// The HTTP reason phrase (bytes).
-    HttpReasonPhraseAttribute = 1,
-    /// The redirect target of a 3xx response that was not followed (URL).
-    RedirectionTargetAttribute = 2,
-    /// Whether the data came over an encrypted (TLS) connection (bool).
-    ConnectionEncryptedAttribute = 3,
-    /// Always false: there is no cache (bool).
-    SourceIsFromCacheAttribute = 6,
-    /// Requests: accepted for Qt's sake and without effect (bool): cute never buffers an
-    /// upload beyond the two 256 KiB reads in flight.
-    DoNotBufferUploadDataAttribute = 7,
-    /// The custom verb of [`send_custom_request`](crate::NetworkAccessManager::send_custom_request) (bytes).
-    CustomVerbAttribute = 10,
-    /// Requests: whether cookies from the manager's jar are sent (integer,
-    /// [`LoadControl`]: `Automatic` 0, the default, or `Manual` 1: none are added).
-    CookieLoadControlAttribute = 11,
-    /// Requests: whether cached credentials are used (integer, [`LoadControl`]:
-    /// `Automatic` 0, the default; `Manual` 1: no cached credentials are sent before the
-    /// server asks, nor used to answer it: `authentication_required` is emitted for every
-    /// 401).
-    AuthenticationReuseAttribute = 12,
-    /// Requests: whether cookies the response sets go into the manager's jar (integer,
-    /// [`LoadControl`]: `Automatic` 0, the default, or `Manual` 1: they are not stored).
-    CookieSaveControlAttribute = 13,
-    /// Requests: every `upload_progress` is emitted, not at most one each 100 ms (bool,
-    /// default false).
-    EmitAllUploadProgressSignalsAttribute = 18,
-    /// Requests: whether HTTP/2 may be used, offered by ALPN over https (bool, default
-    /// true as in Qt 6). Plain http stays HTTP/1.1 unless
-    /// [`Http2DirectAttribute`](Attribute::Http2DirectAttribute) is set.
-    Http2AllowedAttribute = 19,
-    /// Replies: whether the response came over HTTP/2 (bool).
-    Http2WasUsedAttribute = 20,
-    /// The `Content-Length` before automatic decompression (integer).
-    OriginalContentLengthAttribute = 21,
-    /// The redirect policy in force for the request (integer, [`RedirectPolicy`] as i64).
-    RedirectPolicyAttribute = 22,
-    /// Requests: HTTP/2 by prior knowledge, without negotiation (bool, default false): over
-    /// https ALPN offers only `h2`, over plain http the connection starts with HTTP/2's
-    /// preface (h2c). A server that does not speak HTTP/2 fails the request; there is no
-    /// fall-back to HTTP/1.1 (Qt's rule). Takes priority over
-    /// [`Http2AllowedAttribute`](Attribute::Http2AllowedAttribute).
-    Http2DirectAttribute = 23,
-}
-
-/// A value of an [`Attribute`] (Qt's `QVariant`, for the types attributes use).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AttributeValue {
-    /// An integer.
-    Int(i64),
-    /// A byte string.
-    Bytes(Vec<u8>),
-    /// A boolean.
-    Bool(bool),
-    /// A URL.
-    Url(Url),
-}
-
-impl AttributeValue {
-    /// The integer, if it is one (Qt's `toInt`).
-    pub fn as_int(&self) -> Option<i64> {
-        match self {
-            AttributeValue::Int(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    /// The boolean, if it is one (Qt's `toBool`).
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            AttributeValue::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    /// The bytes, if it is a byte string (Qt's `toByteArray`).
-    pub fn as_bytes(&self) -> Option<&[u8]> {
-        match self {
-            AttributeValue::Bytes(bytes) => Some(bytes),
-            _ => None,
-        }
-    }
-
-    /// The text, if it is a byte string in UTF-8 (Qt's `toString`; a reason phrase, a
-    /// custom verb).
-    pub fn as_str(&self) -> Option<&str> {
-        self.as_bytes().and_then(|bytes| std::str::from_utf8(bytes).ok())
-    }
-
-    /// The URL, if it is one (Qt's `toUrl`).
-    pub fn as_url(&self) -> Option<&Url> {
-        match self {
-            AttributeValue::Url(url) => Some(url),
-            _ => None,
-        }
-    }
-}
-
-/// The kind of operation a reply performs (Qt's `QNetworkAccessManager::Operation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-#[allow(missing_docs)] // reason: Qt's names, one per HTTP verb family
-pub enum Operation {
-    HeadOperation = 1,
-    GetOperation = 2,
-    PutOperation = 3,
-    PostOperation = 4,
-    DeleteOperation = 5,
-    CustomOperation = 6,
-}
-
-/// What a request's URL was built from: anything `NetworkRequest::new` accepts.
-#[derive(Debug, Clone)]
-pub struct RequestUrl(Given);
-
-/// A URL as given: parsed, or the text that did not parse (kept for the error message).
-#[derive(Debug, Clone)]
-enum Given {
-    Valid(Url),
-    Invalid(String),
-}
-
-impl RequestUrl {
-    fn parsed(&self) -> Option<&Url> {
-        match &self.0 {
-            Given::Valid(url) => Some(url),
-            Given::Invalid(_) => None,
-        }
-    }
-}
-
-impl From<&str> for RequestUrl {
-    fn from(raw: &str) -> Self {
-        match parse(raw) {
-            Some(url) => RequestUrl(Given::Valid(url)),
-            None => RequestUrl(Given::Invalid(raw.to_owned())),
-        }
-    }
-}
-
-impl From<String> for RequestUrl {
-    fn from(raw: String) -> Self {
-        match parse(&raw) {
-            Some(url) => RequestUrl(Given::Valid(url)),
-            None => RequestUrl(Given::Invalid(raw)),
-        }
-    }
-}
-
-impl From<&String> for RequestUrl {
-    fn from(raw: &String) -> Self {
-        RequestUrl::from(raw.as_str())
-    }
-}
-
-impl From<Url> for RequestUrl {
-    fn from(url: Url) -> Self {
-        RequestUrl(Given::Valid(url))
-    }
-}
-
-impl From<&Url> for RequestUrl {
-    fn from(url: &Url) -> Self {
-        RequestUrl::from(url.clone())
-    }
-}
-
-fn parse(raw: &str) -> Option<Url> {
-    // The WHATWG parser silently strips tabs and newlines; a URL carrying them is refused
-    // instead (it is an injection attempt or a bug), as are NULs.
-    if has_forbidden_bytes(raw.as_bytes()) {
-        return None;
-    }
-    Url::parse(raw.trim()).ok()
-}
-
-/// CR, LF or NUL: never allowed in a URL, header or verb (no request smuggling).
-pub(crate) fn has_forbidden_bytes(bytes: &[u8]) -> bool {
-    bytes.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0'))
-}
+pub use given_url::RequestUrl;
+use given_url::{Given, redacted_url};
+pub(crate) use given_url::{has_forbidden_bytes, is_secret_header, redact};
+pub use kinds::{Attribute, AttributeValue, KnownHeaders, LoadControl, Operation, Priority, RedirectPolicy};
 
 /// Defaults for [`NetworkRequest::decompressed_safety_check_threshold`]: 10 MiB, as Qt.
 pub const DEFAULT_DECOMPRESSION_THRESHOLD: i64 = 10 * 1024 * 1024;
@@ -342,32 +92,6 @@ static DEFAULT_OPTIONS: Options = Options {
     ssl: None,
 };
 
-/// A request's priority on its host's queue (Qt's `QNetworkRequest::Priority`): a host's
-/// waiting requests are started highest first, in order within a priority.
-#[doc(alias = "QNetworkRequest::Priority")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Priority {
-    /// Started before normal and low requests to the same host.
-    HighPriority = 1,
-    /// The default.
-    #[default]
-    NormalPriority = 3,
-    /// Started after the others to the same host.
-    LowPriority = 5,
-}
-
-/// Whether the manager does something for a request by itself (Qt's
-/// `QNetworkRequest::LoadControl`, for the cookie and authentication attributes).
-#[doc(alias = "QNetworkRequest::LoadControl")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum LoadControl {
-    /// The manager does it (the default).
-    #[default]
-    Automatic = 0,
-    /// It does not: the application does it with headers, or not at all.
-    Manual = 1,
-}
-
 impl fmt::Debug for NetworkRequest {
     /// Credentials never appear: `Authorization`, `Proxy-Authorization` and `Cookie` values
     /// and a password in the URL are redacted.
@@ -394,41 +118,6 @@ impl fmt::Debug for NetworkRequest {
             .field("http2_allowed", &self.options().http2_allowed)
             .field("http2_direct", &self.options().http2_direct)
             .finish_non_exhaustive()
-    }
-}
-
-pub(crate) fn is_secret_header(name: &[u8]) -> bool {
-    ["authorization", "proxy-authorization", "cookie", "set-cookie"]
-        .iter()
-        .any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
-}
-
-fn redacted_url(url: &RequestUrl) -> String {
-    match &url.0 {
-        Given::Valid(u) => redact(u),
-        Given::Invalid(raw) => redact_raw(raw),
-    }
-}
-
-/// A URL string that did not parse, for logs and messages: a password in its userinfo
-/// (`scheme://user:password@…`) is replaced.
-pub(crate) fn redact_raw(raw: &str) -> String {
-    let Some(start) = raw.find("://").map(|i| i + 3) else { return raw.to_owned() };
-    let rest = &raw[start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else { return raw.to_owned() };
-    let Some(colon) = rest[..at].find(':') else { return raw.to_owned() };
-    format!("{}{}:redacted{}", &raw[..start], &rest[..colon], &rest[at..])
-}
-
-/// A URL for logs and `Debug`: the password replaced.
-pub(crate) fn redact(url: &Url) -> String {
-    if url.password().is_some() {
-        let mut u = url.clone();
-        let _ = u.set_password(Some("redacted"));
-        u.to_string()
-    } else {
-        url.to_string()
     }
 }
 
@@ -889,7 +578,7 @@ fn load_control(value: i64) -> Result<LoadControl, crate::Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::given_url::redact_raw;
 
     #[test]
     fn raw_urls_lose_their_password() {

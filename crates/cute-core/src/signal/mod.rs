@@ -9,6 +9,11 @@ use crate::connection::{Connection, Link};
 use crate::dispatcher;
 use crate::emitter::{Deliver, Emitter, EmitterParts};
 
+mod slot;
+
+pub(crate) use slot::Mode;
+use slot::{ACTIVE, Owner, PLAIN, SharedFn, Shots, Slot, SlotFn, receiver_gone};
+
 /// How a slot is invoked when its signal is emitted (Qt's `Qt::ConnectionType`).
 ///
 /// A [`Signal`] lives on one thread and its slots run there, so `Auto` always means
@@ -26,125 +31,6 @@ pub enum ConnectionType {
     /// emitted value. A call still pending when the connection is disconnected is dropped
     /// (Qt delivers it anyway).
     Queued,
-}
-
-#[derive(Clone, Copy)]
-pub(crate) enum Mode<T> {
-    Direct,
-    Queued(fn(&T) -> T),
-}
-
-/// A boxed slot closure.
-type SlotFn<T> = Box<dyn FnMut(&T)>;
-/// A boxed re-entrant slot closure.
-type SharedFn<T> = Box<dyn Fn(&T)>;
-
-/// [`Slot::state`] bit: the slot is connected.
-const ACTIVE: u8 = 1;
-/// [`Slot::state`] bit: direct and not single-shot, the common case, called straight from
-/// the hot loop.
-const PLAIN: u8 = 2;
-
-/// How many times a slot runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shots {
-    /// Until disconnected.
-    Every,
-    /// Once: disconnected when the signal is next emitted.
-    Once,
-}
-
-struct Slot<T: 'static> {
-    /// [`ACTIVE`] and [`PLAIN`], in one byte so the hot loop tests both with one load.
-    state: Cell<u8>,
-    shots: Shots,
-    /// A single-shot queued slot has been scheduled.
-    fired: Cell<bool>,
-    mode: Mode<T>,
-    func: RefCell<SlotFn<T>>,
-    /// A re-entrant slot ([`Signal::connect_reentrant`]): called without the `func` borrow,
-    /// so a nested loop or a recursive emission can call it again while it runs (its
-    /// `func` is then a no-op, which costs no allocation). A field beside `func` rather
-    /// than an enum with it: such a slot is never [`PLAIN`], so the hot loop calls `func`
-    /// without testing which kind it holds (docs/BENCHMARKS.md, "Design decisions
-    /// measured").
-    shared: Option<SharedFn<T>>,
-    signal: Weak<SignalInner<T>>,
-    /// The receiver of a receiver-bound slot ([`Signal::connect_to`]), for
-    /// [`Connection::is_connected`] and [`Signal::receivers`]; the hot loop never reads it
-    /// (the slot's closure checks its own typed `Weak`).
-    receiver: Option<Weak<dyn Any>>,
-}
-
-impl<T: 'static> Slot<T> {
-    #[inline]
-    fn is_active(&self) -> bool {
-        self.state.get() & ACTIVE != 0
-    }
-
-    /// Whether the slot belongs in its signal's list: connected, and not a single-shot queued
-    /// slot whose call is already scheduled.
-    #[inline]
-    fn is_listed(&self) -> bool {
-        self.is_active() && !self.fired.get()
-    }
-
-    /// False once the receiver of a receiver-bound slot is gone.
-    fn receiver_alive(&self) -> bool {
-        self.receiver.as_ref().is_none_or(|r| r.strong_count() > 0)
-    }
-
-    /// Marks the slot disconnected; returns whether it was connected.
-    #[inline]
-    fn deactivate(&self) -> bool {
-        let state = self.state.get();
-        self.state.set(state & !ACTIVE);
-        state & ACTIVE != 0
-    }
-
-    #[inline]
-    fn call(&self, value: &T) {
-        // A slot that is running (it emitted its own signal recursively) is not re-entered:
-        // an `FnMut` cannot be called while it is already being called.
-        match self.func.try_borrow_mut() {
-            Ok(mut f) => f(value),
-            Err(_) => skipped_reentrant(),
-        }
-    }
-}
-
-#[cold]
-fn skipped_reentrant() {
-    log::trace!("slot skipped: it is already running (recursive emission)");
-}
-
-impl<T: 'static> Link for Slot<T> {
-    fn disconnect(&self) -> bool {
-        if !self.deactivate() {
-            return false;
-        }
-        if let Some(signal) = self.signal.upgrade() {
-            signal.remove();
-        }
-        // A slot whose receiver is gone was already disconnected, as far as the caller can
-        // tell; it is taken out all the same, freeing its closure now.
-        self.receiver_alive()
-    }
-
-    fn is_connected(&self) -> bool {
-        self.is_active() && self.receiver_alive()
-    }
-}
-
-/// Called by a receiver-bound slot that found its receiver gone: disconnects the slot, whose
-/// closure is dropped once no emission or queued call holds it any more.
-#[cold]
-#[inline(never)]
-fn receiver_gone<T: 'static>(slot: &Weak<Slot<T>>) {
-    if let Some(slot) = slot.upgrade() {
-        log::trace!("slot disconnected: its receiver is gone");
-        slot.disconnect();
-    }
 }
 
 /// [`SignalInner::flags`] bit: `pending` has slots, or `slots` has slots that no longer
@@ -209,12 +95,6 @@ impl<T: 'static> SignalInner<T> {
                 slot.deactivate();
             }
         }
-    }
-
-    /// A slot left the list (it was disconnected, or its single-shot call is scheduled).
-    fn remove(&self) {
-        self.mark_deferred();
-        self.settle();
     }
 
     /// Brings the list up to date (drops slots that left it, appends the pending ones),
@@ -345,6 +225,14 @@ impl<T: 'static> SignalInner<T> {
                 }));
             }
         }
+    }
+}
+
+impl<T: 'static> Owner for SignalInner<T> {
+    /// A slot left the list (it was disconnected, or its single-shot call is scheduled).
+    fn remove(&self) {
+        self.mark_deferred();
+        self.settle();
     }
 }
 
@@ -487,7 +375,7 @@ impl<T: 'static> Signal<T> {
             mode,
             func: RefCell::new(func),
             shared,
-            signal: Rc::downgrade(self.inner()),
+            signal: Rc::downgrade(self.inner()) as Weak<dyn Owner>,
             receiver: None,
         });
         self.insert(slot, false)
@@ -506,7 +394,7 @@ impl<T: 'static> Signal<T> {
         let plain = matches!(mode, Mode::Direct);
         let bound = Rc::downgrade(receiver);
         let erased: Weak<dyn Any> = bound.clone();
-        let signal = Rc::downgrade(self.inner());
+        let signal = Rc::downgrade(self.inner()) as Weak<dyn Owner>;
         let slot = Rc::new_cyclic(|me: &Weak<Slot<T>>| {
             let me = me.clone();
             Slot {
