@@ -45,6 +45,8 @@ pub(crate) struct Protocols {
     pub(crate) max_concurrent_streams: u32,
     /// Counts the connections accepted.
     pub(crate) accepted: Arc<std::sync::atomic::AtomicUsize>,
+    /// Counts the requests answered.
+    pub(crate) requests: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// What every request on one connection shares.
@@ -57,6 +59,8 @@ struct Peer {
     /// Whether the connection is over TLS.
     tls: bool,
     shutdown: Shutdown,
+    /// Counts the requests answered (the server's).
+    requests: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Accepts connections until the server stops, each served by a task of its own holding a
@@ -83,7 +87,13 @@ pub(crate) async fn accept_loop(
         match accepted {
             Ok((stream, remote)) => {
                 protocols.accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let peer = Peer { remote, local, tls: protocols.tls.is_some(), shutdown: shutdown.clone() };
+                let peer = Peer {
+                    remote,
+                    local,
+                    tls: protocols.tls.is_some(),
+                    shutdown: shutdown.clone(),
+                    requests: protocols.requests.clone(),
+                };
                 let guard = guard.tracker().enter();
                 tokio::spawn(accept(stream, peer, guard, protocols.clone()));
             }
@@ -159,6 +169,7 @@ where
 
 /// Answers one request: reads its body, routes it and runs its endpoint.
 async fn handle(request: Request<Incoming>, peer: &Peer) -> Response<Payload> {
+    peer.requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     if request.uri().path() == "/upload" {
         return upload(request).await;
     }

@@ -45,6 +45,9 @@
 //! | `/headers`, `/user-agent`, `/ip` | the request headers, its `User-Agent`, the client IP |
 //! | `/response-headers?k=v` | the query pairs as response headers |
 //! | `/cookies`, `/cookies/set?k=v`, `/cookies/delete?k` | cookies echoed, set, expired |
+//! | `/cache` | `/get`'s answer with a new `ETag` and `Last-Modified`; 304 to any conditional request |
+//! | `/cache/{n}` | `/get`'s answer with `Cache-Control: public, max-age=n` |
+//! | `/etag/{etag}` | `/get`'s answer with `ETag: "etag"`; 304 on a matching `If-None-Match`, 412 on a failed `If-Match` |
 //! | `/`, `/index.html`, `/html` | a fixed 347-byte HTML page |
 //! | `/favicon.ico` | a 16x16 icon |
 //! | `/tiny.txt`, `/1m.bin`, `/big.bin` | 1 byte, 1 MiB and 1 GiB bodies for benchmarks |
@@ -80,6 +83,7 @@
 
 mod assets;
 mod body;
+mod caching;
 mod connection;
 mod context;
 mod digest;

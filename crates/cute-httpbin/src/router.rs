@@ -6,6 +6,7 @@ use hyper::Method;
 use serde_json::Value;
 
 use crate::body::Payload;
+use crate::caching;
 use crate::context::Ctx;
 use crate::digest;
 use crate::endpoints::{self, Coding, decode_segment};
@@ -87,6 +88,9 @@ pub(crate) fn route(ctx: &Ctx, shutdown: &Shutdown) -> Action {
             endpoints::response_headers(ctx)
         }
         ["response-headers"] => response::method_not_allowed("GET, HEAD, POST"),
+        ["cache"] => get_only(ctx, || caching::cache(ctx)),
+        ["cache", seconds] => get_only(ctx, || caching::cache_for(ctx, seconds)),
+        ["etag", etag] => get_only(ctx, || caching::etag(ctx, &decode_segment(etag))),
         ["cookies"] => get_only(ctx, || endpoints::cookies(ctx)),
         ["cookies", "set"] => get_only(ctx, || endpoints::cookies_set(&ctx.query)),
         ["cookies", "set", name, value] => {

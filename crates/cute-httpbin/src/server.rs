@@ -59,6 +59,7 @@ pub struct Httpbin {
     addr: SocketAddr,
     tls: Option<(SocketAddr, String)>,
     accepted: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
     trigger: Trigger,
     tracker: Arc<Tracker>,
     /// `None` only during drop.
@@ -141,10 +142,12 @@ impl HttpbinBuilder {
         let (trigger, shutdown) = shutdown::channel();
         let tracker = Arc::new(Tracker::default());
         let accepted = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
         let protocols = Protocols {
             tls: None,
             max_concurrent_streams: self.max_concurrent_streams,
             accepted: accepted.clone(),
+            requests: requests.clone(),
         };
         let plain = match listen(&runtime, listener) {
             Ok(plain) => plain,
@@ -175,7 +178,7 @@ impl HttpbinBuilder {
             (tls_addr, pem)
         });
         log::debug!("cute-httpbin listening on http://{addr}");
-        Ok(Httpbin { addr, tls, accepted, trigger, tracker, runtime: Some(runtime) })
+        Ok(Httpbin { addr, tls, accepted, requests, trigger, tracker, runtime: Some(runtime) })
     }
 }
 
@@ -243,6 +246,12 @@ impl Httpbin {
     /// Connections accepted so far, on both ports.
     pub fn connections_accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered so far, on both ports (a request a client's cache answered never
+    /// counts here).
+    pub fn requests_served(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// Stops the server and its threads; the same as dropping it.

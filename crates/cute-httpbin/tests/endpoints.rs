@@ -442,3 +442,36 @@ fn drip_sends_the_bytes_with_the_status() {
     assert_eq!(client.get("/tiny.txt").body, b"a");
     assert_eq!(client.get("/drip?duration=x").status, 400);
 }
+
+#[test]
+fn cache_endpoints_answer_conditional_requests() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let server = Httpbin::start().unwrap();
+    let mut client = Client::connect(server.addr());
+    let first = client.request("GET", "/cache", &[], b"");
+    assert_eq!(first.status, 200);
+    let etag = first.header("ETag").expect("an ETag").to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    assert!(first.header("Last-Modified").is_some());
+    assert_ne!(
+        client.request("GET", "/cache", &[], b"").header("ETag"),
+        Some(etag.as_str()),
+        "a new tag each time"
+    );
+    assert_eq!(client.request("GET", "/cache", &[("If-None-Match", "\"other\"")], b"").status, 304);
+    assert_eq!(client.request("GET", "/cache", &[("If-Modified-Since", "whenever")], b"").status, 304);
+
+    let fresh = client.request("GET", "/cache/30", &[], b"");
+    assert_eq!(fresh.header("Cache-Control"), Some("public, max-age=30"));
+    assert_eq!(fresh.json()["url"], server.url("/cache/30"));
+    assert_eq!(client.request("GET", "/cache/x", &[], b"").status, 404);
+
+    let tagged = client.request("GET", "/etag/abc", &[], b"");
+    assert_eq!((tagged.status, tagged.header("ETag")), (200, Some("\"abc\"")));
+    let matched = client.request("GET", "/etag/abc", &[("If-None-Match", "\"x\", W/\"abc\"")], b"");
+    assert_eq!((matched.status, matched.header("ETag")), (304, Some("\"abc\"")));
+    assert_eq!(client.request("GET", "/etag/abc", &[("If-None-Match", "\"x\"")], b"").status, 200);
+    assert_eq!(client.request("GET", "/etag/abc", &[("If-Match", "\"x\"")], b"").status, 412);
+    assert_eq!(client.request("GET", "/etag/abc", &[("If-Match", "*")], b"").status, 200);
+    assert_eq!(server.requests_served(), 11);
+}

@@ -1,15 +1,22 @@
 //! A disk cache of responses ([`NetworkDiskCache`], Qt's `QNetworkDiskCache`): the store.
 //! Each entry is one file in the cache directory, named by a hash of its URL, holding its
-//! metadata (a JSON line) and then its body. The manager does not consult it yet.
+//! body, then its metadata (JSON, with the body's length), then the metadata's length (8
+//! bytes, little-endian): written in one pass as the body arrives, checked whole when read. When the manager
+//! consults it, and what it stores, is `http_cache.rs`'s business.
 
+use std::collections::HashMap;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use url::Url;
+
+use crate::request::{Attribute, AttributeValue};
 
 /// Qt's default maximum cache size: 50 MiB.
 pub const DEFAULT_MAXIMUM_CACHE_SIZE: u64 = 50 * 1024 * 1024;
@@ -23,6 +30,10 @@ pub struct NetworkCacheMetaData {
     last_modified: Option<SystemTime>,
     expiration_date: Option<SystemTime>,
     save_to_disk: bool,
+    attributes: HashMap<Attribute, AttributeValue>,
+    /// The request's values of the headers the response varies on (`Vary`, and
+    /// `Accept-Encoding` always): a request with other values is another variant.
+    pub(crate) varying: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl NetworkCacheMetaData {
@@ -81,51 +92,112 @@ impl NetworkCacheMetaData {
         self.save_to_disk = save;
     }
 
-    fn to_json(&self) -> Value {
+    /// The reply attributes kept with the response (Qt's `attributes`): its status code
+    /// and reason phrase, which a reply answered from the cache reports.
+    pub fn attributes(&self) -> &HashMap<Attribute, AttributeValue> {
+        &self.attributes
+    }
+
+    /// Sets the reply attributes kept with the response.
+    pub fn set_attributes(&mut self, attributes: HashMap<Attribute, AttributeValue>) {
+        self.attributes = attributes;
+    }
+
+    /// The first response header `name` (case-insensitive).
+    pub(crate) fn header(&self, name: &str) -> Option<&[u8]> {
+        self.raw_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| &v[..])
+    }
+
+    fn to_json(&self, size: u64) -> Value {
         let secs =
             |at: Option<SystemTime>| at.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
-        let bytes = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let attributes: Map<String, Value> = self
+            .attributes
+            .iter()
+            .map(|(attribute, value)| {
+                let value = match value {
+                    AttributeValue::Int(n) => json!({ "int": n }),
+                    AttributeValue::Bool(b) => json!({ "bool": b }),
+                    AttributeValue::Bytes(b) => json!({ "bytes": text(b) }),
+                    AttributeValue::Url(u) => json!({ "url": u.as_str() }),
+                };
+                ((*attribute as i64).to_string(), value)
+            })
+            .collect();
         json!({
             "url": self.url.as_ref().map(Url::as_str),
-            "headers": self.raw_headers.iter().map(|(n, v)| [bytes(n), bytes(v)]).collect::<Vec<_>>(),
+            "headers": self.raw_headers.iter().map(|(n, v)| [text(n), text(v)]).collect::<Vec<_>>(),
             "last_modified": secs(self.last_modified),
             "expires": secs(self.expiration_date),
+            "attributes": attributes,
+            "varying": self.varying.iter().map(|(n, v)| json!([text(n), v.as_deref().map(text)])).collect::<Vec<_>>(),
+            "size": size,
         })
     }
 
-    fn from_json(value: &Value) -> Option<Self> {
+    /// The metadata, and the body's length, from an entry's first line.
+    fn from_json(value: &Value) -> Option<(Self, u64)> {
         let time =
             |key: &str| value.get(key).and_then(Value::as_u64).map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        let bytes = |v: &Value| v.as_str().map(|s| s.as_bytes().to_vec());
         let headers = value
             .get("headers")?
             .as_array()?
             .iter()
-            .filter_map(|pair| {
-                let pair = pair.as_array()?;
-                Some((
-                    pair.first()?.as_str()?.as_bytes().to_vec(),
-                    pair.get(1)?.as_str()?.as_bytes().to_vec(),
-                ))
+            .filter_map(|pair| Some((bytes(pair.get(0)?)?, bytes(pair.get(1)?)?)))
+            .collect();
+        let attributes = value
+            .get("attributes")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(code, v)| {
+                let attribute = Attribute::from_code(code.parse().ok()?)?;
+                let value = if let Some(n) = v.get("int").and_then(Value::as_i64) {
+                    AttributeValue::Int(n)
+                } else if let Some(b) = v.get("bool").and_then(Value::as_bool) {
+                    AttributeValue::Bool(b)
+                } else if let Some(b) = v.get("bytes").and_then(bytes) {
+                    AttributeValue::Bytes(b)
+                } else {
+                    AttributeValue::Url(Url::parse(v.get("url")?.as_str()?).ok()?)
+                };
+                Some((attribute, value))
             })
             .collect();
-        Some(NetworkCacheMetaData {
+        let varying = value
+            .get("varying")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|pair| Some((bytes(pair.get(0)?)?, pair.get(1).and_then(bytes))))
+            .collect();
+        let meta = NetworkCacheMetaData {
             url: Url::parse(value.get("url")?.as_str()?).ok(),
             raw_headers: headers,
             last_modified: time("last_modified"),
             expiration_date: time("expires"),
             save_to_disk: true,
-        })
+            attributes,
+            varying,
+        };
+        Some((meta, value.get("size")?.as_u64()?))
     }
 }
 
 /// A cache of responses on disk (Qt's `QNetworkDiskCache`): a directory, a maximum size
-/// (50 MiB by default, as in Qt) kept by evicting the entries used longest ago.
+/// (50 MiB by default, as in Qt) kept by evicting the entries used longest ago. Give it to
+/// a manager with [`NetworkAccessManager::set_cache`](crate::NetworkAccessManager::set_cache),
+/// which then answers from it and stores in it as Qt does (see there).
+///
+/// `NetworkDiskCache` is a handle: clones are the same cache. Give each manager its own
+/// directory (as Qt requires).
 ///
 /// A cache that cannot write (a full disk, a read-only directory) only loses entries: every
-/// method reports failure by its return value, never by a panic.
-///
-/// This is the store; the manager does not use it for requests yet (planned: Qt's HTTP
-/// caching semantics and `CacheLoadControlAttribute`).
+/// method reports failure by its return value, never by a panic, and requests go to the
+/// network. An entry whose file was cut short (a crash while writing, a full disk) is
+/// not found, never served truncated.
 ///
 /// # Examples
 ///
@@ -143,10 +215,80 @@ impl NetworkCacheMetaData {
 /// # std::fs::remove_dir_all(&dir).ok();
 /// ```
 #[doc(alias = "QNetworkDiskCache")]
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NetworkDiskCache {
+    inner: Arc<CacheDir>,
+}
+
+#[derive(Debug)]
+struct CacheDir {
     directory: PathBuf,
-    maximum: std::cell::Cell<u64>,
+    maximum: AtomicU64,
+}
+
+/// An entry being written (Qt's `prepare`d device): write the body into it, then
+/// [`commit`](Self::commit) it (Qt's `insert`). Dropped uncommitted, it leaves no trace.
+///
+/// The body goes to a file beside the entries as it is written, so a large response never
+/// sits in memory twice; readers see the entry only once it is committed whole.
+#[derive(Debug)]
+pub struct CacheWriter {
+    cache: NetworkDiskCache,
+    url: Url,
+    partial: PathBuf,
+    file: Option<BufWriter<fs::File>>,
+    meta: NetworkCacheMetaData,
+    written: u64,
+}
+
+impl Write for CacheWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.written + buf.len() as u64 > self.cache.maximum_cache_size() {
+            self.file = None;
+            let _ = fs::remove_file(&self.partial);
+            return Err(io::Error::other("the entry is bigger than the cache"));
+        }
+        let file = self.file.as_mut().ok_or_else(|| io::Error::other("the entry was abandoned"))?;
+        let n = file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+impl CacheWriter {
+    /// Stores the entry (Qt's `insert`): the metadata, then the body written. Returns false
+    /// if it could not be stored; the cache is then as it was.
+    #[doc(alias = "insert")]
+    pub fn commit(mut self) -> bool {
+        let Some(mut file) = self.file.take() else { return false };
+        let stored = (|| -> io::Result<()> {
+            let meta = self.meta.to_json(self.written).to_string();
+            file.write_all(meta.as_bytes())?;
+            file.write_all(&(meta.len() as u64).to_le_bytes())?;
+            file.flush()?;
+            drop(file);
+            fs::rename(&self.partial, self.cache.path(&self.url))
+        })();
+        if let Err(e) = stored {
+            log::debug!("cache: not storing {}: {e}", self.url);
+            let _ = fs::remove_file(&self.partial);
+            return false;
+        }
+        self.cache.expire();
+        true
+    }
+}
+
+impl Drop for CacheWriter {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.partial);
+        }
+    }
 }
 
 impl NetworkDiskCache {
@@ -154,95 +296,143 @@ impl NetworkDiskCache {
     /// `setCacheDirectory`).
     pub fn new(directory: impl AsRef<Path>) -> Self {
         NetworkDiskCache {
-            directory: directory.as_ref().to_path_buf(),
-            maximum: std::cell::Cell::new(DEFAULT_MAXIMUM_CACHE_SIZE),
+            inner: Arc::new(CacheDir {
+                directory: directory.as_ref().to_path_buf(),
+                maximum: AtomicU64::new(DEFAULT_MAXIMUM_CACHE_SIZE),
+            }),
         }
     }
 
     /// The cache directory.
     pub fn cache_directory(&self) -> &Path {
-        &self.directory
+        &self.inner.directory
     }
 
     /// The most the entries may take on disk.
     pub fn maximum_cache_size(&self) -> u64 {
-        self.maximum.get()
+        self.inner.maximum.load(Ordering::Relaxed)
     }
 
     /// Sets the most the entries may take, evicting at once if they take more.
     pub fn set_maximum_cache_size(&self, size: u64) {
-        self.maximum.set(size);
+        self.inner.maximum.store(size, Ordering::Relaxed);
         self.expire();
     }
 
     fn path(&self, url: &Url) -> PathBuf {
+        self.inner.directory.join(format!("{}.cache", Self::name(url)))
+    }
+
+    fn name(url: &Url) -> String {
         let hash = Sha256::digest(url.as_str().as_bytes());
-        let name: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        self.directory.join(format!("{name}.cache"))
+        hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Stores a response (Qt's `prepare` and `insert` in one): its metadata and body.
-    /// Returns false if it was not stored (not to be saved, bigger than the cache, or the
-    /// directory cannot be written).
-    pub fn insert(&self, meta: &NetworkCacheMetaData, body: &[u8]) -> bool {
-        let Some(url) = meta.url() else { return false };
-        let header = meta.to_json().to_string();
-        if !meta.save_to_disk() || (header.len() + 1 + body.len()) as u64 > self.maximum.get() {
-            return false;
+    /// Starts an entry for `meta` (Qt's `prepare`): `None` if it is not to be saved
+    /// (`save_to_disk` false, no URL) or cannot be written.
+    pub fn prepare(&self, meta: &NetworkCacheMetaData) -> Option<CacheWriter> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let url = meta.url()?.clone();
+        if !meta.save_to_disk() {
+            return None;
         }
-        let written = (|| -> io::Result<()> {
-            fs::create_dir_all(&self.directory)?;
-            // Written aside, then renamed: a reader never sees half an entry.
-            let path = self.path(url);
-            let partial = path.with_extension("partial");
-            let mut file = fs::File::create(&partial)?;
-            file.write_all(header.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.write_all(body)?;
-            file.sync_data()?;
-            fs::rename(&partial, &path)
+        let opened = (|| -> io::Result<(PathBuf, fs::File)> {
+            fs::create_dir_all(&self.inner.directory)?;
+            let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+            let name = format!("{}-{}-{unique}.partial", Self::name(&url), std::process::id());
+            let partial = self.inner.directory.join(name);
+            let file = fs::File::create(&partial)?;
+            Ok((partial, file))
         })();
-        if let Err(e) = written {
-            log::debug!("cache: not storing {url}: {e}");
-            return false;
+        match opened {
+            Ok((partial, file)) => Some(CacheWriter {
+                cache: self.clone(),
+                url,
+                partial,
+                file: Some(BufWriter::new(file)),
+                meta: meta.clone(),
+                written: 0,
+            }),
+            Err(e) => {
+                log::debug!("cache: not storing {url}: {e}");
+                None
+            }
         }
-        self.expire();
-        true
     }
 
-    fn open(&self, url: &Url) -> Option<(NetworkCacheMetaData, BufReader<fs::File>)> {
-        let mut reader = BufReader::new(fs::File::open(self.path(url)).ok()?);
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let meta = NetworkCacheMetaData::from_json(&serde_json::from_str(&line).ok()?)?;
-        // A hash collision, or a file from elsewhere: not this URL's entry.
-        (meta.url() == Some(url)).then_some((meta, reader))
+    /// Stores a response: its metadata and body (Qt's `prepare`, a write and `insert` in
+    /// one). Returns false if it was not stored (not to be saved, bigger than the cache, or
+    /// the directory cannot be written).
+    pub fn insert(&self, meta: &NetworkCacheMetaData, body: &[u8]) -> bool {
+        let Some(mut writer) = self.prepare(meta) else { return false };
+        writer.write_all(body).is_ok() && writer.commit()
+    }
+
+    /// The entry's metadata, the body's length, and the file (at its start), checked to be
+    /// whole.
+    fn open(&self, url: &Url) -> Option<(NetworkCacheMetaData, u64, fs::File)> {
+        let mut file = fs::File::open(self.path(url)).ok()?;
+        let length = file.metadata().ok()?.len();
+        let mut tail = [0u8; 8];
+        file.seek(SeekFrom::Start(length.checked_sub(8)?)).ok()?;
+        file.read_exact(&mut tail).ok()?;
+        let meta_length = u64::from_le_bytes(tail);
+        let meta_start = length.checked_sub(8)?.checked_sub(meta_length)?;
+        file.seek(SeekFrom::Start(meta_start)).ok()?;
+        let mut meta = Vec::with_capacity(usize::try_from(meta_length).ok()?.min(1 << 20));
+        (&mut file).take(meta_length).read_to_end(&mut meta).ok()?;
+        let (meta, size) = NetworkCacheMetaData::from_json(&serde_json::from_slice(&meta).ok()?)?;
+        // A hash collision, a file from elsewhere, or one cut short: not this URL's entry.
+        if meta.url() != Some(url) || size != meta_start {
+            return None;
+        }
+        file.seek(SeekFrom::Start(0)).ok()?;
+        Some((meta, size, file))
     }
 
     /// The metadata of `url`'s entry (Qt's `metaData`).
     #[doc(alias = "metaData")]
     pub fn meta_data(&self, url: &Url) -> Option<NetworkCacheMetaData> {
-        self.open(url).map(|(meta, _)| meta)
+        self.open(url).map(|(meta, _, _)| meta)
     }
 
     /// The body of `url`'s entry (Qt's `data`); reading it counts as a use, for eviction.
     pub fn data(&self, url: &Url) -> Option<Vec<u8>> {
-        let (_, mut reader) = self.open(url)?;
-        let mut body = Vec::new();
-        reader.read_to_end(&mut body).ok()?;
-        let _ = reader.get_ref().set_modified(SystemTime::now());
-        Some(body)
+        self.lookup(url).map(|(_, body)| body)
+    }
+
+    /// The metadata and body of `url`'s entry, read at once; a use, for eviction.
+    pub(crate) fn lookup(&self, url: &Url) -> Option<(NetworkCacheMetaData, Vec<u8>)> {
+        let (meta, size, file) = self.open(url)?;
+        let mut body = Vec::with_capacity(usize::try_from(size).ok()?);
+        (&file).take(size).read_to_end(&mut body).ok()?;
+        let _ = file.set_modified(SystemTime::now());
+        Some((meta, body))
     }
 
     /// Replaces the metadata of `url`'s entry, keeping its body (Qt's `updateMetaData`:
-    /// after a 304, say). Returns false if there is no entry.
+    /// after a 304, say). Returns false if there is no entry. The body is not rewritten:
+    /// the new metadata replaces the old behind it.
     #[doc(alias = "updateMetaData")]
     pub fn update_meta_data(&self, meta: &NetworkCacheMetaData) -> bool {
         let Some(url) = meta.url() else { return false };
-        match self.data(url) {
-            Some(body) => self.insert(meta, &body),
-            None => false,
+        let Some((_, size, _)) = self.open(url) else { return false };
+        let updated = (|| -> io::Result<()> {
+            let mut file = fs::File::options().write(true).open(self.path(url))?;
+            // Cut back to the body: until the new metadata is in, readers find no entry.
+            file.set_len(size)?;
+            file.seek(SeekFrom::End(0))?;
+            let json = meta.to_json(size).to_string();
+            let mut out = BufWriter::new(&mut file);
+            out.write_all(json.as_bytes())?;
+            out.write_all(&(json.len() as u64).to_le_bytes())?;
+            out.flush()
+        })();
+        if let Err(e) = &updated {
+            log::debug!("cache: not updating {url}: {e}");
+            let _ = fs::remove_file(self.path(url));
         }
+        updated.is_ok()
     }
 
     /// Removes `url`'s entry (Qt's `remove`); false if there was none.
@@ -250,10 +440,16 @@ impl NetworkDiskCache {
         self.open(url).is_some() && fs::remove_file(self.path(url)).is_ok()
     }
 
-    /// Removes every entry (Qt's `clear`).
+    /// Removes every entry (Qt's `clear`), and what writers left behind.
     pub fn clear(&self) {
         for (path, _, _) in self.entries() {
             let _ = fs::remove_file(path);
+        }
+        let Ok(dir) = fs::read_dir(&self.inner.directory) else { return };
+        for entry in dir.flatten() {
+            if entry.path().extension().is_some_and(|x| x == "partial") {
+                let _ = fs::remove_file(entry.path());
+            }
         }
     }
 
@@ -265,7 +461,7 @@ impl NetworkDiskCache {
 
     /// The entry files: path, size, last use.
     fn entries(&self) -> Vec<(PathBuf, u64, SystemTime)> {
-        let Ok(dir) = fs::read_dir(&self.directory) else { return Vec::new() };
+        let Ok(dir) = fs::read_dir(&self.inner.directory) else { return Vec::new() };
         dir.flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "cache"))
             .filter_map(|e| {
@@ -278,12 +474,13 @@ impl NetworkDiskCache {
     /// Evicts the entries used longest ago until the rest take at most 90 % of the maximum
     /// (Qt's `expire`, which leaves the same room); returns what they take then.
     pub fn expire(&self) -> u64 {
+        let maximum = self.maximum_cache_size();
         let mut entries = self.entries();
         let mut size: u64 = entries.iter().map(|(_, s, _)| s).sum();
-        if size <= self.maximum.get() {
+        if size <= maximum {
             return size;
         }
-        let goal = self.maximum.get() / 10 * 9;
+        let goal = maximum / 10 * 9;
         entries.sort_by_key(|(_, _, used)| *used);
         for (path, entry, _) in entries {
             if size <= goal {
@@ -361,6 +558,54 @@ mod tests {
         );
         cache.clear();
         assert_eq!(cache.cache_size(), 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_writer_stores_only_when_committed_and_a_cut_entry_is_not_found() {
+        let dir = dir("writer");
+        let cache = NetworkDiskCache::new(&dir);
+        let mut meta = NetworkCacheMetaData::new(url("w"));
+        meta.set_attributes(HashMap::from([
+            (Attribute::HttpStatusCodeAttribute, AttributeValue::Int(203)),
+            (Attribute::HttpReasonPhraseAttribute, AttributeValue::Bytes(b"Non-Authoritative".to_vec())),
+        ]));
+        meta.varying =
+            vec![(b"accept".to_vec(), Some(b"text/plain".to_vec())), (b"accept-encoding".to_vec(), None)];
+        let mut writer = cache.prepare(&meta).unwrap();
+        writer.write_all(b"part one, ").unwrap();
+        assert!(cache.data(&url("w")).is_none(), "not visible before the commit");
+        drop(writer);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "an abandoned writer leaves nothing");
+
+        let mut writer = cache.prepare(&meta).unwrap();
+        writer.write_all(b"part one, ").unwrap();
+        writer.write_all(b"part two").unwrap();
+        assert!(writer.commit());
+        let (stored, body) = cache.lookup(&url("w")).unwrap();
+        assert_eq!(body, b"part one, part two");
+        assert_eq!(stored, meta, "attributes and variant kept");
+
+        // Metadata replaced in place, the body untouched.
+        let mut updated = meta.clone();
+        updated.set_raw_headers(vec![(b"ETag".to_vec(), b"\"2\"".to_vec())]);
+        assert!(cache.update_meta_data(&updated));
+        assert_eq!(cache.lookup(&url("w")).unwrap(), (updated, b"part one, part two".to_vec()));
+
+        // A file cut short (a crash while writing) is no entry.
+        let path = cache.path(&url("w"));
+        let length = fs::metadata(&path).unwrap().len();
+        fs::File::options().write(true).open(&path).unwrap().set_len(length - 3).unwrap();
+        assert!(cache.meta_data(&url("w")).is_none());
+        assert!(cache.data(&url("w")).is_none());
+
+        // Bigger than the cache: the write fails and nothing is left.
+        cache.set_maximum_cache_size(16);
+        let mut writer = cache.prepare(&NetworkCacheMetaData::new(url("big"))).unwrap();
+        assert!(writer.write_all(&[0; 17]).is_err());
+        assert!(!writer.commit());
+        cache.clear();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -76,6 +76,7 @@ mod disk_cache;
 mod error;
 mod exchange;
 mod hsts;
+mod http_cache;
 mod id_hash;
 mod known_header;
 mod manager;
@@ -97,7 +98,7 @@ mod worker;
 pub use authenticator::Authenticator;
 pub use body::RequestBody;
 pub use cookie::{NetworkCookie, NetworkCookieJar, RawForm, SameSite};
-pub use disk_cache::{DEFAULT_MAXIMUM_CACHE_SIZE, NetworkCacheMetaData, NetworkDiskCache};
+pub use disk_cache::{CacheWriter, DEFAULT_MAXIMUM_CACHE_SIZE, NetworkCacheMetaData, NetworkDiskCache};
 pub use error::{Error, NetworkError};
 pub use hsts::HstsPolicy;
 pub use known_header::KnownHeaderValue;
@@ -107,8 +108,8 @@ pub use proxy::Proxy;
 pub use proxy_factory::{ProxyFactory, SystemProxyFactory};
 pub use reply::NetworkReply;
 pub use request::{
-    Attribute, AttributeValue, DEFAULT_DECOMPRESSION_THRESHOLD, DEFAULT_MAXIMUM_REDIRECTS, KnownHeaders,
-    LoadControl, NetworkRequest, Operation, Priority, RedirectPolicy, RequestUrl,
+    Attribute, AttributeValue, CacheLoadControl, DEFAULT_DECOMPRESSION_THRESHOLD, DEFAULT_MAXIMUM_REDIRECTS,
+    KnownHeaders, LoadControl, NetworkRequest, Operation, Priority, RedirectPolicy, RequestUrl,
 };
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,

@@ -172,6 +172,8 @@ pub(crate) struct MetaData {
     pub(crate) redirect_target: Option<Url>,
     /// The URL the response is for (set as the reply takes it in).
     pub(crate) url: Option<Url>,
+    /// The manager's cache answered (`SourceIsFromCacheAttribute`).
+    pub(crate) from_cache: bool,
 }
 
 #[cfg(test)]

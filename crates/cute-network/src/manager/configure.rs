@@ -212,4 +212,61 @@ impl NetworkAccessManager {
     pub fn set_cookie_jar(&self, jar: crate::NetworkCookieJar) {
         self.inner.net.cookies.set_jar(jar);
     }
+
+    /// Uses `cache` for this manager's requests, or none (Qt's `setCache`; there is none by
+    /// default). With a cache, a GET is answered from it while the stored response is
+    /// fresh, a stale one is revalidated with the server (a 304 answers from the cache),
+    /// and cacheable responses are stored as they arrive; each request's
+    /// [`CacheLoadControlAttribute`](crate::Attribute::CacheLoadControlAttribute) and
+    /// [`CacheSaveControlAttribute`](crate::Attribute::CacheSaveControlAttribute) decide
+    /// per request, and
+    /// [`SourceIsFromCacheAttribute`](crate::Attribute::SourceIsFromCacheAttribute) tells
+    /// the reply's source. The rules are Qt's, with RFC 9111's where Qt falls short
+    /// (`Vary`, the request's own `no-cache`, `no-store` requests); see
+    /// [`CacheLoadControl`](crate::CacheLoadControl). A cache that cannot write only stores
+    /// nothing: requests go to the network as without one.
+    ///
+    /// The cache is read and written on the manager's thread, as in Qt: a large entry
+    /// costs the loop its disk time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cute_core::{CoreApplication, Timer};
+    /// use cute_network::{Attribute, NetworkAccessManager, NetworkDiskCache, NetworkReply, NetworkRequest};
+    /// # let server = cute_httpbin::Httpbin::start().unwrap();
+    /// # let url = server.url("/cache/60");
+    ///
+    /// let app = CoreApplication::new();
+    /// let dir = std::env::temp_dir().join(format!("cute-doc-nam-cache-{}", std::process::id()));
+    /// let nam = NetworkAccessManager::new();
+    /// nam.set_cache(Some(NetworkDiskCache::new(&dir)));
+    /// let again = nam.downgrade();
+    /// let url2 = url.clone();
+    /// nam.finished().connect(move |reply: &NetworkReply| {
+    ///     let from_cache = reply.attribute(Attribute::SourceIsFromCacheAttribute).unwrap().as_bool().unwrap();
+    ///     if !from_cache {
+    ///         // e.g. "https://httpbin.org/cache/60": fresh for a minute, so the second
+    ///         // request is answered from the cache.
+    ///         again.upgrade().unwrap().get(&NetworkRequest::new(&url2));
+    ///     } else {
+    ///         CoreApplication::quit();
+    ///     }
+    /// });
+    /// nam.get(&NetworkRequest::new(&url));
+    /// Timer::single_shot(Duration::from_secs(10), || CoreApplication::exit(1)); // watchdog
+    /// assert_eq!(app.exec(), 0);
+    /// # drop(nam);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// ```
+    #[doc(alias = "setCache")]
+    pub fn set_cache(&self, cache: Option<crate::NetworkDiskCache>) {
+        *self.inner.replies.cache.borrow_mut() = cache;
+    }
+
+    /// The manager's cache, if it has one (Qt's `cache`).
+    pub fn cache(&self) -> Option<crate::NetworkDiskCache> {
+        self.inner.replies.cache.borrow().clone()
+    }
 }

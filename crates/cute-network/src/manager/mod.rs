@@ -15,6 +15,7 @@ use crate::body::RequestBody;
 use crate::control::Control;
 use crate::error::{Failure, NetworkError};
 use crate::exchange::Exchange;
+use crate::http_cache::{self, Plan};
 use crate::protocol::{Answer, Challenger, Credentials, Event, Origin, Question, ReplyEvent};
 use crate::proxy::Proxy;
 use crate::proxy_factory::ProxyFactory;
@@ -499,9 +500,11 @@ impl ManagerInner {
         let policy = request.redirect_policy().unwrap_or(settings.redirect_policy);
         let has_body = body.is_some();
         let validated = validate(request, verb);
+        let mut own = request.clone();
+        let cached = if validated.is_ok() { self.consult_cache(&mut own, operation) } else { None };
         let exchange = Arc::new(Exchange {
             id: self.replies.next_id(),
-            request: request.clone(),
+            request: own,
             method: validated.as_ref().map_or(hyper::Method::GET, hyper::Method::clone),
             body: body.map(Box::new),
             policy,
@@ -516,6 +519,18 @@ impl ManagerInner {
             inner.fail_soon(failure);
             return reply;
         }
+        match cached {
+            Some(Plan::Serve(hit)) => {
+                inner.serve_soon(hit);
+                return reply;
+            }
+            Some(_) => {
+                let message = format!("Error opening {}", request.shown_url());
+                inner.fail_soon(Failure::new(NetworkError::ContentNotFoundError, message));
+                return reply;
+            }
+            None => {}
+        }
         if request.url().is_none() {
             // `validate` refuses requests without a URL: not reached.
             inner.fail_soon(Failure::new(NetworkError::ProtocolUnknownError, "Invalid URL"));
@@ -526,6 +541,27 @@ impl ManagerInner {
         let stranded = self.scheduler.enqueue(origin, exchange, per_host);
         self.fail_stranded(stranded);
         reply
+    }
+
+    /// What the cache does for `request` (see `http_cache.rs`): `None` to go to the network
+    /// (with the headers the cache adds set on `request`), else the reply's answer (a hit,
+    /// or `Missing`). Any operation but GET and HEAD removes the URL's entry (Qt's rule).
+    fn consult_cache(&self, request: &mut NetworkRequest, operation: Operation) -> Option<Plan> {
+        let cache = self.replies.cache.borrow();
+        if !matches!(operation, Operation::GetOperation | Operation::HeadOperation) {
+            if let (Some(cache), Some(url)) = (cache.as_ref(), request.url()) {
+                cache.remove(url);
+            }
+            request.set_cache_headers(Vec::new());
+            return None;
+        }
+        match http_cache::plan(cache.as_ref(), request, operation, std::time::SystemTime::now()) {
+            Plan::Network(headers) => {
+                request.set_cache_headers(headers);
+                None
+            }
+            answer => Some(answer),
+        }
     }
 
     /// Fails the replies of jobs no thread will ever run.

@@ -177,11 +177,13 @@ impl NetworkReply {
             Attribute::RedirectionTargetAttribute => meta.redirect_target.clone().map(AttributeValue::Url),
             Attribute::ConnectionEncryptedAttribute => Some(AttributeValue::Bool(meta.encrypted)),
             Attribute::Http2WasUsedAttribute => Some(AttributeValue::Bool(meta.http2)),
-            Attribute::SourceIsFromCacheAttribute => Some(AttributeValue::Bool(false)),
+            Attribute::SourceIsFromCacheAttribute => Some(AttributeValue::Bool(meta.from_cache)),
             // Request attributes: see `request().attribute(..)`.
             Attribute::Http2AllowedAttribute
             | Attribute::Http2DirectAttribute
             | Attribute::DoNotBufferUploadDataAttribute
+            | Attribute::CacheLoadControlAttribute
+            | Attribute::CacheSaveControlAttribute
             | Attribute::CookieLoadControlAttribute
             | Attribute::CookieSaveControlAttribute
             | Attribute::AuthenticationReuseAttribute
@@ -251,7 +253,10 @@ impl NetworkReply {
 
     /// The request this reply answers.
     pub fn request(&self) -> NetworkRequest {
-        self.inner.request().clone()
+        let mut request = self.inner.request().clone();
+        // What the manager's cache added on the wire is not the application's.
+        request.set_cache_headers(Vec::new());
+        request
     }
 
     /// The operation (GET, POST, …).

@@ -5,6 +5,7 @@
 //! `api.rs` holds what the application calls on a reply; `read_buffer.rs` its body buffer.
 
 mod api;
+mod cached;
 mod read_buffer;
 
 use std::cell::{Cell, RefCell};
@@ -114,6 +115,9 @@ struct Body {
     last_progress: Option<(u64, Option<u64>)>,
     /// When the last `download_progress` went out, for the throttle.
     last_progress_at: Option<Instant>,
+    /// The manager's cache entry being written as the body arrives, if the response is
+    /// stored.
+    cache: Option<Box<crate::disk_cache::CacheWriter>>,
 }
 
 impl State {
@@ -307,10 +311,13 @@ impl ReplyInner {
 
     /// The final response's status and headers are in.
     pub(crate) fn apply(self: &Rc<Self>, url: Url, mut meta: Box<MetaData>) {
-        let encrypted = meta.encrypted;
+        // What the cache answered itself came over no connection.
+        let encrypted = meta.encrypted && !meta.from_cache;
+        meta.url = Some(url);
+        // A 304 confirming the cached response becomes that response.
+        let cached_body = self.consult_cache(&mut meta);
         {
             let mut state = self.state.borrow_mut();
-            meta.url = Some(url);
             state.body_mut().expect(meta.total);
             state.meta = Some(meta);
         }
@@ -323,12 +330,22 @@ impl ReplyInner {
             }
         }
         self.emit(|s| &s.meta_data_changed, &self.handle());
+        if let Some(body) = cached_body.filter(|b| !b.is_empty())
+            && !self.is_finished()
+        {
+            self.receive(body);
+        }
     }
 
     /// A chunk of the body arrived: readable now, or held until the application reads
     /// (which keeps the worker waiting: back-pressure).
     pub(crate) fn receive(self: &Rc<Self>, chunk: Vec<u8>) {
-        let admitted = self.state.borrow_mut().body_mut().push(chunk);
+        let admitted = {
+            let mut state = self.state.borrow_mut();
+            let body = state.body_state_mut();
+            cached::store_chunk(body, &chunk);
+            body.buffer.push(chunk)
+        };
         if admitted > 0 {
             self.control().release(admitted);
             self.emit(|s| &s.ready_read, &self.handle());
@@ -392,6 +409,13 @@ impl ReplyInner {
             if let Err(failure) = &result {
                 state.error = failure.error;
                 state.error_string = failure.message.as_str().into();
+            }
+            // The response is stored once whole, before anyone hears it finished (a slot
+            // asking for it again is answered from the cache).
+            if let Some(writer) = state.body.as_mut().and_then(|body| body.cache.take())
+                && result.is_ok()
+            {
+                writer.commit();
             }
         }
         // Bytes held back by the read buffer become readable now, announced before
@@ -542,6 +566,8 @@ pub(crate) struct Replies {
     /// The manager these replies belong to (for `NetworkReply::manager`), kept once here
     /// rather than in every reply.
     pub(crate) manager: RefCell<Weak<dyn std::any::Any>>,
+    /// The manager's cache (`set_cache`), kept here for the replies.
+    pub(crate) cache: RefCell<Option<crate::disk_cache::NetworkDiskCache>>,
     finished: Signal<NetworkReply>,
     next_id: Cell<u64>,
 }
@@ -552,6 +578,7 @@ impl Replies {
         Rc::new(Replies {
             live: RefCell::default(),
             manager: RefCell::new(nobody),
+            cache: RefCell::default(),
             finished: Signal::new(),
             next_id: Cell::new(1),
         })

@@ -85,7 +85,14 @@ pub enum Attribute {
     RedirectionTargetAttribute = 2,
     /// Whether the data came over an encrypted (TLS) connection (bool).
     ConnectionEncryptedAttribute = 3,
-    /// Always false: there is no cache (bool).
+    /// Requests: how the manager's cache is used (integer, [`CacheLoadControl`]; default
+    /// `PreferNetwork`). See [`NetworkAccessManager::set_cache`](crate::NetworkAccessManager::set_cache).
+    CacheLoadControlAttribute = 4,
+    /// Requests: whether the response may be stored in the manager's cache (bool, default
+    /// true); it is stored only if it is cacheable as well.
+    CacheSaveControlAttribute = 5,
+    /// Replies: whether the reply was answered from the manager's cache (bool), including
+    /// after the server confirmed the cached copy with a 304.
     SourceIsFromCacheAttribute = 6,
     /// Requests: accepted for Qt's sake and without effect (bool): cute never buffers an
     /// upload beyond the two 256 KiB reads in flight.
@@ -122,6 +129,92 @@ pub enum Attribute {
     /// fall-back to HTTP/1.1 (Qt's rule). Takes priority over
     /// [`Http2AllowedAttribute`](Attribute::Http2AllowedAttribute).
     Http2DirectAttribute = 23,
+}
+
+impl Attribute {
+    /// Every attribute, in Qt's numbering order.
+    pub(crate) const ALL: [Attribute; 18] = [
+        Attribute::HttpStatusCodeAttribute,
+        Attribute::HttpReasonPhraseAttribute,
+        Attribute::RedirectionTargetAttribute,
+        Attribute::ConnectionEncryptedAttribute,
+        Attribute::CacheLoadControlAttribute,
+        Attribute::CacheSaveControlAttribute,
+        Attribute::SourceIsFromCacheAttribute,
+        Attribute::DoNotBufferUploadDataAttribute,
+        Attribute::CustomVerbAttribute,
+        Attribute::CookieLoadControlAttribute,
+        Attribute::AuthenticationReuseAttribute,
+        Attribute::CookieSaveControlAttribute,
+        Attribute::EmitAllUploadProgressSignalsAttribute,
+        Attribute::Http2AllowedAttribute,
+        Attribute::Http2WasUsedAttribute,
+        Attribute::OriginalContentLengthAttribute,
+        Attribute::RedirectPolicyAttribute,
+        Attribute::Http2DirectAttribute,
+    ];
+
+    /// The attribute with Qt's number `code`.
+    pub(crate) fn from_code(code: i64) -> Option<Attribute> {
+        Attribute::ALL.into_iter().find(|a| *a as i64 == code)
+    }
+}
+
+/// How a request uses the manager's cache (Qt's `QNetworkRequest::CacheLoadControl`), the
+/// value of [`CacheLoadControlAttribute`](Attribute::CacheLoadControlAttribute).
+#[doc(alias = "QNetworkRequest::CacheLoadControl")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CacheLoadControl {
+    /// Always from the network, telling caches on the way not to answer either
+    /// (`Cache-Control: no-cache` and `Pragma: no-cache` unless the request sets its own
+    /// `Cache-Control`). The response is still stored.
+    AlwaysNetwork = 0,
+    /// The default: a fresh cached response answers; a stale one is revalidated with the
+    /// server (`If-None-Match`/`If-Modified-Since`; a 304 answers from the cache).
+    #[default]
+    PreferNetwork = 1,
+    /// A cached response answers unless it has expired (its `max-age` or `Expires` has
+    /// passed) or must be revalidated: one that is only stale by Qt's heuristic (no
+    /// explicit lifetime) still answers. Otherwise as `PreferNetwork`.
+    PreferCache = 2,
+    /// Only the cache, whatever the response's age: nothing is sent. A GET with nothing
+    /// cached, and a HEAD, fail with
+    /// [`ContentNotFoundError`](crate::NetworkError::ContentNotFoundError) (Qt's rule;
+    /// other operations go to the network).
+    AlwaysCache = 3,
+}
+
+impl CacheLoadControl {
+    /// The value with Qt's number `n`.
+    pub(crate) fn from_int(n: i64) -> Option<CacheLoadControl> {
+        [Self::AlwaysNetwork, Self::PreferNetwork, Self::PreferCache, Self::AlwaysCache]
+            .into_iter()
+            .find(|c| *c as i64 == n)
+    }
+}
+
+impl From<CacheLoadControl> for AttributeValue {
+    fn from(control: CacheLoadControl) -> Self {
+        AttributeValue::Int(control as i64)
+    }
+}
+
+impl From<LoadControl> for AttributeValue {
+    fn from(control: LoadControl) -> Self {
+        AttributeValue::Int(control as i64)
+    }
+}
+
+impl From<RedirectPolicy> for AttributeValue {
+    fn from(policy: RedirectPolicy) -> Self {
+        AttributeValue::Int(policy as i64)
+    }
+}
+
+impl From<bool> for AttributeValue {
+    fn from(value: bool) -> Self {
+        AttributeValue::Bool(value)
+    }
 }
 
 /// A value of an [`Attribute`] (Qt's `QVariant`, for the types attributes use).

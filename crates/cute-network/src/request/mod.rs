@@ -16,7 +16,10 @@ mod kinds;
 pub use given_url::RequestUrl;
 use given_url::{Given, redacted_url};
 pub(crate) use given_url::{has_forbidden_bytes, is_secret_header, redact};
-pub use kinds::{Attribute, AttributeValue, KnownHeaders, LoadControl, Operation, Priority, RedirectPolicy};
+pub use kinds::{
+    Attribute, AttributeValue, CacheLoadControl, KnownHeaders, LoadControl, Operation, Priority,
+    RedirectPolicy,
+};
 
 /// Defaults for [`NetworkRequest::decompressed_safety_check_threshold`]: 10 MiB, as Qt.
 pub const DEFAULT_DECOMPRESSION_THRESHOLD: i64 = 10 * 1024 * 1024;
@@ -71,6 +74,11 @@ struct Options {
     do_not_buffer_upload_data: bool,
     /// The request's own TLS settings (`set_ssl_configuration`), if any.
     ssl: Option<std::sync::Arc<crate::tls::Tls>>,
+    cache_load: CacheLoadControl,
+    cache_save: bool,
+    /// What the manager's cache adds on the wire (validators, `no-cache`): not the
+    /// application's headers, and never part of `NetworkReply::request`.
+    cache_headers: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// The settings of a request nobody changed.
@@ -90,6 +98,9 @@ static DEFAULT_OPTIONS: Options = Options {
     emit_all_upload_progress: false,
     do_not_buffer_upload_data: false,
     ssl: None,
+    cache_load: CacheLoadControl::PreferNetwork,
+    cache_save: true,
+    cache_headers: Vec::new(),
 };
 
 impl fmt::Debug for NetworkRequest {
@@ -349,6 +360,17 @@ impl NetworkRequest {
             (Attribute::EmitAllUploadProgressSignalsAttribute, AttributeValue::Bool(all)) => {
                 self.options_mut().emit_all_upload_progress = all;
             }
+            (Attribute::CacheLoadControlAttribute, AttributeValue::Int(v)) => {
+                self.options_mut().cache_load = CacheLoadControl::from_int(v).ok_or(InvalidSetting(
+                    "CacheLoadControlAttribute takes a CacheLoadControl value (0..=3)",
+                ))?;
+            }
+            (Attribute::CacheLoadControlAttribute, _) => {
+                return Err(InvalidSetting("CacheLoadControlAttribute takes an Int (CacheLoadControl)"));
+            }
+            (Attribute::CacheSaveControlAttribute, AttributeValue::Bool(save)) => {
+                self.options_mut().cache_save = save;
+            }
             (Attribute::DoNotBufferUploadDataAttribute, AttributeValue::Bool(no)) => {
                 self.options_mut().do_not_buffer_upload_data = no;
             }
@@ -359,7 +381,9 @@ impl NetworkRequest {
                 _,
             ) => return Err(InvalidSetting("the load control attributes take an Int (LoadControl)")),
             (
-                Attribute::EmitAllUploadProgressSignalsAttribute | Attribute::DoNotBufferUploadDataAttribute,
+                Attribute::EmitAllUploadProgressSignalsAttribute
+                | Attribute::DoNotBufferUploadDataAttribute
+                | Attribute::CacheSaveControlAttribute,
                 _,
             ) => {
                 return Err(InvalidSetting("this attribute takes a Bool"));
@@ -421,6 +445,8 @@ impl NetworkRequest {
             Attribute::DoNotBufferUploadDataAttribute => {
                 Some(AttributeValue::Bool(self.options().do_not_buffer_upload_data))
             }
+            Attribute::CacheLoadControlAttribute => Some(self.options().cache_load.into()),
+            Attribute::CacheSaveControlAttribute => Some(AttributeValue::Bool(self.options().cache_save)),
             _ => None,
         }
     }
@@ -466,6 +492,29 @@ impl NetworkRequest {
     /// Whether every upload progress step is emitted (`EmitAllUploadProgressSignalsAttribute`).
     pub(crate) fn emits_all_upload_progress(&self) -> bool {
         self.options().emit_all_upload_progress
+    }
+
+    /// How the manager's cache is used (`CacheLoadControlAttribute`).
+    pub(crate) fn cache_load_control(&self) -> CacheLoadControl {
+        self.options().cache_load
+    }
+
+    /// Whether the response may be stored (`CacheSaveControlAttribute`).
+    pub(crate) fn saves_to_cache(&self) -> bool {
+        self.options().cache_save
+    }
+
+    /// The headers the manager's cache adds on the wire.
+    pub(crate) fn cache_headers(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.options().cache_headers
+    }
+
+    /// Replaces the headers the cache adds (a request taken from a reply carries its
+    /// previous ones: they are replaced, never sent again).
+    pub(crate) fn set_cache_headers(&mut self, headers: Vec<(Vec<u8>, Vec<u8>)>) {
+        if !headers.is_empty() || !self.cache_headers().is_empty() {
+            self.options_mut().cache_headers = headers;
+        }
     }
 
     /// How the request may use HTTP/2.

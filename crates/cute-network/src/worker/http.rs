@@ -73,7 +73,8 @@ pub(crate) async fn run(job: &Job) -> Outcome<()> {
         method: job.method.clone(),
         // A known HSTS host is reached over https only.
         url: job.net.hsts.upgrade(job.url()).unwrap_or_else(|| job.url().clone()),
-        headers: job.headers().to_vec(),
+        // The application's, then what the manager's cache adds (see `http_cache.rs`).
+        headers: job.headers().iter().chain(job.request.cache_headers()).cloned().collect(),
         body: job.body.as_deref().cloned(),
         ssl_ignored: Vec::new(),
     };
@@ -244,6 +245,11 @@ async fn answer(
     }
     finish_with(job, exchanged).await;
     hop.rewrite(&mut out.method, &mut out.body, &mut out.headers);
+    // The cache's validators are for the URL it holds, not the next one.
+    let validators = crate::http_cache::VALIDATORS;
+    if !job.request.cache_headers().is_empty() {
+        out.headers.retain(|(name, _)| !validators.iter().any(|v| name.eq_ignore_ascii_case(v.as_bytes())));
+    }
     if hop.is_cross_origin() {
         // Never hand the first origin's credentials to another origin, nor what the
         // application accepted of its certificate.

@@ -118,6 +118,7 @@ pub(crate) fn announce(
             original_length: length,
             redirect_target,
             url: None,
+            from_cache: false,
         }),
     ))?;
     Ok(Announced { coding, total, reason })
