@@ -281,6 +281,19 @@ fn other_examples_print_their_key_lines() {
     assert!(text.contains("files: file (250000 bytes)"), "the file part arrived whole: {text}");
     let _ = std::fs::remove_dir_all(dir);
 
+    // The cache answers the second fetch, and still after a restart.
+    let dir = temp_dir("cache");
+    let cache_dir = dir.join("cache");
+    let url = server.url("/cache/60");
+    let output = run("cached_fetch", &[&url, cache_dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert!(text.contains("from network: status 200") && text.contains("from cache: status 200"), "{text}");
+    let output = run("cached_fetch", &[&url, cache_dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output).matches("from cache: status 200").count(), 2, "{}", stdout(&output));
+    let _ = std::fs::remove_dir_all(dir);
+
     let output = run("status_app", &[]);
     assert!(output.status.success(), "{output:?}");
     let text = stdout(&output);
