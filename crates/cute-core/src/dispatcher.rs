@@ -9,14 +9,16 @@
 //!   true, so a burst of posts costs one system call;
 //! - a queue of same-thread events (queued slot calls), touched without locks;
 //! - the [`TimerQueue`] deadline heap, which sets the poll timeout;
-//! - the registry of typed emitter sources (see [`Source`]).
+//! - the registry of typed emitter sources (see [`Source`]);
+//! - the I/O sources registered with the poller (sockets, pipes: see `io.rs`), each with
+//!   the handler its readiness is dispatched to.
 //!
 //! [`Shared`] is the `Send + Sync` half, held by every [`LoopHandle`](crate::LoopHandle) and
 //! emitter. Dropping the core (thread exit) drops the receiver, after which posts fail and
 //! hand their value back.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
@@ -148,6 +150,12 @@ impl Shared {
     }
 }
 
+/// What an I/O source registered with the loop's poller is told (see `io.rs`).
+pub(crate) trait IoHandler {
+    /// The source is ready (edge-triggered: once per change).
+    fn ready(&self, readiness: crate::io::Readiness);
+}
+
 /// A typed stream of emissions from other threads, drained on the loop's thread.
 pub(crate) trait Source {
     /// Delivers what is queued. Called for a `Message::Drain`.
@@ -237,6 +245,11 @@ pub(crate) struct LoopCore {
     /// nested loop. That loop resumes them first, so their values are not overtaken by
     /// messages sent after them, nor left waiting for a `Drain` that is not coming.
     draining: RefCell<Vec<Rc<dyn Source>>>,
+    /// I/O sources by token (never reused, so a stale event cannot reach a new source).
+    io: RefCell<HashMap<usize, Rc<dyn IoHandler>>>,
+    next_token: Cell<usize>,
+    /// Readiness polled and not dispatched yet, in order.
+    ready: RefCell<VecDeque<(usize, crate::io::Readiness)>>,
 }
 
 impl LoopCore {
@@ -258,7 +271,7 @@ impl LoopCore {
             shared,
             rx,
             poll: RefCell::new(poll),
-            events: RefCell::new(Events::with_capacity(8)),
+            events: RefCell::new(Events::with_capacity(256)),
             local: RefCell::new(VecDeque::new()),
             timers: RefCell::new(TimerQueue::default()),
             sources: RefCell::new(Slab::new()),
@@ -267,6 +280,9 @@ impl LoopCore {
             recent_remote: Cell::new(false),
             interrupted: Cell::new(false),
             draining: RefCell::new(Vec::new()),
+            io: RefCell::new(HashMap::new()),
+            next_token: Cell::new(1),
+            ready: RefCell::new(VecDeque::new()),
         })
     }
 
@@ -303,6 +319,49 @@ impl LoopCore {
         // Take it out first so its drop (which may drop a signal) runs without the borrow.
         let removed = self.sources.borrow_mut().try_remove(key);
         drop(removed);
+    }
+
+    /// Registers an I/O source with the poller; its readiness goes to `handler`. Returns
+    /// its token.
+    pub(crate) fn register_io(
+        &self,
+        source: &mut (impl mio::event::Source + ?Sized),
+        interest: mio::Interest,
+        handler: Rc<dyn IoHandler>,
+    ) -> io::Result<usize> {
+        let token = self.next_token.get();
+        self.poll.borrow().registry().register(source, Token(token), interest)?;
+        self.next_token.set(token + 1);
+        self.io.borrow_mut().insert(token, handler);
+        Ok(token)
+    }
+
+    /// Changes what a registered source is watched for (and re-arms it: readiness that
+    /// still holds is reported again).
+    pub(crate) fn reregister_io(
+        &self,
+        token: usize,
+        source: &mut (impl mio::event::Source + ?Sized),
+        interest: mio::Interest,
+    ) -> io::Result<()> {
+        self.poll.borrow().registry().reregister(source, Token(token), interest)
+    }
+
+    /// Takes a source off the poller (its handler stays until `forget_io`).
+    pub(crate) fn deregister_io(&self, source: &mut (impl mio::event::Source + ?Sized)) -> io::Result<()> {
+        self.poll.borrow().registry().deregister(source)
+    }
+
+    /// Forgets a source's handler: events still in flight for its token are dropped.
+    pub(crate) fn forget_io(&self, token: usize) {
+        let removed = self.io.borrow_mut().remove(&token);
+        self.ready.borrow_mut().retain(|(t, _)| *t != token);
+        drop(removed);
+    }
+
+    /// I/O sources registered (for tests of idle cost).
+    pub(crate) fn io_sources(&self) -> usize {
+        self.io.borrow().len()
     }
 
     pub(crate) fn request_exit(&self, code: i32) {
@@ -379,8 +438,16 @@ impl LoopCore {
         self.shared.wake_pending.store(false, Ordering::SeqCst);
         fence(Ordering::SeqCst);
 
-        let busy = !self.rx.is_empty() || !self.local.borrow().is_empty() || self.exit_code.get().is_some();
-        if !busy && max_wait != Some(Duration::ZERO) {
+        let busy = !self.rx.is_empty()
+            || !self.local.borrow().is_empty()
+            || self.exit_code.get().is_some()
+            || !self.ready.borrow().is_empty();
+        if busy || max_wait == Some(Duration::ZERO) {
+            // Not sleeping: still look at the sockets, so a busy loop never starves them.
+            if !self.io.borrow().is_empty() {
+                self.wait(Some(Duration::ZERO));
+            }
+        } else {
             let next_timer = self.timers.borrow_mut().next_deadline();
             let until_timer = next_timer.map(|d| d.saturating_duration_since(Instant::now()));
             let timeout = match (max_wait, until_timer) {
@@ -415,6 +482,20 @@ impl LoopCore {
             }
             if self.interrupted.get() {
                 return dispatched;
+            }
+        }
+
+        // I/O readiness polled before this point.
+        let polled = self.ready.borrow().len();
+        for _ in 0..polled {
+            let Some((token, readiness)) = self.ready.borrow_mut().pop_front() else { break };
+            let handler = self.io.borrow().get(&token).cloned();
+            if let Some(handler) = handler {
+                dispatched += 1;
+                handler.ready(readiness);
+                if self.interrupted.get() {
+                    return dispatched;
+                }
             }
         }
 
@@ -501,7 +582,12 @@ impl LoopCore {
         let mut events = self.events.borrow_mut();
         let result = self.poll.borrow_mut().poll(&mut events, timeout);
         match result {
-            Ok(()) => {}
+            Ok(()) => {
+                let mut ready = self.ready.borrow_mut();
+                for event in events.iter().filter(|e| e.token() != WAKER) {
+                    ready.push_back((event.token().0, crate::io::Readiness::of(event)));
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 // A failing poller would turn every round into a busy loop; sleep a bit.

@@ -98,17 +98,22 @@ mod error;
 mod event_loop;
 mod future_watcher;
 mod invoke;
+mod io;
 mod object;
 mod property;
 mod property_graph;
 mod receiver;
 mod signal;
 mod slot_error;
+#[cfg(unix)]
+mod socket_notifier;
 mod spy;
 mod thread;
 mod thread_pool;
 mod timer;
 mod timer_queue;
+#[cfg(unix)]
+mod unix_signals;
 mod update_group;
 
 pub use application::{ApplicationRef, CoreApplication};
@@ -119,14 +124,20 @@ pub use emitter::Emitter;
 pub use error::{BindingError, Error, PostError};
 pub use event_loop::{EventLoop, LoopHandle};
 pub use future_watcher::{FutureWatcher, Promise};
+pub use io::{IoWatcher, Readiness};
+pub use mio;
 pub use object::ObjectHandle;
 pub use property::{Property, WeakProperty};
 pub use signal::{ConnectionType, Signal};
 pub use slot_error::{SlotError, SlotErrorHook, set_slot_error_hook, take_slot_error_hook};
+#[cfg(unix)]
+pub use socket_notifier::{SocketNotifier, SocketNotifierType};
 pub use spy::SignalSpy;
 pub use thread::Thread;
 pub use thread_pool::ThreadPool;
 pub use timer::{SingleShot, Timer};
+#[cfg(unix)]
+pub use unix_signals::UnixSignals;
 pub use update_group::PropertyUpdateGroup;
 
 #[cfg(test)]
