@@ -153,7 +153,7 @@ impl Shared {
 /// What an I/O source registered with the loop's poller is told (see `io.rs`).
 pub(crate) trait IoHandler {
     /// The source is ready (edge-triggered: once per change).
-    fn ready(&self, readiness: crate::io::Readiness);
+    fn ready(&self, readiness: crate::readiness::Readiness);
 }
 
 /// A typed stream of emissions from other threads, drained on the loop's thread.
@@ -249,7 +249,7 @@ pub(crate) struct LoopCore {
     io: RefCell<HashMap<usize, Rc<dyn IoHandler>>>,
     next_token: Cell<usize>,
     /// Readiness polled and not dispatched yet, in order.
-    ready: RefCell<VecDeque<(usize, crate::io::Readiness)>>,
+    ready: RefCell<VecDeque<(usize, crate::readiness::Readiness)>>,
 }
 
 impl LoopCore {
@@ -585,7 +585,7 @@ impl LoopCore {
             Ok(()) => {
                 let mut ready = self.ready.borrow_mut();
                 for event in events.iter().filter(|e| e.token() != WAKER) {
-                    ready.push_back((event.token().0, crate::io::Readiness::of(event)));
+                    ready.push_back((event.token().0, crate::readiness::Readiness::of(event)));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

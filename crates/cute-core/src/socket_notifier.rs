@@ -12,7 +12,8 @@ use mio::Interest;
 use mio::unix::SourceFd;
 
 use crate::Signal;
-use crate::io::{IoWatcher, Readiness};
+use crate::io::IoWatcher;
+use crate::readiness::Readiness;
 
 /// What a [`SocketNotifier`] watches for (Qt's `QSocketNotifier::Type`).
 #[doc(alias = "QSocketNotifier::Type")]

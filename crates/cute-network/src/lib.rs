@@ -89,6 +89,7 @@ mod reply;
 mod request;
 mod scheduler;
 mod settings;
+mod socket;
 mod ssl;
 mod sync;
 mod tls;
@@ -113,6 +114,9 @@ pub use request::{
 };
 pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,
+};
+pub use socket::{
+    DEFAULT_WRITE_BUFFER_LIMIT, NetworkDatagram, SocketError, SocketState, TcpServer, TcpSocket, UdpSocket,
 };
 pub use ssl::{SslError, SslErrorKind};
 pub use tls::{SslConfiguration, SslProtocol};
