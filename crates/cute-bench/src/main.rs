@@ -1,7 +1,8 @@
-//! `cute-bench`: the benchmark workloads W1–W5 and N1–N7 (defined in docs/BENCHMARKS.md).
+//! `cute-bench`: the benchmark workloads W1–W6, C10K and N1–N8 (defined in
+//! docs/BENCHMARKS.md).
 //!
 //! ```text
-//! cargo run --release -p cute-bench -- W1 W2 W3 W4 W5 idle   # or: core
+//! cargo run --release -p cute-bench -- W1 W2 W3 W4 W5 W6 C10K idle   # or: core
 //! cargo run --release -p cute-bench -- N1 N2 N3 N4 N5 N6 N7 N8   # or: net
 //! cargo run --release -p cute-bench -- --base-url http://127.0.0.1:18080 net
 //! cargo run --release -p cute-bench -- --runs 1 W3            # all: everything
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 mod core_workloads;
 mod latency;
 mod net_workloads;
+mod socket_workloads;
 
 /// Counts allocations so the idle check can report allocations per wake.
 #[derive(Debug)]
@@ -31,19 +33,26 @@ struct Counting;
 
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
 
+/// Bytes allocated and not freed (for memory per connection).
+static LIVE: AtomicU64 = AtomicU64::new(0);
+
 #[allow(unsafe_code)] // reason: GlobalAlloc's methods are unsafe by signature; we only delegate
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_add(layout.size() as u64, Ordering::Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as u64, Ordering::Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_add(new_size as u64, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size() as u64, Ordering::Relaxed);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -51,6 +60,11 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// Heap bytes in use now.
+pub(crate) fn live_bytes() -> u64 {
+    LIVE.load(Ordering::Relaxed)
+}
 
 pub(crate) fn alloc_count() -> u64 {
     ALLOCS.load(Ordering::Relaxed)
@@ -128,10 +142,12 @@ fn run(
             "W3" => core_workloads::queued_xthread,
             "W4" => core_workloads::pingpong,
             "W5" => core_workloads::zero_timer,
+            "W6" => socket_workloads::echo,
+            "C10K" => socket_workloads::c10k,
             "idle" => core_workloads::idle,
             other => {
                 return Err(format!(
-                    "unknown workload `{other}` (try W1..W5, W1r, W2r, idle, N1..N8, core, net, all)"
+                    "unknown workload `{other}` (try W1..W6, W1r, W2r, C10K, idle, N1..N8, core, net, all)"
                 ));
             }
         };
@@ -177,6 +193,10 @@ fn main() {
         (Some("serve-n7"), _) => std::process::exit(latency::serve()),
         (Some("n5-child"), Some(url)) => std::process::exit(net_workloads::startup_child(url)),
         (Some("n5-raw-child"), Some(url)) => std::process::exit(net_workloads::startup_raw_child(url)),
+        (Some("c10k-child"), Some(port)) => {
+            let n = args.get(2).cloned().unwrap_or_default();
+            std::process::exit(socket_workloads::c10k_child(port, &n))
+        }
         _ => {}
     }
     let runs = take_value(&mut args, "--runs").map_or(3, |v| {
@@ -186,7 +206,7 @@ fn main() {
         })
     });
     let base_url = take_value(&mut args, "--base-url");
-    const CORE: [&str; 6] = ["W1", "W2", "W3", "W4", "W5", "idle"];
+    const CORE: [&str; 8] = ["W1", "W2", "W3", "W4", "W5", "W6", "C10K", "idle"];
     const NET: [&str; 8] = ["N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8"];
     let mut names: Vec<String> = Vec::new();
     for arg in if args.is_empty() { vec!["all".to_owned()] } else { args } {

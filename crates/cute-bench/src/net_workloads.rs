@@ -61,6 +61,11 @@ fn status_field(name: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The resident set now, in KiB.
+pub(crate) fn rss_kib() -> u64 {
+    status_field("VmRSS:")
+}
+
 fn peak_rss_mib() -> f64 {
     status_field("VmHWM:") as f64 / 1024.0
 }
