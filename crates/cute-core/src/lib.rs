@@ -90,6 +90,7 @@
 mod application;
 mod binding;
 mod blocker;
+mod clock;
 pub mod concurrent;
 mod connection;
 mod dispatcher;
@@ -105,6 +106,7 @@ mod receiver;
 mod signal;
 mod slot_error;
 mod spy;
+pub mod testing;
 mod thread;
 mod thread_pool;
 mod timer;

@@ -4,11 +4,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::connection::Connection;
 use crate::signal::Signal;
-use crate::{dispatcher, timer_queue};
+use crate::{clock, dispatcher, timer_queue};
 
 /// Records every emission of a signal, and waits for the next one (Qt's `QSignalSpy`).
 ///
@@ -110,7 +110,7 @@ impl<T: Clone + 'static> SignalSpy<T> {
         let _waiting = Waiting(&self.waiting);
         let before = self.total.get();
         // A timeout too large for the clock waits as long as a timer would: "never".
-        let deadline = timer_queue::after(Instant::now(), timeout);
+        let deadline = timer_queue::after(clock::wait_now(), timeout);
         let core = dispatcher::current();
         loop {
             if self.total.get() > before {
@@ -120,7 +120,7 @@ impl<T: Clone + 'static> SignalSpy<T> {
             if core.take_exit_outside_exec().is_some() || core.exit_requested().is_some() {
                 return false;
             }
-            let now = Instant::now();
+            let now = clock::wait_now();
             if now >= deadline {
                 return false;
             }
