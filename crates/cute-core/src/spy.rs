@@ -95,10 +95,16 @@ impl<T: Clone + 'static> SignalSpy<T> {
     /// passes; returns whether a new emission arrived. Emissions recorded before the call do
     /// not count (as in Qt). Returns `false` early if the thread's loop is asked to exit.
     ///
+    /// Under a [`FakeClock`](crate::testing::FakeClock) the timeout is measured on the fake
+    /// clock, which an idle loop moves to the next deadline: waiting 60 s for a 30 s timer
+    /// returns `true` at once (where Qt's `QTest::qWait` sleeps). A frozen fake clock
+    /// leaves the timeout in real time.
+    ///
     /// # Panics
     ///
     /// If called re-entrantly on the same spy (from a slot run by its own `wait`), or if a
     /// slot run by the loop panics.
+    #[doc(alias = "qWait")]
     pub fn wait(&self, timeout: Duration) -> bool {
         assert!(!self.waiting.replace(true), "SignalSpy::wait is not re-entrant");
         struct Waiting<'a>(&'a Cell<bool>);

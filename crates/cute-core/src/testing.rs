@@ -54,7 +54,8 @@ use crate::dispatcher;
 /// threads keep real time, and so do calls that block the thread on another one
 /// ([`LoopHandle::invoke_blocking_timeout`](crate::LoopHandle::invoke_blocking_timeout),
 /// [`ThreadPool`](crate::ThreadPool) waits). Posts from other threads, emitters and
-/// everything else the loop delivers are delivered as usual.
+/// everything else the loop delivers are delivered as usual. cute-network's replies made
+/// under a fake clock run their transfer timeout on it too.
 ///
 /// # Advancing
 ///
