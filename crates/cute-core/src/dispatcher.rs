@@ -30,6 +30,7 @@ use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Poll, Token, Waker};
 use slab::Slab;
 
+use crate::clock;
 use crate::timer_queue::TimerQueue;
 
 const WAKER: Token = Token(0);
@@ -449,13 +450,22 @@ impl LoopCore {
             }
         } else {
             let next_timer = self.timers.borrow_mut().next_deadline();
-            let until_timer = next_timer.map(|d| d.saturating_duration_since(Instant::now()));
+            let fake = clock::fake();
+            let now = fake.map_or_else(Instant::now, |fake| fake.now);
+            let mut until_timer = next_timer.map(|d| d.saturating_duration_since(now));
+            if fake.is_some_and(|fake| !fake.auto_advance) && until_timer != Some(Duration::ZERO) {
+                // A frozen fake clock: no timer becomes due by waiting.
+                until_timer = None;
+            }
             let timeout = match (max_wait, until_timer) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
             if timeout != Some(Duration::ZERO) && !self.busy_poll(timeout) {
-                self.wait(timeout);
+                match (fake, timeout) {
+                    (Some(fake), Some(timeout)) if fake.auto_advance => self.let_time_pass(timeout),
+                    _ => self.wait(timeout),
+                }
             }
         }
 
@@ -513,7 +523,7 @@ impl LoopCore {
         // Timers due now that were started before the round (a zero-delay timer started or
         // restarted by an event or a slot fires in the next round, after the events queued
         // meanwhile).
-        let now = Instant::now();
+        let now = clock::now();
         loop {
             let fire = self.timers.borrow_mut().pop_due(now, timer_limit);
             let Some(fire) = fire else { break };
@@ -576,6 +586,17 @@ impl LoopCore {
         self.shared.wake_pending.store(false, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         !self.rx.is_empty()
+    }
+
+    /// Idle under a fake clock that lets time pass: looks once, without sleeping, for
+    /// messages from other threads; if none came, moves the fake clock on by `timeout` (to
+    /// the next timer's deadline or the end of the caller's wait) instead of sleeping.
+    #[cold]
+    fn let_time_pass(&self, timeout: Duration) {
+        self.wait(Some(Duration::ZERO));
+        if self.rx.is_empty() {
+            clock::advance(timeout);
+        }
     }
 
     fn wait(&self, timeout: Option<Duration>) {

@@ -217,7 +217,9 @@ impl EventLoop {
     /// Runs one round of the current thread's loop (Qt's `processEvents`): waits at most
     /// `max_wait` for something to do, then runs what is ready: messages from other
     /// threads, events queued on this thread before the call, and due timers. Returns how
-    /// many events were dispatched. `Duration::ZERO` never blocks.
+    /// many events were dispatched. `Duration::ZERO` never blocks. Under a
+    /// [`FakeClock`](crate::testing::FakeClock), an idle round moves the fake clock on by
+    /// at most `max_wait` (to the next timer's deadline if sooner) instead of sleeping.
     ///
     /// # Panics
     ///

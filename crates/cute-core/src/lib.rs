@@ -83,13 +83,15 @@
 //!   a `changed` signal emitted only on a real change, and bindings with automatic
 //!   dependency tracking, glitch-free updates and binding-loop detection
 //!   ([`BindingError`]); [`PropertyUpdateGroup`] batches changes;
-//! - [`SignalSpy`] with a bounded `wait`.
+//! - [`SignalSpy`] with a bounded `wait`, and [`testing::FakeClock`]: a fake clock that
+//!   the thread's timers and waits obey, advanced by hand.
 //!
 //! Library code never prints; it logs through the [`log`](https://docs.rs/log) facade.
 
 mod application;
 mod binding;
 mod blocker;
+mod clock;
 pub mod concurrent;
 mod connection;
 mod dispatcher;
@@ -109,6 +111,7 @@ mod slot_error;
 #[cfg(unix)]
 mod socket_notifier;
 mod spy;
+pub mod testing;
 mod thread;
 mod thread_pool;
 mod timer;

@@ -4,11 +4,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::connection::Connection;
 use crate::signal::Signal;
-use crate::{dispatcher, timer_queue};
+use crate::{clock, dispatcher, timer_queue};
 
 /// Records every emission of a signal, and waits for the next one (Qt's `QSignalSpy`).
 ///
@@ -95,10 +95,16 @@ impl<T: Clone + 'static> SignalSpy<T> {
     /// passes; returns whether a new emission arrived. Emissions recorded before the call do
     /// not count (as in Qt). Returns `false` early if the thread's loop is asked to exit.
     ///
+    /// Under a [`FakeClock`](crate::testing::FakeClock) the timeout is measured on the fake
+    /// clock, which an idle loop moves to the next deadline: waiting 60 s for a 30 s timer
+    /// returns `true` at once (where Qt's `QTest::qWait` sleeps). A frozen fake clock
+    /// leaves the timeout in real time.
+    ///
     /// # Panics
     ///
     /// If called re-entrantly on the same spy (from a slot run by its own `wait`), or if a
     /// slot run by the loop panics.
+    #[doc(alias = "qWait")]
     pub fn wait(&self, timeout: Duration) -> bool {
         assert!(!self.waiting.replace(true), "SignalSpy::wait is not re-entrant");
         struct Waiting<'a>(&'a Cell<bool>);
@@ -110,7 +116,7 @@ impl<T: Clone + 'static> SignalSpy<T> {
         let _waiting = Waiting(&self.waiting);
         let before = self.total.get();
         // A timeout too large for the clock waits as long as a timer would: "never".
-        let deadline = timer_queue::after(Instant::now(), timeout);
+        let deadline = timer_queue::after(clock::wait_now(), timeout);
         let core = dispatcher::current();
         loop {
             if self.total.get() > before {
@@ -120,7 +126,7 @@ impl<T: Clone + 'static> SignalSpy<T> {
             if core.take_exit_outside_exec().is_some() || core.exit_requested().is_some() {
                 return false;
             }
-            let now = Instant::now();
+            let now = clock::wait_now();
             if now >= deadline {
                 return false;
             }

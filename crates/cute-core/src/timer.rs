@@ -4,8 +4,9 @@ use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
 use std::rc::{Rc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::clock;
 use crate::dispatcher::{self, LoopCore};
 use crate::signal::Signal;
 use crate::timer_queue::{Expire, Expiry, Recurrence};
@@ -197,7 +198,7 @@ impl Timer {
         let key = self.shared.key.get()?;
         let core = self.shared.core.upgrade()?;
         let deadline = core.timers.borrow().deadline(key)?;
-        Some(deadline.saturating_duration_since(Instant::now()))
+        Some(deadline.saturating_duration_since(clock::now()))
     }
 
     /// Runs `slot` once after `delay` on the current thread's loop (Qt's static

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use crate::clock;
+
 /// What the heap tells a timer when it expires: the heap knows timers only through this,
 /// so it does not depend on the timer type above it.
 pub(crate) trait Expire {
@@ -119,7 +121,7 @@ impl TimerQueue {
         recurrence: Recurrence,
         timer: Weak<dyn Expire>,
     ) -> usize {
-        let deadline = after(Instant::now(), interval);
+        let deadline = after(clock::now(), interval);
         self.insert(deadline, interval, recurrence, Target::Timer(timer))
     }
 
@@ -127,7 +129,7 @@ impl TimerQueue {
     /// name it for [`is_once_pending`](Self::is_once_pending) and
     /// [`cancel_once`](Self::cancel_once) (a key alone is reused once the entry is gone).
     pub(crate) fn start_once(&mut self, delay: Duration, f: Box<dyn FnOnce()>) -> (usize, u64) {
-        let deadline = after(Instant::now(), delay);
+        let deadline = after(clock::now(), delay);
         let seq = self.next_seq;
         let key = self.insert(deadline, delay, Recurrence::Once, Target::Once(f));
         (key, seq)
@@ -188,6 +190,26 @@ impl TimerQueue {
 
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Moves every deadline from the clock that read `from` to the one that reads `to` at
+    /// the same moment, keeping the time left (a deadline already passed is due at `to`).
+    /// For a fake clock's installation ending: what was due in 1 s of fake time is due in
+    /// 1 s of real time.
+    pub(crate) fn rebase(&mut self, from: Instant, to: Instant) {
+        let moved = |deadline: Instant| after(to, deadline.saturating_duration_since(from));
+        for (_, entry) in &mut self.entries {
+            entry.deadline = moved(entry.deadline);
+        }
+        let entries = &self.entries;
+        let heap: Vec<_> = std::mem::take(&mut self.heap)
+            .into_iter()
+            .filter_map(|Reverse((_, seq, key))| {
+                entries.get(key).filter(|e| e.seq == seq).map(|e| Reverse((e.deadline, seq, key)))
+            })
+            .collect();
+        self.heap = BinaryHeap::from(heap);
+        self.stale = 0;
     }
 
     /// The earliest live deadline, dropping stale heap items on the way.
@@ -339,5 +361,26 @@ mod tests {
         // A timer's key is not a single shot's.
         let t = q.start_timer(MS, Once, gone());
         assert!(!q.is_once_pending(t, q.seq_limit() - 1));
+    }
+
+    #[test]
+    fn rebase_keeps_the_time_left_and_the_order() {
+        let mut q = TimerQueue::default();
+        let from = Instant::now();
+        let to = from + Duration::from_secs(3600);
+        let a = q.start_timer(30 * MS, Once, gone());
+        let b = q.start_timer(10 * MS, Repeat, gone());
+        let c = q.start_timer(20 * MS, Once, gone());
+        q.stop(c); // a stale heap item, dropped by the rebuild
+        let left = |q: &TimerQueue, k| q.deadline(k).unwrap().saturating_duration_since(from);
+        let (a_left, b_left) = (left(&q, a), left(&q, b));
+        q.rebase(from, to);
+        assert_eq!(q.deadline(a), Some(to + a_left));
+        assert_eq!(q.deadline(b), Some(to + b_left));
+        assert_eq!(q.next_deadline(), q.deadline(b));
+        // Overdue deadlines are due at once on the new clock.
+        q.rebase(to + Duration::from_secs(1), from);
+        assert_eq!(q.deadline(a), Some(from));
+        assert_eq!(q.len(), 2);
     }
 }

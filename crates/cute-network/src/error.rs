@@ -330,6 +330,14 @@ impl Failure {
     pub(crate) fn canceled() -> Self {
         Failure::discarding(NetworkError::OperationCanceledError, "Operation canceled")
     }
+
+    /// No byte moved for the transfer (inactivity) timeout `limit`.
+    pub(crate) fn timed_out(limit: std::time::Duration) -> Self {
+        Failure::discarding(
+            NetworkError::TimeoutError,
+            format!("Socket operation timed out (no data for {} ms)", limit.as_millis()),
+        )
+    }
 }
 
 #[cfg(test)]

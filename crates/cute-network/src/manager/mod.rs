@@ -596,6 +596,7 @@ impl ManagerInner {
             // The reply finished already (aborted): its worker is being stopped.
             return;
         };
+        reply.heard_from_worker();
         match news {
             ReplyEvent::Redirected(url) => reply.redirected(url),
             ReplyEvent::Question(Question::Redirect(url)) => reply.ask_redirect(url),

@@ -7,6 +7,7 @@
 mod api;
 mod cached;
 mod read_buffer;
+mod timeout;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use crate::id_hash::IdHasher;
 use crate::protocol::{Answer, MetaData};
 use crate::request::{NetworkRequest, Operation, RedirectPolicy};
 use read_buffer::{Admit, ReadBuffer};
+use timeout::LoopTimeout;
 
 /// The reply to a request (Qt's `QNetworkReply`): a cheap, clonable handle.
 ///
@@ -193,6 +195,8 @@ pub(crate) struct ReplyInner {
     /// A deferred `ready_read` is pending (see [`ReplyInner::admit_after_read`]).
     ready_read_scheduled: Cell<bool>,
     signals: std::cell::OnceCell<Box<Signals>>,
+    /// The transfer timeout on the loop, for a request made under a fake clock.
+    timeout: std::cell::OnceCell<LoopTimeout>,
 }
 
 /// What a reply is made from.
@@ -406,6 +410,9 @@ impl ReplyInner {
                 return;
             }
             state.phase = Phase::Finished;
+            if let Some(timeout) = self.timeout.get() {
+                timeout.stop();
+            }
             if let Err(failure) = &result {
                 state.error = failure.error;
                 state.error_string = failure.message.as_str().into();
@@ -473,6 +480,20 @@ impl ReplyInner {
     pub(crate) fn fail_soon(self: &Rc<Self>, failure: Failure) {
         let reply = self.clone();
         Timer::single_shot(Duration::ZERO, move || reply.finish(Err(failure)));
+    }
+
+    /// News from the worker: restarts the loop-side transfer timeout (fake clock only).
+    pub(crate) fn heard_from_worker(&self) {
+        if let Some(timeout) = self.timeout.get() {
+            timeout.restart();
+        }
+    }
+
+    /// The loop-side transfer timeout expired: aborts the request and finishes the reply
+    /// with `TimeoutError`, as its worker would have.
+    fn time_out(self: &Rc<Self>, limit: Duration) {
+        self.control().abort();
+        self.finish(Err(Failure::timed_out(limit)));
     }
 
     /// Aborts the request and finishes the reply with `OperationCanceledError`.
@@ -622,7 +643,17 @@ impl Replies {
             redirect_allowed: Cell::new(false),
             ready_read_scheduled: Cell::new(false),
             signals: std::cell::OnceCell::new(),
+            timeout: std::cell::OnceCell::new(),
         });
+        let weak = Rc::downgrade(&inner);
+        let expired = move |limit| {
+            if let Some(reply) = weak.upgrade() {
+                reply.time_out(limit);
+            }
+        };
+        if let Some(timeout) = LoopTimeout::arm(inner.exchange.limits().transfer_timeout, expired) {
+            let _ = inner.timeout.set(timeout);
+        }
         self.live.borrow_mut().insert(id, inner.clone());
         NetworkReply { inner }
     }

@@ -279,7 +279,9 @@ impl NetworkRequest {
 
     /// Sets the transfer (inactivity) timeout: the reply fails with
     /// [`TimeoutError`](crate::NetworkError::TimeoutError) when no byte moves for this
-    /// long. `Duration::ZERO` disables it. Defaults to the manager's timeout.
+    /// long. `Duration::ZERO` disables it. Defaults to the manager's timeout. A request
+    /// made while the thread has a [`FakeClock`](cute_core::testing::FakeClock) also times
+    /// out on that clock, measured on the loop between the reply's events.
     pub fn set_transfer_timeout(&mut self, timeout: Duration) {
         self.options_mut().transfer_timeout = Some(timeout);
     }

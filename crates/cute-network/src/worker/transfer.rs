@@ -181,10 +181,7 @@ pub(crate) async fn in_time<T>(job: &Job, future: impl Future<Output = T>) -> Ou
 }
 
 fn timed_out(limit: Duration) -> Stop {
-    Stop::Failed(Failure::discarding(
-        NetworkError::TimeoutError,
-        format!("Socket operation timed out (no data for {} ms)", limit.as_millis()),
-    ))
+    Stop::Failed(Failure::timed_out(limit))
 }
 
 /// A body gathered whole on the runtime while the application cannot see it partially (no
