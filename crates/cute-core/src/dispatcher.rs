@@ -589,12 +589,13 @@ impl LoopCore {
     }
 
     /// Idle under a fake clock that lets time pass: looks once, without sleeping, for
-    /// messages from other threads; if none came, moves the fake clock on by `timeout` (to
+    /// messages from other threads and socket readiness; if none came, moves the fake clock on by `timeout` (to
     /// the next timer's deadline or the end of the caller's wait) instead of sleeping.
     #[cold]
     fn let_time_pass(&self, timeout: Duration) {
         self.wait(Some(Duration::ZERO));
-        if self.rx.is_empty() {
+        // Sockets and other threads first: time passes only when nothing came.
+        if self.rx.is_empty() && self.ready.borrow().is_empty() {
             clock::advance(timeout);
         }
     }
