@@ -69,7 +69,10 @@ pub(crate) fn echo() -> Vec<Figure> {
     drop(client);
     drop(server);
     let cute = elapsed.as_secs_f64() * 1e6 / f64::from(ROUND_TRIPS);
-    vec![Figure::new("W6", "cute", cute, "us/roundtrip"), Figure::new("W6", "raw", raw_echo(), "us/roundtrip")]
+    vec![
+        Figure::new("W6", "cute", cute, "us/roundtrip"),
+        Figure::new("W6", "raw", raw_echo(), "us/roundtrip"),
+    ]
 }
 
 thread_local! {

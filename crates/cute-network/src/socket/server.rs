@@ -12,7 +12,8 @@ use std::time::Duration;
 use cute_core::mio::{Interest, net::TcpListener};
 use cute_core::{IoWatcher, Signal, Timer};
 
-use super::{SocketError, TcpSocket};
+use super::kinds::SocketError;
+use super::tcp::TcpSocket;
 
 /// Qt's default for [`TcpServer::set_max_pending_connections`].
 const DEFAULT_MAX_PENDING: usize = 30;

@@ -13,7 +13,7 @@ use cute_core::mio::{Interest, net::TcpStream};
 use cute_core::{FutureWatcher, IoWatcher, Readiness, Signal, Timer};
 
 use super::buffer::Bytes;
-use super::{DEFAULT_WRITE_BUFFER_LIMIT, SocketError, SocketState};
+use super::kinds::{DEFAULT_WRITE_BUFFER_LIMIT, SocketError, SocketState};
 
 /// The most read from the kernel in one call.
 const READ_CHUNK: usize = 64 * 1024;

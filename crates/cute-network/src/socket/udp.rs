@@ -11,7 +11,7 @@ use std::time::Duration;
 use cute_core::mio::{Interest, net::UdpSocket as MioUdp};
 use cute_core::{IoWatcher, Signal, Timer};
 
-use super::{SocketError, SocketState};
+use super::kinds::{SocketError, SocketState};
 
 /// The most datagrams held unread; beyond it reading pauses (the kernel then drops what
 /// does not fit in its own buffer, as UDP does) until the application reads.
