@@ -336,3 +336,144 @@ fn other_examples_print_their_key_lines() {
             && text.contains("deleted (status 200)")
     );
 }
+
+/// A long-running example (a server), its first line of output (which names its port),
+/// and the rest of its output read on a thread of its own.
+struct Running {
+    child: Child,
+    rest: Option<JoinHandle<String>>,
+}
+
+impl Running {
+    fn start(name: &str, args: &[&str]) -> (Running, String) {
+        let mut child = Command::new(example(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn example");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let rest = std::thread::spawn(move || {
+            let mut text = String::new();
+            let mut byte = [0u8; 1];
+            let mut first = Some(tx);
+            while let Ok(1) = stdout.read(&mut byte) {
+                text.push(byte[0] as char);
+                if byte[0] == b'\n'
+                    && let Some(tx) = first.take()
+                {
+                    let _ = tx.send(std::mem::take(&mut text));
+                }
+            }
+            text
+        });
+        let line = rx.recv_timeout(RUN_LIMIT).unwrap_or_else(|_| panic!("{name} printed no first line"));
+        (Running { child, rest: Some(rest) }, line)
+    }
+
+    /// Interrupts it (Ctrl-C) and waits for its end: its status and remaining output.
+    fn interrupt(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status().expect("kill -INT");
+        assert!(sent.success());
+        let status = wait_bounded(&mut self.child, RUN_LIMIT).expect("the example ended on SIGINT");
+        let rest = self.rest.take().map(|r| r.join().unwrap_or_default()).unwrap_or_default();
+        (status, rest)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The number at the end of a line like "… on port 41234." or "… port 41234".
+fn port_of(line: &str) -> String {
+    line.trim().trim_end_matches('.').rsplit(' ').next().expect("a port").to_owned()
+}
+
+#[test]
+fn the_fortune_server_and_client_talk_and_ctrl_c_stops_the_server() {
+    let (server, line) = Running::start("fortune_server", &[]);
+    assert!(line.starts_with("The server is running on port "), "{line}");
+    let port = port_of(&line);
+    for _ in 0..3 {
+        let output = run("fortune_client", &[&port]);
+        assert!(output.status.success(), "{output:?}");
+        let fortune = stdout(&output);
+        assert!(fortune.trim_end().ends_with('.'), "a fortune: {fortune}");
+        assert!(fortune.len() > 15, "{fortune}");
+    }
+    let (status, rest) = server.interrupt();
+    assert!(status.success(), "quit cleanly on SIGINT: {status:?}");
+    assert!(rest.contains("Server stopped."), "about_to_quit ran: {rest}");
+
+    // No server: the client says so and fails.
+    let output = run("fortune_client", &[&port]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ConnectionRefusedError"), "{output:?}");
+}
+
+#[test]
+fn the_chat_passes_lines_between_clients() {
+    let (server, line) = Running::start("chat_server", &[]);
+    let port = port_of(&line);
+    // A listener that stays until its input ends, and a talker whose input is one line.
+    let mut listener = Command::new(example("chat_client"))
+        .arg(&port)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn listener");
+    let mut listener_out = listener.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut byte = [0u8; 1];
+        while let Ok(1) = listener_out.read(&mut byte) {
+            text.push(byte[0] as char);
+            if byte[0] == b'\n' {
+                let _ = tx.send(text.clone());
+            }
+        }
+        text
+    });
+    let seen = |what: &str| {
+        let deadline = Instant::now() + RUN_LIMIT;
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(text) if text.contains(what) => return true,
+                _ => {}
+            }
+        }
+        false
+    };
+    assert!(seen("connected"), "the listener connected");
+    let mut talker = Command::new(example("chat_client"))
+        .arg(&port)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn talker");
+    {
+        use std::io::Write;
+        let mut input = talker.stdin.take().unwrap();
+        input.write_all(b"hello from the talker\n").unwrap();
+    } // input closed: the talker leaves once the line is out
+    let status = wait_bounded(&mut talker, RUN_LIMIT).expect("the talker left");
+    assert!(status.success(), "{status:?}");
+    assert!(seen(": hello from the talker"), "the listener got the line");
+    drop(listener.stdin.take());
+    let status = wait_bounded(&mut listener, RUN_LIMIT).expect("the listener left");
+    assert!(status.success(), "{status:?}");
+    reader.join().unwrap();
+    let (status, rest) = server.interrupt();
+    assert!(status.success(), "{status:?}");
+    assert!(rest.contains("joined") && rest.contains("left"), "{rest}");
+}

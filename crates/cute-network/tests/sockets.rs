@@ -141,13 +141,31 @@ fn a_refused_connection_and_an_unknown_host_fail_with_qts_errors() {
     assert!(run_until(LIMIT, || twice.error() == SocketError::OperationError));
     assert!(run_until(LIMIT, || twice.state() == SocketState::ConnectedState));
 
+    // Closed while connecting (Qt's pending close): connected, what was written goes out,
+    // then the connection ends.
+    let hasty = TcpSocket::new();
+    let log = record(&hasty);
+    hasty.connect_to_host("localhost", server.server_port());
+    hasty.write(b"last words\n").unwrap();
+    hasty.disconnect_from_host();
+    assert!(hasty.write(b"more").is_err(), "closing: no more writes");
+    let _ = accept(&server); // the `twice` socket's
+    let peer = accept(&server);
+    assert!(run_until(LIMIT, || hasty.state() == SocketState::UnconnectedState));
+    assert!(run_until(LIMIT, || peer.can_read_line()));
+    assert_eq!(peer.read_line(100), b"last words\n");
+    assert_eq!(log.borrow().last().unwrap(), "disconnected");
+    assert!(log.borrow().contains(&"connected".to_owned()));
+
     // Aborted while connecting: back to unconnected at once, nothing more.
     let aborted = TcpSocket::new();
     let log = record(&aborted);
     aborted.connect_to_host("localhost", server.server_port());
     aborted.abort();
     assert_eq!(aborted.state(), SocketState::UnconnectedState);
-    let _ = accept(&server);
+    for _ in 0..5 {
+        cute_core::EventLoop::process_events(Duration::from_millis(2));
+    }
     assert!(!log.borrow().contains(&"connected".to_owned()), "{:?}", log.borrow());
 }
 
