@@ -1,7 +1,7 @@
 //! Waiting for a future on the current thread ([`block_on`]): a nested loop, Qt's
 //! `QEventLoop` idiom, that ends when the future is ready.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
@@ -68,7 +68,8 @@ impl Drop for HeldExit<'_> {
 /// inside another `block_on`. Like any nested loop it can run slots re-entrantly; see
 /// [`EventLoop`](crate::EventLoop).
 ///
-/// It returns only when the future is ready: bound the wait with
+/// It takes anything that turns into a future (`IntoFuture`), as `.await` does. It
+/// returns only when the future is ready: bound the wait with
 /// [`timeout`](crate::timeout). A thread-wide exit request
 /// ([`CoreApplication::quit`](crate::CoreApplication::quit), [`LoopHandle::exit`](crate::LoopHandle::exit))
 /// that arrives meanwhile is held and handed back when `block_on` returns, so the
@@ -102,7 +103,8 @@ impl Drop for HeldExit<'_> {
 /// ```
 #[doc(alias = "QEventLoop")]
 #[doc(alias = "run_until_complete")]
-pub fn block_on<F: Future>(future: F) -> F::Output {
+pub fn block_on<F: IntoFuture>(future: F) -> F::Output {
+    let future = future.into_future();
     let core = dispatcher::current();
     let wakeup = Arc::new(Wakeup {
         woken: AtomicBool::new(true), // polled once at the start
