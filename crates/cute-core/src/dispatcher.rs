@@ -388,6 +388,12 @@ impl LoopCore {
         if self.depth.get() == 0 { self.exit_code.take() } else { None }
     }
 
+    /// Takes the pending exit request out, for a caller that must keep running rounds
+    /// (`block_on`) and hands it back with [`request_exit`](Self::request_exit) when done.
+    pub(crate) fn take_exit(&self) -> Option<i32> {
+        self.exit_code.take()
+    }
+
     /// Forgets a pending exit request (the application object is gone).
     pub(crate) fn clear_exit(&self) {
         self.exit_code.set(None);

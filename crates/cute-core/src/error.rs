@@ -46,9 +46,31 @@ pub enum Error {
     #[error("timed out waiting for the invoked call")]
     InvokeTimedOut,
     /// A cross-thread call panicked; the panic's message is kept. The target loop goes on.
+    /// Also the end of a task that panicked ([`JoinHandle`](crate::JoinHandle),
+    /// [`RemoteJoinHandle`](crate::RemoteJoinHandle)).
     #[error("the invoked call panicked: {0}")]
     CallPanicked(String),
+    /// The task was aborted before it completed ([`JoinHandle::abort`](crate::JoinHandle::abort),
+    /// [`RemoteJoinHandle::abort`](crate::RemoteJoinHandle::abort)).
+    #[error("the task was aborted")]
+    Aborted,
 }
+
+/// The time given to [`timeout`](crate::timeout) ran out before its future completed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use cute_core::{Elapsed, block_on, sleep, timeout};
+///
+/// let late = block_on(timeout(Duration::from_millis(1), sleep(Duration::from_secs(60))));
+/// assert_eq!(late, Err(Elapsed));
+/// assert_eq!(Elapsed.to_string(), "the deadline has elapsed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("the deadline has elapsed")]
+pub struct Elapsed;
 
 /// Why a [`Property`](crate::Property)'s binding could not give a value (Qt's
 /// `QPropertyBindingError`), from [`Property::binding_error`](crate::Property::binding_error).

@@ -57,6 +57,74 @@
 //! and `exec` can be called again. A [`Thread`] whose loop panics reports the panic from
 //! [`Thread::wait`]. (Swallowing panics would hide bugs; Qt's behaviour here is undefined.)
 //!
+//! # Async/await
+//!
+//! The loop runs futures too, with no runtime of its own: [`spawn_local`] runs a `!Send`
+//! future as a task on the thread's loop ([`JoinHandle`] awaits or aborts it),
+//! [`LoopHandle::spawn`] runs one on another thread's loop, and [`block_on`] waits for one
+//! by running the loop (the nested [`EventLoop`] idiom). Signals are awaited with
+//! [`Signal::next`] (or read as a stream, [`Signal::stream`]), timers with [`sleep`] and
+//! [`timeout`]. Task wakers are `Send + Sync`: a future woken from any thread is polled
+//! again on its own loop.
+//!
+//! ```
+//! use std::time::Duration;
+//! use cute_core::{Signal, Thread, block_on, sleep, spawn_local, timeout};
+//!
+//! let clicked = Signal::<u32>::new();
+//! let next_click = clicked.next();
+//! let task = spawn_local(async move {
+//!     let n = next_click.await.unwrap(); // the slot, written as an await
+//!     sleep(Duration::from_millis(1)).await;
+//!     n + 1
+//! });
+//! clicked.emit(&41);
+//!
+//! let worker = Thread::start().unwrap();
+//! let remote = worker.handle().spawn(async { 100 }); // runs on the worker's loop
+//!
+//! let both = block_on(timeout(Duration::from_secs(10), async move {
+//!     task.await.unwrap() + remote.await.unwrap()
+//! }));
+//! assert_eq!(both, Ok(142));
+//! ```
+//!
+//! ## A tokio library beside the loop
+//!
+//! cute's loop is not a tokio runtime: a future that needs one (tokio's I/O, timers,
+//! `spawn`) panics when polled here. Run such code on a tokio runtime on other threads,
+//! and await its [`JoinHandle`](https://docs.rs/tokio/latest/tokio/task/struct.JoinHandle.html)
+//! from the loop: the handle is an ordinary future, and cute's waker brings the result
+//! back to the loop's thread. (Or send results back through an [`Emitter`] or
+//! [`LoopHandle::post`], as from any thread.)
+//!
+//! ```
+//! use std::time::Duration;
+//! use cute_core::{Signal, block_on};
+//!
+//! // A tokio runtime of its own, with one worker thread, beside the loop.
+//! let runtime = tokio::runtime::Builder::new_multi_thread()
+//!     .worker_threads(1)
+//!     .enable_time()
+//!     .build()
+//!     .unwrap();
+//!
+//! // tokio-only code runs on the runtime; its output is awaited on the loop (here with
+//! // `block_on`; in a task of `spawn_local` just the same).
+//! let fetched = runtime.spawn(async {
+//!     tokio::time::sleep(Duration::from_millis(5)).await; // needs tokio's timer
+//!     "body".to_string()
+//! });
+//! assert_eq!(block_on(fetched).unwrap(), "body"); // woken from the runtime's thread
+//!
+//! // Or push results through an emitter: the slot runs on the loop's thread.
+//! let shown = Signal::<String>::new(); // loop-side state (not Send)
+//! let next = shown.next();
+//! let emitter = shown.emitter();
+//! runtime.spawn(async move { emitter.emit("pushed".to_string()).unwrap() });
+//! assert_eq!(block_on(next).as_deref(), Some("pushed"));
+//! ```
+//!
 //! # Features
 //!
 //! - [`Signal`], [`Connection`], [`ConnectionType`] (direct, queued, single-shot),
@@ -84,12 +152,18 @@
 //!   dependency tracking, glitch-free updates and binding-loop detection
 //!   ([`BindingError`]); [`PropertyUpdateGroup`] batches changes;
 //! - [`SignalSpy`] with a bounded `wait`, and [`testing::FakeClock`]: a fake clock that
-//!   the thread's timers and waits obey, advanced by hand.
+//!   the thread's timers and waits obey, advanced by hand;
+//! - the loop as a platform: [`IoWatcher`] (any mio source on the loop),
+//!   [`SocketNotifier`] (Qt's), [`UnixSignals`] (SIGINT and friends as a signal);
+//! - async/await on the loop: [`spawn_local`], [`LoopHandle::spawn`] and
+//!   [`LoopHandle::spawn_with`], [`block_on`], [`Signal::next`], [`Signal::stream`],
+//!   [`sleep`], [`sleep_until`], [`timeout`].
 //!
 //! Library code never prints; it logs through the [`log`](https://docs.rs/log) facade.
 
 mod application;
 mod binding;
+mod block_on;
 mod blocker;
 mod clock;
 pub mod concurrent;
@@ -106,11 +180,14 @@ mod property;
 mod property_graph;
 mod readiness;
 mod receiver;
+mod remote_task;
 mod signal;
+mod sleep;
 mod slot_error;
 #[cfg(unix)]
 mod socket_notifier;
 mod spy;
+mod task;
 pub mod testing;
 mod thread;
 mod thread_pool;
@@ -122,10 +199,11 @@ mod update_group;
 
 pub use application::{ApplicationRef, CoreApplication};
 pub use binding::PropertyBinding;
+pub use block_on::block_on;
 pub use blocker::SignalBlocker;
 pub use connection::{Connection, ScopedConnection};
 pub use emitter::Emitter;
-pub use error::{BindingError, Error, PostError};
+pub use error::{BindingError, Elapsed, Error, PostError};
 pub use event_loop::{EventLoop, LoopHandle};
 pub use future_watcher::{FutureWatcher, Promise};
 pub use io::IoWatcher;
@@ -133,11 +211,15 @@ pub use mio;
 pub use object::ObjectHandle;
 pub use property::{Property, WeakProperty};
 pub use readiness::Readiness;
+pub use remote_task::RemoteJoinHandle;
+pub use signal::next::{NextEmission, SignalStream, StreamNext};
 pub use signal::{ConnectionType, Signal};
+pub use sleep::{Sleep, Timeout, sleep, sleep_until, timeout};
 pub use slot_error::{SlotError, SlotErrorHook, set_slot_error_hook, take_slot_error_hook};
 #[cfg(unix)]
 pub use socket_notifier::{SocketNotifier, SocketNotifierType};
 pub use spy::SignalSpy;
+pub use task::{JoinHandle, spawn_local};
 pub use thread::Thread;
 pub use thread_pool::ThreadPool;
 pub use timer::{SingleShot, Timer};

@@ -65,7 +65,9 @@
 //! - zstd, brotli, gzip and deflate decoding with a decompression-bomb guard;
 //! - connect and transfer (inactivity) timeouts on by default;
 //! - streaming with back-pressure; HTTP error bodies stay readable;
-//! - CR, LF or NUL in URLs, headers or verbs are refused before anything is sent.
+//! - CR, LF or NUL in URLs, headers or verbs are refused before anything is sent;
+//! - async/await: `reply.await` or [`NetworkReply::finished_future`], on cute's loop
+//!   ([`cute_core::spawn_local`], [`cute_core::block_on`]).
 
 mod auth;
 mod authenticator;
@@ -108,6 +110,7 @@ pub use multipart::{HttpMultiPart, HttpPart, MultiPartType};
 pub use proxy::Proxy;
 pub use proxy_factory::{ProxyFactory, SystemProxyFactory};
 pub use reply::NetworkReply;
+pub use reply::future::ReplyFinished;
 pub use request::{
     Attribute, AttributeValue, CacheLoadControl, DEFAULT_DECOMPRESSION_THRESHOLD, DEFAULT_MAXIMUM_REDIRECTS,
     KnownHeaders, LoadControl, NetworkRequest, Operation, Priority, RedirectPolicy, RequestUrl,

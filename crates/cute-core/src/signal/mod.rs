@@ -9,6 +9,7 @@ use crate::connection::{Connection, Link};
 use crate::dispatcher;
 use crate::emitter::{Deliver, Emitter, EmitterParts};
 
+pub(crate) mod next;
 mod slot;
 
 pub(crate) use slot::Mode;

@@ -2,10 +2,12 @@
 //! loop (what each worker event does to it, and the finish sequence), and the manager's
 //! register of live replies.
 //!
-//! `api.rs` holds what the application calls on a reply; `read_buffer.rs` its body buffer.
+//! `api.rs` holds what the application calls on a reply; `future.rs` awaiting it;
+//! `read_buffer.rs` its body buffer.
 
 mod api;
 mod cached;
+pub(crate) mod future;
 mod read_buffer;
 mod timeout;
 
