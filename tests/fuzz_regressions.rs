@@ -6,6 +6,8 @@
 
 #[path = "../fuzz/src/harness.rs"]
 mod harness;
+#[path = "../fuzz/src/socket_read.rs"]
+mod socket_read;
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
@@ -18,11 +20,12 @@ use cute_testkit::Watchdog;
 type Harness = fn(&[u8]);
 
 /// The fuzz targets, by corpus directory name.
-const TARGETS: [(&str, Harness); 4] = [
+const TARGETS: [(&str, Harness); 5] = [
     ("request_bytes", harness::request_bytes),
     ("response_bytes", harness::response_bytes),
     ("challenge_parse", harness::challenge_parse),
     ("data_url", harness::data_url),
+    ("socket_read", socket_read::socket_read),
 ];
 
 fn corpus_dir() -> PathBuf {
@@ -72,6 +75,12 @@ fn corpus_challenge_parse() {
 fn corpus_data_url() {
     let _dog = Watchdog::new(Duration::from_secs(120));
     replay("data_url");
+}
+
+#[test]
+fn corpus_socket_read() {
+    let _dog = Watchdog::new(Duration::from_secs(120));
+    replay("socket_read");
 }
 
 /// Every corpus directory belongs to a target replayed above (a new target needs a test).

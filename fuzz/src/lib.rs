@@ -2,3 +2,4 @@
 //! package's `tests/fuzz_regressions.rs`, which replays the corpora without libFuzzer.
 
 pub mod harness;
+pub mod socket_read;
