@@ -119,7 +119,8 @@ pub use settings::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_MAX_WORKERS, DEFAULT_TRANSFER_TIMEOUT,
 };
 pub use socket::{
-    DEFAULT_WRITE_BUFFER_LIMIT, NetworkDatagram, SocketError, SocketState, TcpServer, TcpSocket, UdpSocket,
+    DEFAULT_WRITE_BUFFER_LIMIT, NetworkDatagram, SocketError, SocketState, SslMode, SslSocket, TcpServer,
+    TcpSocket, UdpSocket,
 };
 pub use ssl::{SslError, SslErrorKind};
 pub use tls::{SslConfiguration, SslProtocol};

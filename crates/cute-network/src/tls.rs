@@ -81,12 +81,22 @@ fn refusal(error: SslError) -> rustls::Error {
 
 /// The certificate error inside a failed handshake's error, if that is why it failed.
 pub(crate) fn refused(error: &std::io::Error) -> Option<SslError> {
-    let rustls::Error::InvalidCertificate(CertificateError::Other(other)) =
-        error.get_ref()?.downcast_ref::<rustls::Error>()?
-    else {
+    refused_by(error.get_ref()?.downcast_ref::<rustls::Error>()?)
+}
+
+/// The certificate error that failed a handshake, from rustls's own error.
+pub(crate) fn refused_by(error: &rustls::Error) -> Option<SslError> {
+    let rustls::Error::InvalidCertificate(CertificateError::Other(other)) = error else {
         return None;
     };
     other.0.downcast_ref::<Refused>().map(|refused| refused.0.clone())
+}
+
+/// A client configuration for a TLS socket: a request's, offering no ALPN protocol.
+pub(crate) fn socket_client_config(tls: &Tls, ignored: &[SslErrorKind]) -> Arc<ClientConfig> {
+    let mut config = (*client_config(tls, Wire::Http1, ignored)).clone();
+    config.alpn_protocols.clear();
+    Arc::new(config)
 }
 
 /// Qt's kind for what rustls found wrong with `end_entity`.
@@ -532,6 +542,28 @@ impl SslConfiguration {
     /// Whether a client certificate is set.
     pub fn has_local_certificate(&self) -> bool {
         self.client.is_some()
+    }
+
+    /// A server configuration presenting the local certificate chain and key (a TLS
+    /// socket's server side).
+    pub(crate) fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+        let identity = self
+            .client
+            .as_ref()
+            .ok_or("no certificate to present: set_local_certificate_chain_and_key first")?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let versions: &[&rustls::SupportedProtocolVersion] = if self.protocol == SslProtocol::TlsV1_3OrLater {
+            &[&rustls::version::TLS13]
+        } else {
+            rustls::DEFAULT_VERSIONS
+        };
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(identity.chain.clone(), identity.key.clone_key())
+            .map_err(|e| e.to_string())?;
+        Ok(Arc::new(config))
     }
 
     pub(crate) fn tls(&self) -> Arc<Tls> {

@@ -62,8 +62,13 @@ pub enum SocketError {
     UnsupportedSocketOperationError = 10,
     /// The socket is busy with another operation (a connection in progress, say).
     UnfinishedSocketOperationError = 11,
+    /// The TLS handshake failed (a certificate refused, no common protocol); see the
+    /// error string.
+    SslHandshakeFailedError = 13,
     /// The operation failed; the socket's state does not allow it.
     OperationError = 19,
+    /// TLS failed after the handshake (a corrupt record, say).
+    SslInternalError = 20,
     /// A temporary error (no buffer space, try again).
     TemporaryError = 22,
 }

@@ -14,5 +14,5 @@ mod udp;
 
 pub use kinds::{DEFAULT_WRITE_BUFFER_LIMIT, SocketError, SocketState};
 pub use server::TcpServer;
-pub use tcp::TcpSocket;
+pub use tcp::{SslMode, SslSocket, TcpSocket};
 pub use udp::{NetworkDatagram, UdpSocket};

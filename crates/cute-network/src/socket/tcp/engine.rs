@@ -68,6 +68,9 @@ impl TcpSocket {
     }
 
     pub(super) fn on_ready(&self, ready: Readiness) {
+        if self.inner.reconnecting.get() {
+            return self.on_connecting(ready);
+        }
         match self.state() {
             SocketState::ConnectingState => self.on_connecting(ready),
             SocketState::ConnectedState | SocketState::ClosingState => {
@@ -102,6 +105,11 @@ impl TcpSocket {
         };
         match outcome {
             Ok(false) => {}
+            Ok(true) if self.inner.reconnecting.replace(false) => {
+                // Connected again, to try the handshake ignoring what the application said.
+                self.set_interest();
+                self.start_tls_session();
+            }
             Ok(true) => {
                 self.set_interest();
                 self.set_state(SocketState::ConnectedState);
@@ -110,10 +118,15 @@ impl TcpSocket {
                 }
                 self.emit(|s| &s.connected, self);
                 if self.state() == SocketState::ConnectedState {
+                    // `connect_to_host_encrypted`: the handshake starts now.
+                    if self.inner.tls.borrow().as_ref().is_some_and(|t| t.pending_client()) {
+                        self.start_tls_session();
+                    }
                     self.flush();
                     self.read_some();
                 }
             }
+            Err(e) if self.inner.reconnecting.replace(false) => self.connection_failed(&e),
             Err(e) => {
                 self.inner.conn.borrow_mut().take();
                 if self.inner.addresses.borrow().is_empty() {
@@ -128,7 +141,8 @@ impl TcpSocket {
 
     /// Watches for writability only while there is something to write.
     pub(super) fn set_interest(&self) {
-        let wanted = if self.inner.write.borrow().is_empty() {
+        let tls_wants = self.inner.tls.borrow().as_ref().is_some_and(|t| t.wants_write());
+        let wanted = if self.inner.write.borrow().is_empty() && !tls_wants {
             Interest::READABLE
         } else {
             Interest::READABLE | Interest::WRITABLE
@@ -148,6 +162,9 @@ impl TcpSocket {
     pub(super) fn read_some(&self) {
         if self.inner.paused.get() {
             return;
+        }
+        if self.inner.tls.borrow().as_ref().is_some_and(|t| t.has_session()) {
+            return self.tls_read();
         }
         let mut got = false;
         let mut end: Option<io::Result<()>> = None;
@@ -215,6 +232,9 @@ impl TcpSocket {
 
     /// Writes what is buffered, as far as the kernel takes it.
     pub(super) fn flush(&self) {
+        if self.inner.tls.borrow().as_ref().is_some_and(|t| t.has_session()) {
+            return self.tls_flush();
+        }
         let mut written = 0u64;
         let mut failure = None;
         {
@@ -284,6 +304,12 @@ impl TcpSocket {
     pub(super) fn close_now(&self, was_connected: bool) {
         let conn = self.inner.conn.borrow_mut().take();
         drop(conn);
+        self.inner.reconnecting.set(false);
+        if let Some(tls) = self.inner.tls.borrow_mut().as_mut() {
+            tls.session = None;
+            tls.encrypted = false;
+            tls.mode = super::tls::SslMode::UnencryptedMode;
+        }
         self.inner.closing.set(false);
         self.inner.paused.set(false);
         self.inner.write.borrow_mut().clear();
@@ -299,6 +325,9 @@ impl TcpSocket {
     /// A connection attempt failed for good: unconnected, then the error (Qt's order).
     pub(super) fn connect_failed(&self, error: SocketError, text: String) {
         self.inner.conn.borrow_mut().take();
+        if let Some(tls) = self.inner.tls.borrow_mut().as_mut() {
+            tls.mode = super::tls::SslMode::UnencryptedMode;
+        }
         self.inner.closing.set(false);
         self.inner.addresses.borrow_mut().clear();
         self.set_error(error, &text);

@@ -15,6 +15,11 @@ use super::buffer::Bytes;
 use super::kinds::{DEFAULT_WRITE_BUFFER_LIMIT, SocketError, SocketState};
 
 mod engine;
+mod ssl;
+pub(crate) mod tls;
+
+pub use ssl::SslSocket;
+pub use tls::SslMode;
 
 /// The most read from the kernel in one call.
 const READ_CHUNK: usize = 64 * 1024;
@@ -98,6 +103,11 @@ struct Inner {
     /// Bytes written and not reported through `bytes_written` yet.
     unreported: Cell<u64>,
     signals: OnceCell<Box<Signals>>,
+    /// TLS on the connection (`SslSocket`), once asked for.
+    tls: RefCell<Option<Box<tls::TlsState>>>,
+    /// A TLS connection being made again (certificate errors ignored): the application
+    /// sees it connected all along.
+    reconnecting: Cell<bool>,
 }
 
 /// The connection: the stream and its registration with the loop.
@@ -116,6 +126,8 @@ struct Signals {
     error_occurred: Signal<SocketError>,
     state_changed: Signal<SocketState>,
     host_found: Signal<TcpSocket>,
+    encrypted: Signal<TcpSocket>,
+    ssl_errors: Signal<Vec<crate::ssl::SslError>>,
 }
 
 impl fmt::Debug for TcpSocket {
@@ -165,6 +177,8 @@ impl TcpSocket {
                 in_ready_read: Cell::new(false),
                 unreported: Cell::new(0),
                 signals: OnceCell::new(),
+                tls: RefCell::default(),
+                reconnecting: Cell::new(false),
             }),
         }
     }
@@ -336,7 +350,9 @@ impl TcpSocket {
         let accepted = data.len().min(room);
         let data = &data[..accepted];
         let mut direct = 0;
-        if buffered == 0 && self.state() == SocketState::ConnectedState {
+        // Over TLS, everything goes through the session (`flush`).
+        let tls = self.inner.tls.borrow().is_some();
+        if buffered == 0 && self.state() == SocketState::ConnectedState && !tls {
             let mut conn = self.inner.conn.borrow_mut();
             if let Some(conn) = conn.as_mut() {
                 // Straight to the kernel; an error shows at the next readiness.
@@ -352,7 +368,11 @@ impl TcpSocket {
         if direct < data.len() {
             self.inner.write.borrow_mut().push(data[direct..].to_vec());
             if self.state() == SocketState::ConnectedState {
-                self.set_interest();
+                if tls {
+                    self.flush();
+                } else {
+                    self.set_interest();
+                }
             }
         }
         self.report(direct as u64);
