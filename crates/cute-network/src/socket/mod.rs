@@ -14,5 +14,7 @@ mod udp;
 
 pub use kinds::{DEFAULT_WRITE_BUFFER_LIMIT, SocketError, SocketState};
 pub use server::TcpServer;
-pub use tcp::{SslMode, SslSocket, TcpSocket};
+pub use tcp::TcpSocket;
+pub use tcp::ssl::SslSocket;
+pub use tcp::tls::SslMode;
 pub use udp::{NetworkDatagram, UdpSocket};

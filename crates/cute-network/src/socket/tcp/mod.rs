@@ -15,11 +15,8 @@ use super::buffer::Bytes;
 use super::kinds::{DEFAULT_WRITE_BUFFER_LIMIT, SocketError, SocketState};
 
 mod engine;
-mod ssl;
+pub(crate) mod ssl;
 pub(crate) mod tls;
-
-pub use ssl::SslSocket;
-pub use tls::SslMode;
 
 /// The most read from the kernel in one call.
 const READ_CHUNK: usize = 64 * 1024;
