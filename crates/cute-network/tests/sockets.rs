@@ -296,3 +296,29 @@ fn udp_datagrams_arrive_whole_with_their_sender() {
     assert_eq!(sender.error(), SocketError::DatagramTooLargeError);
     assert!(receiver.bind(LOCALHOST, 0).is_err(), "bound already");
 }
+
+#[test]
+fn a_task_awaits_a_socket_as_qasync_code_does() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let server = server();
+    let port = server.server_port();
+    let echo = cute_core::spawn_local(async move {
+        let client = TcpSocket::new();
+        let connected = client.connected().next();
+        client.connect_to_host("127.0.0.1", port);
+        connected.await.expect("connected");
+        client.write(b"ping\n").unwrap();
+        // `await reader.readline()`: the next ready_read, until a whole line is in.
+        while !client.can_read_line() {
+            client.ready_read().next().await.expect("more data");
+        }
+        client.read_line(100)
+    });
+    let peer = accept(&server);
+    peer.ready_read().connect(|peer: &TcpSocket| {
+        let data = peer.read_all();
+        peer.write(&data).unwrap();
+    });
+    let line = cute_core::block_on(cute_core::timeout(LIMIT, echo)).expect("in time").expect("the task");
+    assert_eq!(line, b"ping\n");
+}
