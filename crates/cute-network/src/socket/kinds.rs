@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 
 /// Most bytes a socket buffers for writing by default (Qt has no limit): 64 MiB. A write
-/// past it accepts what fits; see [`TcpSocket::write`].
+/// past it accepts what fits; see [`TcpSocket::write`](crate::TcpSocket::write).
 pub const DEFAULT_WRITE_BUFFER_LIMIT: usize = 64 * 1024 * 1024;
 
 /// A socket's state (Qt's `QAbstractSocket::SocketState`).
