@@ -178,6 +178,8 @@ pub(crate) struct Signals {
     /// What `ignore_ssl_errors` said: every error (`true`), or these kinds.
     ssl_ignore_all: Cell<bool>,
     ssl_ignored: RefCell<Vec<crate::ssl::SslErrorKind>>,
+    /// The transfer timeout on the loop, for a request made under a fake clock.
+    timeout: std::cell::OnceCell<LoopTimeout>,
 }
 
 /// Progress signals go out at most this often, the final one excepted (Qt's throttle).
@@ -197,8 +199,6 @@ pub(crate) struct ReplyInner {
     /// A deferred `ready_read` is pending (see [`ReplyInner::admit_after_read`]).
     ready_read_scheduled: Cell<bool>,
     signals: std::cell::OnceCell<Box<Signals>>,
-    /// The transfer timeout on the loop, for a request made under a fake clock.
-    timeout: std::cell::OnceCell<LoopTimeout>,
 }
 
 /// What a reply is made from.
@@ -412,7 +412,7 @@ impl ReplyInner {
                 return;
             }
             state.phase = Phase::Finished;
-            if let Some(timeout) = self.timeout.get() {
+            if let Some(timeout) = self.signals.get().and_then(|s| s.timeout.get()) {
                 timeout.stop();
             }
             if let Err(failure) = &result {
@@ -486,7 +486,7 @@ impl ReplyInner {
 
     /// News from the worker: restarts the loop-side transfer timeout (fake clock only).
     pub(crate) fn heard_from_worker(&self) {
-        if let Some(timeout) = self.timeout.get() {
+        if let Some(timeout) = self.signals.get().and_then(|s| s.timeout.get()) {
             timeout.restart();
         }
     }
@@ -645,16 +645,18 @@ impl Replies {
             redirect_allowed: Cell::new(false),
             ready_read_scheduled: Cell::new(false),
             signals: std::cell::OnceCell::new(),
-            timeout: std::cell::OnceCell::new(),
         });
-        let weak = Rc::downgrade(&inner);
-        let expired = move |limit| {
-            if let Some(reply) = weak.upgrade() {
-                reply.time_out(limit);
+        // Under a fake clock only (kept in the signals' box: no cost for other replies).
+        if cute_core::testing::FakeClock::is_installed() {
+            let weak = Rc::downgrade(&inner);
+            let expired = move |limit| {
+                if let Some(reply) = weak.upgrade() {
+                    reply.time_out(limit);
+                }
+            };
+            if let Some(timeout) = LoopTimeout::arm(inner.exchange.limits().transfer_timeout, expired) {
+                let _ = inner.signals().timeout.set(timeout);
             }
-        };
-        if let Some(timeout) = LoopTimeout::arm(inner.exchange.limits().transfer_timeout, expired) {
-            let _ = inner.timeout.set(timeout);
         }
         self.live.borrow_mut().insert(id, inner.clone());
         NetworkReply { inner }
