@@ -29,7 +29,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
-use crate::disk_cache::{NetworkCacheMetaData, NetworkDiskCache};
+use crate::cache_meta::NetworkCacheMetaData;
+use crate::disk_cache::NetworkDiskCache;
 use crate::protocol::MetaData;
 use crate::request::{Attribute, AttributeValue, CacheLoadControl, NetworkRequest, Operation};
 

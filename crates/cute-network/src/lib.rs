@@ -72,6 +72,7 @@
 mod auth;
 mod authenticator;
 mod body;
+mod cache_meta;
 mod control;
 mod cookie;
 mod disk_cache;
@@ -100,8 +101,9 @@ mod worker;
 
 pub use authenticator::Authenticator;
 pub use body::RequestBody;
+pub use cache_meta::NetworkCacheMetaData;
 pub use cookie::{NetworkCookie, NetworkCookieJar, RawForm, SameSite};
-pub use disk_cache::{CacheWriter, DEFAULT_MAXIMUM_CACHE_SIZE, NetworkCacheMetaData, NetworkDiskCache};
+pub use disk_cache::{CacheWriter, DEFAULT_MAXIMUM_CACHE_SIZE, NetworkDiskCache};
 pub use error::{Error, NetworkError};
 pub use hsts::HstsPolicy;
 pub use known_header::KnownHeaderValue;
