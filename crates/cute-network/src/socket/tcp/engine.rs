@@ -77,7 +77,8 @@ impl TcpSocket {
                 if ready.writable || ready.write_closed {
                     self.flush();
                 }
-                if ready.readable || ready.read_closed || ready.error {
+                // The flush may have ended the connection (and a slot started another).
+                if (ready.readable || ready.read_closed || ready.error) && self.is_live() {
                     self.read_some();
                 }
             }
@@ -203,6 +204,11 @@ impl TcpSocket {
         if got {
             self.emit_ready_read();
         }
+        // A `ready_read` slot closed the socket (or made another connection): the end
+        // read here is that connection's, over already.
+        if !self.is_live() {
+            return;
+        }
         match end {
             None => {}
             Some(Ok(())) => {
@@ -212,6 +218,11 @@ impl TcpSocket {
             }
             Some(Err(e)) => self.connection_failed(&e),
         }
+    }
+
+    /// Whether a connection is up (connected, or closing once written).
+    pub(super) fn is_live(&self) -> bool {
+        matches!(self.state(), SocketState::ConnectedState | SocketState::ClosingState)
     }
 
     pub(super) fn emit_ready_read(&self) {

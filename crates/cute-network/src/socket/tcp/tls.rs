@@ -169,6 +169,10 @@ impl TcpSocket {
         if got {
             self.emit_ready_read();
         }
+        // A slot closed the socket: what was read after the data is over with it.
+        if !self.is_live() {
+            return;
+        }
         match outcome {
             Pumped::Open => {}
             Pumped::Ended => {

