@@ -60,6 +60,32 @@ fn a_ready_read_slot_that_closes_the_socket_hears_disconnected_once() {
     assert_eq!(*log.borrow(), ["ClosingState", "UnconnectedState", "disconnected"]);
 }
 
+/// A server that stopped accepting at its pending limit, closed and made to listen again,
+/// accepts again (Qt's `listen` starts afresh).
+#[test]
+fn a_server_listening_again_after_its_pending_limit_accepts() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let server = TcpServer::new();
+    server.set_max_pending_connections(1);
+    server.listen(LOCALHOST, 0).unwrap();
+    let first = TcpSocket::new();
+    first.connect_to_host("127.0.0.1", server.server_port());
+    let second = TcpSocket::new();
+    second.connect_to_host("127.0.0.1", server.server_port());
+    assert!(run_until(LIMIT, || server.has_pending_connections()
+        && first.state() == SocketState::ConnectedState
+        && second.state() == SocketState::ConnectedState));
+    // The second waits in the backlog: the server is at its limit.
+    server.close();
+    server.listen(LOCALHOST, 0).unwrap();
+    let third = TcpSocket::new();
+    third.connect_to_host("127.0.0.1", server.server_port());
+    assert!(
+        run_until(Duration::from_secs(5), || server.has_pending_connections()),
+        "the server listening again never accepted"
+    );
+}
+
 /// A self-signed certificate for `localhost`, as the server's configuration, and a
 /// client configuration that does not trust it.
 fn self_signed() -> SslConfiguration {
