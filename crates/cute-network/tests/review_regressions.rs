@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::rc::Rc;
@@ -98,6 +98,61 @@ fn self_signed() -> SslConfiguration {
         )
         .unwrap();
     server_side
+}
+
+/// A TLS server answering each line with itself; the sockets it keeps.
+fn tls_echo_server(configuration: SslConfiguration) -> (TcpServer, Rc<RefCell<Vec<SslSocket>>>) {
+    let server = TcpServer::new();
+    server.listen(LOCALHOST, 0).unwrap();
+    let peers: Rc<RefCell<Vec<SslSocket>>> = Rc::default();
+    let p = peers.clone();
+    server.new_connection().connect(move |server: &TcpServer| {
+        while let Some(peer) = server.next_pending_connection() {
+            let peer = SslSocket::from(peer);
+            peer.set_ssl_configuration(&configuration);
+            peer.ready_read().connect(|peer: &TcpSocket| {
+                while peer.can_read_line() {
+                    let line = peer.read_line(1024);
+                    let _ = peer.write(&line);
+                }
+            });
+            peer.start_server_encryption();
+            p.borrow_mut().push(peer);
+        }
+    });
+    (server, peers)
+}
+
+/// `ignore_ssl_errors` in an `ssl_errors` slot goes on with that connection only: the
+/// same socket connecting again is checked again (Qt resets it for each connection).
+#[test]
+fn ignoring_ssl_errors_holds_for_one_connection_only() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let (server, _peers) = tls_echo_server(self_signed());
+    let socket = SslSocket::new();
+    let asked = Rc::new(Cell::new(0));
+    let encrypted = Rc::new(Cell::new(0));
+    let (a, handle) = (asked.clone(), socket.clone());
+    socket.ssl_errors().connect(move |_| {
+        a.set(a.get() + 1);
+        // Only the first time: the application looked at this certificate once.
+        if a.get() == 1 {
+            handle.ignore_ssl_errors();
+        }
+    });
+    let e = encrypted.clone();
+    socket.encrypted().connect(move |_| e.set(e.get() + 1));
+    socket.connect_to_host_encrypted("localhost", server.server_port());
+    assert!(run_until(LIMIT, || encrypted.get() == 1));
+    assert_eq!(asked.get(), 1);
+    socket.disconnect_from_host();
+    assert!(run_until(LIMIT, || socket.state() == SocketState::UnconnectedState));
+
+    socket.connect_to_host_encrypted("localhost", server.server_port());
+    assert!(run_until(LIMIT, || asked.get() == 2 || encrypted.get() == 2));
+    assert_eq!(asked.get(), 2, "the second connection's certificate went unchecked");
+    assert!(run_until(LIMIT, || socket.state() == SocketState::UnconnectedState));
+    assert_eq!(encrypted.get(), 1);
 }
 
 /// As over plain TCP: the TLS peer sends a line and closes; a `ready_read` slot that closes

@@ -320,6 +320,8 @@ impl TcpSocket {
             tls.session = None;
             tls.encrypted = false;
             tls.mode = super::tls::SslMode::UnencryptedMode;
+            // `ignore_ssl_errors` was for this connection (Qt resets it for each).
+            tls.ignore_all = false;
         }
         self.inner.closing.set(false);
         self.inner.paused.set(false);
