@@ -155,6 +155,35 @@ fn ignoring_ssl_errors_holds_for_one_connection_only() {
     assert_eq!(encrypted.get(), 1);
 }
 
+/// Written and closed while connecting: Qt's order is `connected`, `encrypted`, then the
+/// close (`disconnected` last), and the data reaches the peer.
+#[test]
+fn a_tls_socket_closed_while_connecting_is_encrypted_before_it_disconnects() {
+    let _dog = Watchdog::new(Duration::from_secs(60));
+    let configuration = self_signed();
+    let (server, peers) = tls_echo_server(configuration);
+    let client = SslSocket::new();
+    client.ignore_ssl_errors_list(&[cute_network::SslErrorKind::SelfSignedCertificate]);
+    let log = record(&client);
+    let l = log.clone();
+    client.encrypted().connect(move |_| l.borrow_mut().push("encrypted".into()));
+    client.connect_to_host_encrypted("localhost", server.server_port());
+    client.write(b"line\n").unwrap();
+    client.disconnect_from_host();
+    assert!(run_until(LIMIT, || count(&log, "disconnected") > 0));
+    let log = log.borrow().clone();
+    let at = |what: &str| log.iter().position(|e| e == what).unwrap_or(usize::MAX);
+    assert!(at("encrypted") < at("disconnected"), "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("disconnected"), "{log:?}");
+    assert!(
+        run_until(LIMIT, || peers
+            .borrow()
+            .first()
+            .is_some_and(|p| p.state() == SocketState::UnconnectedState)),
+        "the server side never saw the end"
+    );
+}
+
 /// As over plain TCP: the TLS peer sends a line and closes; a `ready_read` slot that closes
 /// the socket hears `disconnected` once.
 #[test]

@@ -160,10 +160,10 @@ impl TcpSocket {
                 tls.encrypted = true;
             }
             self.emit(|s| &s.encrypted, self);
-            if self.state() != SocketState::ConnectedState {
+            if !self.is_live() {
                 return;
             }
-            // What the application wrote meanwhile.
+            // What the application wrote meanwhile, and a close it asked for.
             self.tls_flush();
         }
         if got {
@@ -230,7 +230,9 @@ impl TcpSocket {
         self.set_interest();
         let drained = self.inner.write.borrow().is_empty()
             && !self.inner.tls.borrow().as_ref().is_some_and(|t| t.wants_write());
-        if self.inner.closing.get() && drained && !self.handshaking() {
+        // Closed only once `encrypted` was emitted (Qt's order: encrypted, then the close).
+        let announced = self.inner.tls.borrow().as_ref().is_some_and(|t| t.encrypted);
+        if self.inner.closing.get() && drained && announced {
             self.send_close_notify();
             self.close_now(true);
         }
