@@ -221,3 +221,23 @@ fn a_tls_ready_read_slot_that_closes_the_socket_hears_disconnected_once() {
     assert_eq!(count(&log, "disconnected"), 1, "{:?}", log.borrow());
     assert_eq!(count(&log, "SocketError.RemoteHostClosedError"), 0, "{:?}", log.borrow());
 }
+
+/// A server's `max-age` too large for a date (httpbin's `/cache/{n}` sends what it is
+/// given) is stored as a long lifetime, not a panic on the loop's thread.
+#[test]
+fn a_huge_max_age_is_stored_without_a_panic() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let dir = std::env::temp_dir().join(format!("cute-review-max-age-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let server = cute_httpbin::Httpbin::start().unwrap();
+    let nam = cute_network::NetworkAccessManager::new();
+    nam.set_cache(Some(cute_network::NetworkDiskCache::new(&dir)));
+    let url = server.url(&format!("/cache/{}", u64::MAX));
+    let first = common::fetch(&nam, url.as_str());
+    assert_eq!(first.error(), cute_network::NetworkError::NoError);
+    let again = common::fetch(&nam, url.as_str());
+    let from_cache = again.attribute(cute_network::Attribute::SourceIsFromCacheAttribute);
+    assert_eq!(from_cache.and_then(|v| v.as_bool()), Some(true), "fresh for a long while");
+    drop((first, again, nam));
+    let _ = std::fs::remove_dir_all(&dir);
+}
