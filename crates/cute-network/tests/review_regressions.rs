@@ -241,3 +241,46 @@ fn a_huge_max_age_is_stored_without_a_panic() {
     drop((first, again, nam));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Qt code reacts to `error_occurred` by aborting, or by connecting again: the socket must
+/// not then close a second time, nor close the new connection.
+#[test]
+fn an_error_slot_may_abort_or_connect_again() {
+    let _dog = Watchdog::new(Duration::from_secs(30));
+    let remote = TcpListener::bind((LOCALHOST, 0)).unwrap();
+    let port = remote.local_addr().unwrap().port();
+
+    // Aborting in the slot: disconnected once.
+    let client = TcpSocket::new();
+    client.connect_to_host("127.0.0.1", port);
+    let (peer, _) = remote.accept().unwrap();
+    assert!(run_until(LIMIT, || client.state() == SocketState::ConnectedState));
+    let log = record(&client);
+    let handle = client.clone();
+    client.error_occurred().connect(move |_| handle.abort());
+    drop(peer);
+    assert!(run_until(LIMIT, || count(&log, "disconnected") > 0));
+    assert_eq!(
+        *log.borrow(),
+        ["SocketError.RemoteHostClosedError", "ClosingState", "UnconnectedState", "disconnected"]
+    );
+    client.error_occurred().disconnect_all();
+    drop(log);
+
+    // Connecting again in the slot: the new connection is made.
+    let again = TcpSocket::new();
+    again.connect_to_host("127.0.0.1", port);
+    let (peer, _) = remote.accept().unwrap();
+    assert!(run_until(LIMIT, || again.state() == SocketState::ConnectedState));
+    let connects = Rc::new(RefCell::new(0));
+    let c = connects.clone();
+    again.connected().connect(move |_| *c.borrow_mut() += 1);
+    // The peer closing is the error; the slot connects again.
+    let handle = again.clone();
+    again.error_occurred().connect(move |_| handle.connect_to_host("127.0.0.1", port));
+    drop(peer);
+    assert!(run_until(LIMIT, || *connects.borrow() == 1), "the new connection was never made");
+    let (_second_peer, _) = remote.accept().unwrap();
+    assert_eq!(again.state(), SocketState::ConnectedState);
+    again.error_occurred().disconnect_all();
+}

@@ -214,7 +214,7 @@ impl TcpSocket {
             Some(Ok(())) => {
                 self.set_error(SocketError::RemoteHostClosedError, "The remote host closed the connection");
                 self.emit(|s| &s.error_occurred, &SocketError::RemoteHostClosedError);
-                self.close_now(true);
+                self.close_after_error();
             }
             Some(Err(e)) => self.connection_failed(&e),
         }
@@ -238,7 +238,15 @@ impl TcpSocket {
         let (error, text) = SocketError::of(e);
         self.set_error(error, &text);
         self.emit(|s| &s.error_occurred, &error);
-        self.close_now(true);
+        self.close_after_error();
+    }
+
+    /// After `error_occurred`: ends the connection, unless a slot did already (`abort`),
+    /// or made another (`connect_to_host`).
+    pub(super) fn close_after_error(&self) {
+        if self.is_live() {
+            self.close_now(true);
+        }
     }
 
     /// Writes what is buffered, as far as the kernel takes it.

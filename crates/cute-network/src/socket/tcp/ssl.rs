@@ -154,7 +154,7 @@ impl SslSocket {
             Err(text) => {
                 self.socket.set_error(SocketError::SslHandshakeFailedError, &text);
                 self.socket.emit(|s| &s.error_occurred, &SocketError::SslHandshakeFailedError);
-                self.socket.close_now(true);
+                self.socket.close_after_error();
             }
         }
     }

@@ -178,7 +178,7 @@ impl TcpSocket {
             Pumped::Ended => {
                 self.set_error(SocketError::RemoteHostClosedError, "The remote host closed the connection");
                 self.emit(|s| &s.error_occurred, &SocketError::RemoteHostClosedError);
-                self.close_now(true);
+                self.close_after_error();
             }
             Pumped::Failed(e) => self.connection_failed(&e),
             Pumped::Tls(e) => self.tls_error(&e, was_handshaking),
@@ -260,6 +260,10 @@ impl TcpSocket {
         if let Some(refused) = refused_by(error).filter(|_| handshaking) {
             let before = self.ignoring();
             self.emit(|s| &s.ssl_errors, &vec![refused.clone()]);
+            // A slot closed the socket (or made another connection): nothing more here.
+            if !self.is_live() {
+                return;
+            }
             let now = self.ignoring();
             let ignored = now.0 || now.1.contains(&refused.error());
             if ignored && now != before && self.state() == SocketState::ConnectedState {
@@ -284,7 +288,7 @@ impl TcpSocket {
     fn tls_failed(&self, error: SocketError, text: &str) {
         self.set_error(error, text);
         self.emit(|s| &s.error_occurred, &error);
-        self.close_now(true);
+        self.close_after_error();
     }
 
     /// Makes the connection again to the same address, for a handshake that ignores what
