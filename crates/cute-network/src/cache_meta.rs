@@ -126,8 +126,12 @@ impl NetworkCacheMetaData {
 
     /// The metadata, and the body's length, from an entry's first line.
     pub(crate) fn from_json(value: &Value) -> Option<(Self, u64)> {
-        let time =
-            |key: &str| value.get(key).and_then(Value::as_u64).map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        let time = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_u64)
+                .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
+        };
         let bytes = |v: &Value| v.as_str().map(|s| s.as_bytes().to_vec());
         let headers = value
             .get("headers")?

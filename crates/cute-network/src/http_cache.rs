@@ -302,7 +302,9 @@ fn set_freshness(meta: &mut NetworkCacheMetaData, now: SystemTime) {
     let control = directives(meta.header("cache-control"));
     let expiration = if let Some(max_age) = value(&control, "max-age") {
         let age = age_header(meta.header("age"));
-        Some((now + Duration::from_secs(max_age)).checked_sub(age).unwrap_or(UNIX_EPOCH))
+        // A lifetime too long to hold counts as 2^31 seconds (RFC 9111 §1.2.2).
+        let max_age = Duration::from_secs(max_age.min(1 << 31));
+        Some((now + max_age).checked_sub(age).unwrap_or(UNIX_EPOCH))
     } else {
         // An `Expires` that is not a date has expired (RFC 9111 §5.3).
         meta.header("expires").map(|value| http_date(value).unwrap_or(UNIX_EPOCH))

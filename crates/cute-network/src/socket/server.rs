@@ -157,6 +157,9 @@ impl TcpServer {
         match result {
             Ok(listening) => {
                 *self.inner.listener.borrow_mut() = Some(listening);
+                // A new listener accepts, whatever stopped the last one (as in Qt).
+                self.inner.paused.set(false);
+                self.inner.paused_by_application.set(false);
                 self.inner.error.set(SocketError::NoError);
                 Ok(())
             }

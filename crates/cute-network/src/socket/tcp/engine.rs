@@ -77,7 +77,8 @@ impl TcpSocket {
                 if ready.writable || ready.write_closed {
                     self.flush();
                 }
-                if ready.readable || ready.read_closed || ready.error {
+                // The flush may have ended the connection (and a slot started another).
+                if (ready.readable || ready.read_closed || ready.error) && self.is_live() {
                     self.read_some();
                 }
             }
@@ -203,15 +204,25 @@ impl TcpSocket {
         if got {
             self.emit_ready_read();
         }
+        // A `ready_read` slot closed the socket (or made another connection): the end
+        // read here is that connection's, over already.
+        if !self.is_live() {
+            return;
+        }
         match end {
             None => {}
             Some(Ok(())) => {
                 self.set_error(SocketError::RemoteHostClosedError, "The remote host closed the connection");
                 self.emit(|s| &s.error_occurred, &SocketError::RemoteHostClosedError);
-                self.close_now(true);
+                self.close_after_error();
             }
             Some(Err(e)) => self.connection_failed(&e),
         }
+    }
+
+    /// Whether a connection is up (connected, or closing once written).
+    pub(super) fn is_live(&self) -> bool {
+        matches!(self.state(), SocketState::ConnectedState | SocketState::ClosingState)
     }
 
     pub(super) fn emit_ready_read(&self) {
@@ -227,7 +238,15 @@ impl TcpSocket {
         let (error, text) = SocketError::of(e);
         self.set_error(error, &text);
         self.emit(|s| &s.error_occurred, &error);
-        self.close_now(true);
+        self.close_after_error();
+    }
+
+    /// After `error_occurred`: ends the connection, unless a slot did already (`abort`),
+    /// or made another (`connect_to_host`).
+    pub(super) fn close_after_error(&self) {
+        if self.is_live() {
+            self.close_now(true);
+        }
     }
 
     /// Writes what is buffered, as far as the kernel takes it.
@@ -309,6 +328,8 @@ impl TcpSocket {
             tls.session = None;
             tls.encrypted = false;
             tls.mode = super::tls::SslMode::UnencryptedMode;
+            // `ignore_ssl_errors` was for this connection (Qt resets it for each).
+            tls.ignore_all = false;
         }
         self.inner.closing.set(false);
         self.inner.paused.set(false);

@@ -154,7 +154,7 @@ impl SslSocket {
             Err(text) => {
                 self.socket.set_error(SocketError::SslHandshakeFailedError, &text);
                 self.socket.emit(|s| &s.error_occurred, &SocketError::SslHandshakeFailedError);
-                self.socket.close_now(true);
+                self.socket.close_after_error();
             }
         }
     }
@@ -177,7 +177,8 @@ impl SslSocket {
     }
 
     /// Goes on in spite of the certificate errors just reported (Qt's `ignoreSslErrors`,
-    /// from an `ssl_errors` slot); before a handshake, ignores every error of it.
+    /// from an `ssl_errors` slot); before a handshake, ignores every error of it. It holds
+    /// for one connection: once that ends, the next is checked again.
     #[doc(alias = "ignoreSslErrors")]
     pub fn ignore_ssl_errors(&self) {
         self.with_tls(|tls| tls.ignore_all = true);

@@ -160,21 +160,25 @@ impl TcpSocket {
                 tls.encrypted = true;
             }
             self.emit(|s| &s.encrypted, self);
-            if self.state() != SocketState::ConnectedState {
+            if !self.is_live() {
                 return;
             }
-            // What the application wrote meanwhile.
+            // What the application wrote meanwhile, and a close it asked for.
             self.tls_flush();
         }
         if got {
             self.emit_ready_read();
+        }
+        // A slot closed the socket: what was read after the data is over with it.
+        if !self.is_live() {
+            return;
         }
         match outcome {
             Pumped::Open => {}
             Pumped::Ended => {
                 self.set_error(SocketError::RemoteHostClosedError, "The remote host closed the connection");
                 self.emit(|s| &s.error_occurred, &SocketError::RemoteHostClosedError);
-                self.close_now(true);
+                self.close_after_error();
             }
             Pumped::Failed(e) => self.connection_failed(&e),
             Pumped::Tls(e) => self.tls_error(&e, was_handshaking),
@@ -226,7 +230,9 @@ impl TcpSocket {
         self.set_interest();
         let drained = self.inner.write.borrow().is_empty()
             && !self.inner.tls.borrow().as_ref().is_some_and(|t| t.wants_write());
-        if self.inner.closing.get() && drained && !self.handshaking() {
+        // Closed only once `encrypted` was emitted (Qt's order: encrypted, then the close).
+        let announced = self.inner.tls.borrow().as_ref().is_some_and(|t| t.encrypted);
+        if self.inner.closing.get() && drained && announced {
             self.send_close_notify();
             self.close_now(true);
         }
@@ -254,6 +260,10 @@ impl TcpSocket {
         if let Some(refused) = refused_by(error).filter(|_| handshaking) {
             let before = self.ignoring();
             self.emit(|s| &s.ssl_errors, &vec![refused.clone()]);
+            // A slot closed the socket (or made another connection): nothing more here.
+            if !self.is_live() {
+                return;
+            }
             let now = self.ignoring();
             let ignored = now.0 || now.1.contains(&refused.error());
             if ignored && now != before && self.state() == SocketState::ConnectedState {
@@ -278,7 +288,7 @@ impl TcpSocket {
     fn tls_failed(&self, error: SocketError, text: &str) {
         self.set_error(error, text);
         self.emit(|s| &s.error_occurred, &error);
-        self.close_now(true);
+        self.close_after_error();
     }
 
     /// Makes the connection again to the same address, for a handshake that ignores what
