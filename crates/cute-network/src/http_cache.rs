@@ -161,6 +161,22 @@ fn is_fresh(meta: &NetworkCacheMetaData, now: SystemTime) -> bool {
     lifetime > age
 }
 
+/// Whether the stored entry is the one a request revalidated: its variant, and the
+/// validators the request sent are the entry's (another reply may have stored another
+/// response for the URL meanwhile).
+pub(crate) fn validated_by(meta: &NetworkCacheMetaData, request: &NetworkRequest) -> bool {
+    let sent = |name: &str| {
+        request
+            .cache_headers()
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| &v[..])
+    };
+    same_variant(meta, request)
+        && sent("if-none-match") == meta.header("etag")
+        && sent("if-modified-since") == meta.header("last-modified")
+}
+
 /// The metadata to store a response under, or `None` if it is not stored.
 pub(crate) fn storable(
     request: &NetworkRequest,
@@ -315,7 +331,7 @@ fn set_freshness(meta: &mut NetworkCacheMetaData, now: SystemTime) {
 }
 
 /// Whether the request is the variant the entry holds.
-fn same_variant(meta: &NetworkCacheMetaData, request: &NetworkRequest) -> bool {
+pub(crate) fn same_variant(meta: &NetworkCacheMetaData, request: &NetworkRequest) -> bool {
     meta.varying.iter().all(|(name, value)| request.raw_header(name) == *value)
 }
 
@@ -463,6 +479,22 @@ mod tests {
         assert!(new.header("content-length").is_none());
         assert!(is_fresh(&new, now + Duration::from_secs(30)));
         assert_eq!(new.attributes(), old.attributes());
+    }
+
+    #[test]
+    fn a_304_confirms_only_the_entry_whose_validators_were_sent() {
+        let now = SystemTime::now();
+        let entry = stored(&[("etag", "\"1\"")], now).unwrap();
+        let mut request = NetworkRequest::new(url().as_str());
+        request.set_cache_headers(vec![(b"If-None-Match".to_vec(), b"\"1\"".to_vec())]);
+        assert!(validated_by(&entry, &request));
+        // Another response was stored for the URL meanwhile.
+        let replaced = stored(&[("etag", "\"2\"")], now).unwrap();
+        assert!(!validated_by(&replaced, &request));
+        // Another variant (the request asked for coded bytes).
+        let mut coded = request.clone();
+        coded.set_raw_header("Accept-Encoding", "gzip");
+        assert!(!validated_by(&entry, &coded));
     }
 
     #[test]

@@ -60,8 +60,10 @@ impl ReplyInner {
             .iter()
             .any(|(name, _)| VALIDATORS.iter().any(|v| name.eq_ignore_ascii_case(v.as_bytes())));
         if status == 304 && revalidating && request.url() == Some(&url) {
-            // Gone meanwhile (evicted, cleared): the 304 is the answer.
-            let (stored, body) = cache.lookup(&url)?;
+            // Gone meanwhile (evicted, cleared), or replaced by another response: the 304 is
+            // the answer.
+            let (stored, body) =
+                cache.lookup(&url).filter(|(stored, _)| http_cache::validated_by(stored, request))?;
             let entry = http_cache::revalidated(&stored, &meta.headers, now);
             cache.update_meta_data(&entry);
             let mut served = http_cache::reply_meta(&entry, body.len());

@@ -251,6 +251,7 @@ impl UdpSocket {
             let Some((socket, _)) = socket.as_ref() else { return };
             let mut queue = self.inner.queue.borrow_mut();
             let mut buf = vec![0u8; MAX_DATAGRAM];
+            let mut errors = 0;
             loop {
                 if queue.len() >= MAX_QUEUED {
                     self.inner.paused.set(true);
@@ -263,10 +264,15 @@ impl UdpSocket {
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    // An ICMP error for an earlier send (port unreachable): not fatal.
+                    // An ICMP error for an earlier send (port unreachable): not fatal, and
+                    // the datagrams behind it are still to be read (edge-triggered), up to
+                    // a few errors in a row.
                     Err(e) => {
                         log::debug!("cute: udp receive: {e}");
-                        break;
+                        errors += 1;
+                        if errors > 16 {
+                            break;
+                        }
                     }
                 }
             }

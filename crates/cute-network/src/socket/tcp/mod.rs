@@ -445,7 +445,11 @@ impl TcpSocket {
                 self.inner.closing.set(true);
                 self.set_state(SocketState::ClosingState);
             }
-            SocketState::ConnectedState => self.close_now(true),
+            SocketState::ConnectedState => {
+                // Over TLS, the peer is told the session ends (Qt's order).
+                self.send_close_notify();
+                self.close_now(true)
+            }
             // Qt's pending close: once connected, what was written goes out, then it closes.
             SocketState::HostLookupState | SocketState::ConnectingState => self.inner.closing.set(true),
             _ => {}

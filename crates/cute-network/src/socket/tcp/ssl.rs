@@ -193,7 +193,8 @@ impl SslSocket {
     /// Whether the handshake is done and the connection encrypted (Qt's `isEncrypted`).
     #[doc(alias = "isEncrypted")]
     pub fn is_encrypted(&self) -> bool {
-        self.with_tls(|tls| tls.encrypted) && self.state() == SocketState::ConnectedState
+        self.with_tls(|tls| tls.encrypted)
+            && matches!(self.state(), SocketState::ConnectedState | SocketState::ClosingState)
     }
 
     /// Client, server, or not (yet) encrypted (Qt's `mode`).

@@ -239,7 +239,7 @@ impl TcpSocket {
     }
 
     /// Tells the peer the TLS session ends (best effort: the connection closes next).
-    fn send_close_notify(&self) {
+    pub(super) fn send_close_notify(&self) {
         let mut conn = self.inner.conn.borrow_mut();
         let mut tls = self.inner.tls.borrow_mut();
         if let (Some(conn), Some(session)) = (conn.as_mut(), tls.as_mut().and_then(|t| t.session.as_mut())) {
