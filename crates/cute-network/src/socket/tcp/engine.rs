@@ -9,6 +9,20 @@ use cute_core::mio::{Interest, net::TcpStream};
 use cute_core::{IoWatcher, Readiness, Timer};
 
 use super::{Conn, READ_CHUNK, TcpSocket, upgrade};
+
+/// How a read ended.
+pub(super) enum ReadEnd {
+    /// The connection is open: the kernel has no more for now (or the read limit is met).
+    Open,
+    /// The peer closed it (TCP's end, or TLS's close_notify).
+    Closed,
+    Failed(io::Error),
+    /// The TLS session failed, during the handshake or after it.
+    Tls {
+        error: rustls::Error,
+        handshaking: bool,
+    },
+}
 use crate::socket::kinds::{SocketError, SocketState};
 
 impl TcpSocket {
@@ -201,22 +215,31 @@ impl TcpSocket {
                 }
             }
         }
+        let end = match end {
+            None => ReadEnd::Open,
+            Some(Ok(())) => ReadEnd::Closed,
+            Some(Err(e)) => ReadEnd::Failed(e),
+        };
+        self.after_read(got, end);
+    }
+
+    /// After a read, plain or through TLS: `ready_read` for new data, then the end the read
+    /// met, unless a `ready_read` slot closed the socket meanwhile (or made another
+    /// connection: the end was the old one's).
+    pub(super) fn after_read(&self, got: bool, end: ReadEnd) {
         if got {
             self.emit_ready_read();
         }
-        // A `ready_read` slot closed the socket (or made another connection): the end
-        // read here is that connection's, over already.
         if !self.is_live() {
             return;
         }
         match end {
-            None => {}
-            Some(Ok(())) => {
-                self.set_error(SocketError::RemoteHostClosedError, "The remote host closed the connection");
-                self.emit(|s| &s.error_occurred, &SocketError::RemoteHostClosedError);
-                self.close_after_error();
+            ReadEnd::Open => {}
+            ReadEnd::Closed => {
+                self.end_with(SocketError::RemoteHostClosedError, "The remote host closed the connection");
             }
-            Some(Err(e)) => self.connection_failed(&e),
+            ReadEnd::Failed(e) => self.connection_failed(&e),
+            ReadEnd::Tls { error, handshaking } => self.tls_error(&error, handshaking),
         }
     }
 
@@ -236,14 +259,14 @@ impl TcpSocket {
     /// The connection broke: the error, then the end.
     pub(super) fn connection_failed(&self, e: &io::Error) {
         let (error, text) = SocketError::of(e);
-        self.set_error(error, &text);
-        self.emit(|s| &s.error_occurred, &error);
-        self.close_after_error();
+        self.end_with(error, &text);
     }
 
-    /// After `error_occurred`: ends the connection, unless a slot did already (`abort`),
-    /// or made another (`connect_to_host`).
-    pub(super) fn close_after_error(&self) {
+    /// Reports `error` (`error_occurred`), then ends the connection, unless a slot did
+    /// already (`abort`) or made another (`connect_to_host`).
+    pub(super) fn end_with(&self, error: SocketError, text: &str) {
+        self.set_error(error, text);
+        self.emit(|s| &s.error_occurred, &error);
         if self.is_live() {
             self.close_now(true);
         }
@@ -325,11 +348,7 @@ impl TcpSocket {
         drop(conn);
         self.inner.reconnecting.set(false);
         if let Some(tls) = self.inner.tls.borrow_mut().as_mut() {
-            tls.session = None;
-            tls.encrypted = false;
-            tls.mode = super::tls::SslMode::UnencryptedMode;
-            // `ignore_ssl_errors` was for this connection (Qt resets it for each).
-            tls.ignore_all = false;
+            tls.connection_ended();
         }
         self.inner.closing.set(false);
         self.inner.paused.set(false);
@@ -347,7 +366,7 @@ impl TcpSocket {
     pub(super) fn connect_failed(&self, error: SocketError, text: String) {
         self.inner.conn.borrow_mut().take();
         if let Some(tls) = self.inner.tls.borrow_mut().as_mut() {
-            tls.mode = super::tls::SslMode::UnencryptedMode;
+            tls.connection_ended();
         }
         self.inner.closing.set(false);
         self.inner.addresses.borrow_mut().clear();

@@ -151,11 +151,7 @@ impl SslSocket {
         let config = self.with_tls(|tls| tls.configuration.server_config());
         match config.and_then(|config| self.socket.start_server_session(config)) {
             Ok(()) => {}
-            Err(text) => {
-                self.socket.set_error(SocketError::SslHandshakeFailedError, &text);
-                self.socket.emit(|s| &s.error_occurred, &SocketError::SslHandshakeFailedError);
-                self.socket.close_after_error();
-            }
+            Err(text) => self.socket.end_with(SocketError::SslHandshakeFailedError, &text),
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use cute_core::mio::net::TcpStream;
 
+use super::engine::ReadEnd;
 use super::{READ_CHUNK, TcpSocket};
 use crate::socket::kinds::{SocketError, SocketState};
 use crate::ssl::SslErrorKind;
@@ -73,6 +74,15 @@ impl TlsState {
         self.mode == SslMode::SslClientMode && self.session.is_none()
     }
 
+    /// The connection (or the attempt) ended: the next one starts plain, with no session,
+    /// and `ignore_ssl_errors` was for this one only (Qt resets it for each).
+    pub(super) fn connection_ended(&mut self) {
+        self.session = None;
+        self.encrypted = false;
+        self.mode = SslMode::UnencryptedMode;
+        self.ignore_all = false;
+    }
+
     pub(super) fn has_session(&self) -> bool {
         self.session.is_some()
     }
@@ -80,15 +90,6 @@ impl TlsState {
     pub(super) fn wants_write(&self) -> bool {
         self.session.as_ref().is_some_and(|s| s.wants_write())
     }
-}
-
-/// What reading through the session came to.
-enum Pumped {
-    Open,
-    /// The peer closed (TCP end or TLS close_notify).
-    Ended,
-    Failed(io::Error),
-    Tls(rustls::Error),
 }
 
 impl TcpSocket {
@@ -112,7 +113,7 @@ impl TcpSocket {
         };
         match made {
             Ok(()) => self.tls_flush(),
-            Err(text) => self.tls_failed(SocketError::SslHandshakeFailedError, &text),
+            Err(text) => self.end_with(SocketError::SslHandshakeFailedError, &text),
         }
     }
 
@@ -155,7 +156,7 @@ impl TcpSocket {
         };
         // Handshake messages, or the answer to a key update.
         self.tls_flush();
-        if was_handshaking && !self.handshaking() && matches!(outcome, Pumped::Open) {
+        if was_handshaking && !self.handshaking() && matches!(outcome, ReadEnd::Open) {
             if let Some(tls) = self.inner.tls.borrow_mut().as_mut() {
                 tls.encrypted = true;
             }
@@ -166,23 +167,7 @@ impl TcpSocket {
             // What the application wrote meanwhile, and a close it asked for.
             self.tls_flush();
         }
-        if got {
-            self.emit_ready_read();
-        }
-        // A slot closed the socket: what was read after the data is over with it.
-        if !self.is_live() {
-            return;
-        }
-        match outcome {
-            Pumped::Open => {}
-            Pumped::Ended => {
-                self.set_error(SocketError::RemoteHostClosedError, "The remote host closed the connection");
-                self.emit(|s| &s.error_occurred, &SocketError::RemoteHostClosedError);
-                self.close_after_error();
-            }
-            Pumped::Failed(e) => self.connection_failed(&e),
-            Pumped::Tls(e) => self.tls_error(&e, was_handshaking),
-        }
+        self.after_read(got, outcome);
     }
 
     /// Hands buffered plaintext to the session (after the handshake) and writes what the
@@ -256,7 +241,7 @@ impl TcpSocket {
     /// application may ignore it (then the connection is made again); otherwise the
     /// connection ends with `SslHandshakeFailedError` (or `SslInternalError` after the
     /// handshake).
-    fn tls_error(&self, error: &rustls::Error, handshaking: bool) {
+    pub(super) fn tls_error(&self, error: &rustls::Error, handshaking: bool) {
         if let Some(refused) = refused_by(error).filter(|_| handshaking) {
             let before = self.ignoring();
             self.emit(|s| &s.ssl_errors, &vec![refused.clone()]);
@@ -270,25 +255,19 @@ impl TcpSocket {
                 return self.reconnect();
             }
             let text = format!("The TLS/SSL handshake failed: {}", refused.error_string());
-            return self.tls_failed(SocketError::SslHandshakeFailedError, &text);
+            return self.end_with(SocketError::SslHandshakeFailedError, &text);
         }
         let (kind, text) = if handshaking {
             (SocketError::SslHandshakeFailedError, format!("The TLS/SSL handshake failed: {error}"))
         } else {
             (SocketError::SslInternalError, format!("TLS error: {error}"))
         };
-        self.tls_failed(kind, &text);
+        self.end_with(kind, &text);
     }
 
     /// What the application ignores: every error, and these kinds.
     fn ignoring(&self) -> (bool, Vec<SslErrorKind>) {
         self.inner.tls.borrow().as_ref().map_or((false, Vec::new()), |t| (t.ignore_all, t.ignored.clone()))
-    }
-
-    fn tls_failed(&self, error: SocketError, text: &str) {
-        self.set_error(error, text);
-        self.emit(|s| &s.error_occurred, &error);
-        self.close_after_error();
     }
 
     /// Makes the connection again to the same address, for a handshake that ignores what
@@ -300,7 +279,7 @@ impl TcpSocket {
             tls.session = None;
         }
         let Some(address) = address else {
-            return self.tls_failed(SocketError::SslHandshakeFailedError, "The connection was lost");
+            return self.end_with(SocketError::SslHandshakeFailedError, "The connection was lost");
         };
         self.inner.reconnecting.set(true);
         let attached = TcpStream::connect(address).and_then(|stream| {
@@ -319,34 +298,34 @@ fn pump(
     stream: &mut TcpStream,
     session: &mut rustls::Connection,
     mut take: impl FnMut(Vec<u8>) -> bool,
-) -> Pumped {
+) -> ReadEnd {
     loop {
         // Plaintext already decrypted first.
         loop {
             let mut chunk = vec![0u8; READ_CHUNK.min(RECORD)];
             match session.reader().read(&mut chunk) {
-                Ok(0) => return Pumped::Ended,
+                Ok(0) => return ReadEnd::Closed,
                 Ok(n) => {
                     chunk.truncate(n);
                     if !take(chunk) {
-                        return Pumped::Open;
+                        return ReadEnd::Open;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 // The peer went away without close_notify: an end, as for plain TCP.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Pumped::Ended,
-                Err(e) => return Pumped::Failed(e),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return ReadEnd::Closed,
+                Err(e) => return ReadEnd::Failed(e),
             }
         }
         match session.read_tls(stream) {
-            Ok(0) => return Pumped::Ended,
+            Ok(0) => return ReadEnd::Closed,
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Pumped::Open,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Open,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Pumped::Failed(e),
+            Err(e) => return ReadEnd::Failed(e),
         }
         if let Err(e) = session.process_new_packets() {
-            return Pumped::Tls(e);
+            return ReadEnd::Tls { error: e, handshaking: session.is_handshaking() };
         }
     }
 }
