@@ -10,29 +10,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use common::run_until;
-use cute_network::{SocketState, SslConfiguration, SslSocket, TcpServer, TcpSocket};
+use common::sockets::{count, record, self_signed, tls_echo_server};
+use cute_network::{SocketState, SslSocket, TcpServer, TcpSocket};
 use cute_testkit::Watchdog;
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// Everything a socket emits, in order, as text.
-fn record(socket: &TcpSocket) -> Rc<RefCell<Vec<String>>> {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let l = log.clone();
-    socket.state_changed().connect(move |state| l.borrow_mut().push(format!("{state:?}")));
-    let l = log.clone();
-    socket.connected().connect(move |_| l.borrow_mut().push("connected".into()));
-    let l = log.clone();
-    socket.error_occurred().connect(move |e| l.borrow_mut().push(format!("{e}")));
-    let l = log.clone();
-    socket.disconnected().connect(move |_| l.borrow_mut().push("disconnected".into()));
-    log
-}
-
-fn count(log: &Rc<RefCell<Vec<String>>>, what: &str) -> usize {
-    log.borrow().iter().filter(|e| *e == what).count()
-}
 
 /// The peer sends data and closes at once: both are read in one go. A `ready_read` slot
 /// that closes the socket must not get a second `disconnected` (nor an error and state
@@ -86,49 +69,12 @@ fn a_server_listening_again_after_its_pending_limit_accepts() {
     );
 }
 
-/// A self-signed certificate for `localhost`, as the server's configuration, and a
-/// client configuration that does not trust it.
-fn self_signed() -> SslConfiguration {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let mut server_side = SslConfiguration::new();
-    server_side
-        .set_local_certificate_chain_and_key(
-            certified.cert.pem().as_bytes(),
-            certified.signing_key.serialize_pem().as_bytes(),
-        )
-        .unwrap();
-    server_side
-}
-
-/// A TLS server answering each line with itself; the sockets it keeps.
-fn tls_echo_server(configuration: SslConfiguration) -> (TcpServer, Rc<RefCell<Vec<SslSocket>>>) {
-    let server = TcpServer::new();
-    server.listen(LOCALHOST, 0).unwrap();
-    let peers: Rc<RefCell<Vec<SslSocket>>> = Rc::default();
-    let p = peers.clone();
-    server.new_connection().connect(move |server: &TcpServer| {
-        while let Some(peer) = server.next_pending_connection() {
-            let peer = SslSocket::from(peer);
-            peer.set_ssl_configuration(&configuration);
-            peer.ready_read().connect(|peer: &TcpSocket| {
-                while peer.can_read_line() {
-                    let line = peer.read_line(1024);
-                    let _ = peer.write(&line);
-                }
-            });
-            peer.start_server_encryption();
-            p.borrow_mut().push(peer);
-        }
-    });
-    (server, peers)
-}
-
 /// `ignore_ssl_errors` in an `ssl_errors` slot goes on with that connection only: the
 /// same socket connecting again is checked again (Qt resets it for each connection).
 #[test]
 fn ignoring_ssl_errors_holds_for_one_connection_only() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let (server, _peers) = tls_echo_server(self_signed());
+    let (server, _peers) = tls_echo_server(self_signed().0);
     let socket = SslSocket::new();
     let asked = Rc::new(Cell::new(0));
     let encrypted = Rc::new(Cell::new(0));
@@ -160,7 +106,7 @@ fn ignoring_ssl_errors_holds_for_one_connection_only() {
 #[test]
 fn a_tls_socket_closed_while_connecting_is_encrypted_before_it_disconnects() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let configuration = self_signed();
+    let (configuration, _) = self_signed();
     let (server, peers) = tls_echo_server(configuration);
     let client = SslSocket::new();
     client.ignore_ssl_errors_list(&[cute_network::SslErrorKind::SelfSignedCertificate]);
@@ -189,7 +135,7 @@ fn a_tls_socket_closed_while_connecting_is_encrypted_before_it_disconnects() {
 #[test]
 fn a_tls_ready_read_slot_that_closes_the_socket_hears_disconnected_once() {
     let _dog = Watchdog::new(Duration::from_secs(60));
-    let configuration = self_signed();
+    let (configuration, _) = self_signed();
     let server = TcpServer::new();
     server.listen(LOCALHOST, 0).unwrap();
     let peers: Rc<RefCell<Vec<SslSocket>>> = Rc::default();

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use common::run_until;
+use common::sockets::record;
 use cute_network::{SocketError, SocketState, TcpServer, TcpSocket, UdpSocket};
 use cute_testkit::Watchdog;
 
@@ -21,22 +22,6 @@ fn server() -> TcpServer {
     server.listen(LOCALHOST, 0).unwrap();
     assert!(server.is_listening());
     server
-}
-
-/// Everything a client socket emits, in order, as text.
-fn record(socket: &TcpSocket) -> Rc<RefCell<Vec<String>>> {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let l = log.clone();
-    socket.state_changed().connect(move |state| l.borrow_mut().push(format!("{state:?}")));
-    let l = log.clone();
-    socket.host_found().connect(move |_| l.borrow_mut().push("host_found".into()));
-    let l = log.clone();
-    socket.connected().connect(move |_| l.borrow_mut().push("connected".into()));
-    let l = log.clone();
-    socket.error_occurred().connect(move |e| l.borrow_mut().push(format!("{e}")));
-    let l = log.clone();
-    socket.disconnected().connect(move |_| l.borrow_mut().push("disconnected".into()));
-    log
 }
 
 /// Takes the server's next connection, waiting for it.

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use common::run_until;
+use common::sockets::{self_signed, tls_echo_server};
 use cute_httpbin::Httpbin;
 use cute_network::{
     SocketError, SocketState, SslConfiguration, SslErrorKind, SslMode, SslSocket, TcpServer, TcpSocket,
@@ -142,32 +143,8 @@ fn an_untrusted_certificate_is_refused_unless_the_slot_ignores_it() {
 #[test]
 fn a_server_side_socket_presents_its_certificate() {
     let _dog = Watchdog::new(Duration::from_secs(30));
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = certified.cert.pem();
-    let key_pem = certified.signing_key.serialize_pem();
-    let mut server_side = SslConfiguration::new();
-    server_side.set_local_certificate_chain_and_key(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
-
-    let server = TcpServer::new();
-    server.listen(IpAddr::V4(Ipv4Addr::LOCALHOST), 0).unwrap();
-    let peers: Rc<RefCell<Vec<SslSocket>>> = Rc::default();
-    let (p, conf) = (peers.clone(), server_side.clone());
-    server.new_connection().connect(move |server: &TcpServer| {
-        while let Some(peer) = server.next_pending_connection() {
-            let peer = SslSocket::from(peer);
-            peer.set_ssl_configuration(&conf);
-            // An echo of lines, once encrypted.
-            peer.ready_read().connect(|peer: &TcpSocket| {
-                while peer.can_read_line() {
-                    let line = peer.read_line(1024);
-                    peer.write(&line).unwrap();
-                }
-            });
-            peer.start_server_encryption();
-            assert_eq!(peer.mode(), SslMode::SslServerMode);
-            p.borrow_mut().push(peer);
-        }
-    });
+    let (server_side, cert_pem) = self_signed();
+    let (server, peers) = tls_echo_server(server_side);
 
     let mut client_side = SslConfiguration::new();
     client_side.set_ca_certificates(cert_pem.as_bytes()).unwrap();
@@ -180,6 +157,7 @@ fn a_server_side_socket_presents_its_certificate() {
     assert_eq!(client.read_line(100), b"secret line\n");
     assert!(client.is_encrypted());
     assert!(peers.borrow()[0].is_encrypted());
+    assert_eq!(peers.borrow()[0].mode(), SslMode::SslServerMode);
     assert!(peers.borrow()[0].peer_certificate_chain().is_empty(), "the client presented none");
     assert_eq!(client.peer_certificate_chain().len(), 1);
 

@@ -12,6 +12,8 @@ mod core_common;
 
 pub use core_common::{app_lock, run_until};
 
+pub mod sockets;
+
 /// Runs this thread's loop until `reply` finishes (at most 30 s, then the test fails).
 pub fn wait(reply: &NetworkReply) {
     if !reply.is_finished() {
