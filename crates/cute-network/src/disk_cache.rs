@@ -124,6 +124,25 @@ impl Drop for CacheWriter {
     }
 }
 
+/// An entry found whole: its metadata, and its body, read only when asked for.
+pub(crate) struct Entry {
+    pub(crate) meta: NetworkCacheMetaData,
+    size: u64,
+    file: fs::File,
+}
+
+impl Entry {
+    /// The body; reading it counts as a use, for eviction.
+    pub(crate) fn body(&self) -> Option<Vec<u8>> {
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(0)).ok()?;
+        let mut body = Vec::with_capacity(usize::try_from(self.size).ok()?);
+        file.take(self.size).read_to_end(&mut body).ok()?;
+        let _ = self.file.set_modified(SystemTime::now());
+        Some(body)
+    }
+}
+
 impl NetworkDiskCache {
     /// A cache in `directory` (made when the first entry is written; Qt's
     /// `setCacheDirectory`).
@@ -201,9 +220,8 @@ impl NetworkDiskCache {
         writer.write_all(body).is_ok() && writer.commit()
     }
 
-    /// The entry's metadata, the body's length, and the file (at its start), checked to be
-    /// whole.
-    fn open(&self, url: &Url) -> Option<(NetworkCacheMetaData, u64, fs::File)> {
+    /// `url`'s entry, checked to be whole: its metadata, and its body still to be read.
+    pub(crate) fn entry(&self, url: &Url) -> Option<Entry> {
         let mut file = fs::File::open(self.path(url)).ok()?;
         let length = file.metadata().ok()?.len();
         let mut tail = [0u8; 8];
@@ -219,28 +237,18 @@ impl NetworkDiskCache {
         if meta.url() != Some(url) || size != meta_start {
             return None;
         }
-        file.seek(SeekFrom::Start(0)).ok()?;
-        Some((meta, size, file))
+        Some(Entry { meta, size, file })
     }
 
     /// The metadata of `url`'s entry (Qt's `metaData`).
     #[doc(alias = "metaData")]
     pub fn meta_data(&self, url: &Url) -> Option<NetworkCacheMetaData> {
-        self.open(url).map(|(meta, _, _)| meta)
+        self.entry(url).map(|entry| entry.meta)
     }
 
     /// The body of `url`'s entry (Qt's `data`); reading it counts as a use, for eviction.
     pub fn data(&self, url: &Url) -> Option<Vec<u8>> {
-        self.lookup(url).map(|(_, body)| body)
-    }
-
-    /// The metadata and body of `url`'s entry, read at once; a use, for eviction.
-    pub(crate) fn lookup(&self, url: &Url) -> Option<(NetworkCacheMetaData, Vec<u8>)> {
-        let (meta, size, file) = self.open(url)?;
-        let mut body = Vec::with_capacity(usize::try_from(size).ok()?);
-        (&file).take(size).read_to_end(&mut body).ok()?;
-        let _ = file.set_modified(SystemTime::now());
-        Some((meta, body))
+        self.entry(url)?.body()
     }
 
     /// Replaces the metadata of `url`'s entry, keeping its body (Qt's `updateMetaData`:
@@ -249,7 +257,7 @@ impl NetworkDiskCache {
     #[doc(alias = "updateMetaData")]
     pub fn update_meta_data(&self, meta: &NetworkCacheMetaData) -> bool {
         let Some(url) = meta.url() else { return false };
-        let Some((_, size, _)) = self.open(url) else { return false };
+        let Some(Entry { size, .. }) = self.entry(url) else { return false };
         let updated = (|| -> io::Result<()> {
             let mut file = fs::File::options().write(true).open(self.path(url))?;
             // Cut back to the body: until the new metadata is in, readers find no entry.
@@ -270,7 +278,7 @@ impl NetworkDiskCache {
 
     /// Removes `url`'s entry (Qt's `remove`); false if there was none.
     pub fn remove(&self, url: &Url) -> bool {
-        self.open(url).is_some() && fs::remove_file(self.path(url)).is_ok()
+        self.entry(url).is_some() && fs::remove_file(self.path(url)).is_ok()
     }
 
     /// Removes every entry (Qt's `clear`), and what writers left behind.
@@ -418,15 +426,16 @@ mod tests {
         writer.write_all(b"part one, ").unwrap();
         writer.write_all(b"part two").unwrap();
         assert!(writer.commit());
-        let (stored, body) = cache.lookup(&url("w")).unwrap();
-        assert_eq!(body, b"part one, part two");
-        assert_eq!(stored, meta, "attributes and variant kept");
+        let stored = cache.entry(&url("w")).unwrap();
+        assert_eq!(stored.body().unwrap(), b"part one, part two");
+        assert_eq!(stored.meta, meta, "attributes and variant kept");
 
         // Metadata replaced in place, the body untouched.
         let mut updated = meta.clone();
         updated.set_raw_headers(vec![(b"ETag".to_vec(), b"\"2\"".to_vec())]);
         assert!(cache.update_meta_data(&updated));
-        assert_eq!(cache.lookup(&url("w")).unwrap(), (updated, b"part one, part two".to_vec()));
+        let stored = cache.entry(&url("w")).unwrap();
+        assert_eq!((stored.meta.clone(), stored.body().unwrap()), (updated, b"part one, part two".to_vec()));
 
         // A file cut short (a crash while writing) is no entry.
         let path = cache.path(&url("w"));

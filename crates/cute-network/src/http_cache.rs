@@ -99,11 +99,13 @@ pub(crate) fn plan(
         }
         CacheLoadControl::AlwaysCache => {
             // Qt: a GET, answered whatever the entry's age.
-            return match cache.and_then(|c| c.lookup(url)) {
-                Some((meta, body))
-                    if operation == Operation::GetOperation && same_variant(&meta, request) =>
-                {
-                    Plan::Serve(Box::new(Hit { meta, body }))
+            let entry = cache.and_then(|c| c.entry(url));
+            return match entry {
+                Some(entry) if operation == Operation::GetOperation && same_variant(&entry.meta, request) => {
+                    match entry.body() {
+                        Some(body) => Plan::Serve(Box::new(Hit { meta: entry.meta, body })),
+                        None => Plan::Missing,
+                    }
                 }
                 _ => Plan::Missing,
             };
@@ -115,8 +117,9 @@ pub(crate) fn plan(
     if request.has_raw_header("range") || CONDITIONAL.iter().any(|h| request.has_raw_header(h)) {
         return Plan::Network(Vec::new());
     }
-    let Some(meta) = cache.meta_data(url) else { return Plan::Network(Vec::new()) };
-    if !meta.save_to_disk() || !same_variant(&meta, request) {
+    let Some(entry) = cache.entry(url) else { return Plan::Network(Vec::new()) };
+    let meta = &entry.meta;
+    if !meta.save_to_disk() || !same_variant(meta, request) {
         return Plan::Network(Vec::new());
     }
     let stored = directives(meta.header("cache-control"));
@@ -124,7 +127,7 @@ pub(crate) fn plan(
     let pragma = request.raw_header("pragma").is_some_and(|p| p.eq_ignore_ascii_case(b"no-cache"));
     let revalidate =
         has(&stored, "no-cache") || has(&asked, "no-cache") || value(&asked, "max-age") == Some(0) || pragma;
-    let fresh = is_fresh(&meta, now);
+    let fresh = is_fresh(meta, now);
     let usable = !revalidate
         && match control {
             CacheLoadControl::PreferCache => {
@@ -133,9 +136,12 @@ pub(crate) fn plan(
             }
             _ => fresh,
         };
-    if usable && let Some((meta, body)) = cache.lookup(url) {
-        let body = if operation == Operation::HeadOperation { Vec::new() } else { body };
-        return Plan::Serve(Box::new(Hit { meta, body }));
+    if usable {
+        // A HEAD is answered from the entry's metadata: its body is not read.
+        let body = if operation == Operation::HeadOperation { Some(Vec::new()) } else { entry.body() };
+        if let Some(body) = body {
+            return Plan::Serve(Box::new(Hit { meta: entry.meta, body }));
+        }
     }
     let mut validators = Vec::new();
     if let Some(etag) = meta.header("etag") {

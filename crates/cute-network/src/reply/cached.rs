@@ -62,9 +62,11 @@ impl ReplyInner {
         if status == 304 && revalidating && request.url() == Some(&url) {
             // Gone meanwhile (evicted, cleared), or replaced by another response: the 304 is
             // the answer.
-            let (stored, body) =
-                cache.lookup(&url).filter(|(stored, _)| http_cache::validated_by(stored, request))?;
-            let entry = http_cache::revalidated(&stored, &meta.headers, now);
+            let stored =
+                cache.entry(&url).filter(|stored| http_cache::validated_by(&stored.meta, request))?;
+            let head = self.operation == Operation::HeadOperation;
+            let body = if head { Vec::new() } else { stored.body()? };
+            let entry = http_cache::revalidated(&stored.meta, &meta.headers, now);
             cache.update_meta_data(&entry);
             let mut served = http_cache::reply_meta(&entry, body.len());
             served.url = Some(url);
@@ -74,7 +76,7 @@ impl ReplyInner {
             served.http2 = meta.http2;
             **meta = served;
             log::debug!("request {}: the server confirmed the cached response", self.id());
-            return Some(if self.operation == Operation::HeadOperation { Vec::new() } else { body });
+            return Some(body);
         }
         let entry =
             http_cache::storable(request, self.operation, &url, status, &meta.reason, &meta.headers, now)?;
