@@ -66,8 +66,12 @@
 //! - connect and transfer (inactivity) timeouts on by default;
 //! - streaming with back-pressure; HTTP error bodies stay readable;
 //! - CR, LF or NUL in URLs, headers or verbs are refused before anything is sent;
+//! - an HTTP cache as Qt's ([`NetworkAccessManager::set_cache`], [`NetworkDiskCache`],
+//!   [`CacheLoadControl`]);
 //! - async/await: `reply.await` or [`NetworkReply::finished_future`], on cute's loop
-//!   ([`cute_core::spawn_local`], [`cute_core::block_on`]).
+//!   ([`cute_core::spawn_local`], [`cute_core::block_on`]);
+//! - sockets on the loop, beside the manager: [`TcpServer`], [`TcpSocket`], [`UdpSocket`],
+//!   [`SslSocket`] (Qt's `QTcpServer`, `QTcpSocket`, `QUdpSocket`, `QSslSocket`).
 
 mod auth;
 mod authenticator;
